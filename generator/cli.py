@@ -1,0 +1,67 @@
+"""``imagewire regen``: regenerate the client from the spec, or check that it is up to date."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .regen import DEFAULTS, Paths
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_PROBLEM = 0, 1
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="imagewire regen",
+        description="Compile the spec into the generated client (atomically; a no-op when nothing changed).",
+    )
+    p.add_argument("--check", action="store_true", help="regenerate into a temporary folder and list files that differ")
+    p.add_argument("--spec", type=Path, default=DEFAULTS.spec, help="root OpenAPI document (default: %(default)s)")
+    p.add_argument("--out", type=Path, default=DEFAULTS.out, help="generated tree (default: %(default)s)")
+    p.add_argument("--force", action="store_true", help="regenerate even when the inputs are unchanged")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    paths = Paths(spec=args.spec, out=args.out)
+    from .engine import EngineError
+    from .problems import SpecError
+
+    try:
+        if args.check:
+            from .regen import check
+
+            result = check(paths)
+            if result.differences:
+                print(f"drift: {args.out} differs from what {paths.spec_name} generates:", file=sys.stderr)
+                for line in result.differences:
+                    print(f"  {line}", file=sys.stderr)
+                print("run `imagewire regen` (or `make regen`) and commit the result", file=sys.stderr)
+                return EXIT_PROBLEM
+            print(f"clean: {args.out} matches {paths.spec_name} ({result.files} files, {result.seconds:.2f}s)")
+            return EXIT_OK
+        from .regen import regen
+
+        result = regen(paths, force=args.force)
+    except SpecError as err:
+        print(err, file=sys.stderr)
+        print(f"nothing was written; {args.out} is unchanged", file=sys.stderr)
+        return EXIT_PROBLEM
+    except (EngineError, RuntimeError) as err:
+        print(err, file=sys.stderr)
+        print(f"nothing was written; {args.out} is unchanged", file=sys.stderr)
+        return EXIT_PROBLEM
+    if result.status == "unchanged":
+        print(f"unchanged: inputs match {args.out}/imagewire.lock; nothing to do ({result.seconds:.2f}s)")
+    else:
+        print(f"regenerated {args.out} from {paths.spec_name}: {result.files} files ({result.seconds:.2f}s)")
+    return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,155 @@
+"""Regeneration: spec in, ``generated_client/`` out, atomically; and the drift check.
+
+``regen`` renders into a scratch folder beside the target and swaps it in only when everything
+(engine, our templates, formatting, provenance) succeeded. Unchanged inputs are detected from the
+provenance file without loading the spec, which keeps a no-op run fast.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import write
+
+__all__ = ["DEFAULTS", "Paths", "Result", "build", "check", "inputs", "regen"]
+
+HERE = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Where the spec is, where the output goes, and what the output is made with."""
+
+    spec: Path
+    out: Path
+    templates: Path = HERE / "templates"
+    config: Path = HERE / "config.yaml"
+
+    @property
+    def spec_name(self) -> str:
+        """The spec's path as the generated files name it (relative to the folder above ``spec/``)."""
+        try:
+            return self.spec.resolve().relative_to(self.spec.resolve().parent.parent).as_posix()
+        except ValueError:  # pragma: no cover
+            return self.spec.name
+
+
+def _default_paths() -> Paths:
+    root = HERE.parent
+    return Paths(spec=root / "spec" / "openapi.yaml", out=root / "generated_client")
+
+
+DEFAULTS = _default_paths()
+
+
+@dataclass
+class Result:
+    status: str  # "unchanged" | "written" | "clean" | "drift"
+    seconds: float
+    files: int = 0
+    differences: list[str] = field(default_factory=list)
+
+
+def _files(folder: Path, suffixes: tuple[str, ...] | None = None) -> list[Path]:
+    return [
+        p
+        for p in folder.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and (suffixes is None or p.suffix in suffixes)
+    ]
+
+
+def inputs(paths: Paths) -> dict[str, dict[str, str]]:
+    """What the output depends on, hashed; cheap (no YAML, no engine import)."""
+    from .engine import engine_version
+
+    spec_dir = paths.spec.parent
+    return {
+        "inputs": {
+            "spec": paths.spec_name,
+            "spec-sha256": write.hash_files(_files(spec_dir, (".yaml", ".yml", ".json")), spec_dir),
+            "templates-sha256": write.hash_files(_files(paths.templates), paths.templates),
+            "generator-sha256": write.hash_files([*HERE.glob("*.py"), *HERE.glob("schemas/*.json")], HERE.parent),
+            "config-sha256": write.hash_files([paths.config], paths.config.parent),
+        },
+        "tools": {
+            "openapi-python-client": engine_version(),
+            "ruff": write.ruff_version(),
+        },
+    }
+
+
+def build(paths: Paths, dest: Path, provenance: dict[str, dict[str, str]] | None = None) -> int:
+    """Generate the whole tree into ``dest`` (must not exist or be empty). Returns the file count.
+
+    Raises :class:`generator.problems.SpecError` for a broken spec and
+    :class:`generator.engine.EngineError` when the engine drops or refuses something.
+    """
+    import yaml
+
+    from . import engine
+    from .context import context, filters
+    from .spec import read
+
+    spec = read(paths.spec)
+    config: dict[str, Any] = yaml.safe_load(paths.config.read_text(encoding="utf-8"))
+    package = config["package_name_override"]
+    ctx = context(spec, paths.spec_name, config)
+    rendered = engine.render(
+        engine.prepare(spec.data),
+        package_dir=dest / package,
+        package_name=package,
+        templates=paths.templates,
+        config=config,
+        globals={"imagewire": ctx},
+        filters=filters(),
+    )
+    own = paths.templates / "client"
+    for template in sorted(own.rglob("*.jinja")):
+        rel = template.relative_to(own).with_suffix("")
+        parts = [package if part == "package" else part for part in rel.parts]
+        target = dest.joinpath(*parts)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        text = rendered.env.get_template(template.relative_to(paths.templates).as_posix()).render()
+        target.write_text(text, encoding="utf-8")
+    write.format_tree(dest)
+    text = write.header(paths.spec_name)
+    write.mark(dest, text)
+    write.write_lock(dest, text, provenance or inputs(paths))
+    return sum(1 for _ in write.tree_files(dest))
+
+
+def regen(paths: Paths = DEFAULTS, *, force: bool = False) -> Result:
+    """Bring ``paths.out`` up to date with the spec; a no-op when nothing it depends on changed."""
+    start = time.perf_counter()
+    write.recover(paths.out)
+    provenance = inputs(paths)
+    lock = write.read_lock(paths.out)
+    if (
+        not force
+        and lock is not None
+        and all(lock.get(k) == v for k, v in provenance.items())
+        and write.tree_intact(paths.out, lock)
+    ):
+        return Result("unchanged", time.perf_counter() - start)
+    scratch = write.scratch(paths.out)
+    try:
+        count = build(paths, scratch, provenance)
+        write.swap(scratch, paths.out)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return Result("written", time.perf_counter() - start, count)
+
+
+def check(paths: Paths = DEFAULTS) -> Result:
+    """Regenerate into a temporary folder and compare with ``paths.out``; the working tree is not touched."""
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="imagewire-check-") as tmp:
+        dest = Path(tmp) / paths.out.name
+        count = build(paths, dest)
+        differences = write.compare(dest, paths.out)
+    return Result("drift" if differences else "clean", time.perf_counter() - start, count, differences)

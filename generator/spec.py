@@ -1,0 +1,487 @@
+"""Load the spec (OpenAPI document plus its catalogs) and check it; every problem is reported at once.
+
+The checks, in order: each file parses; every local ``$ref`` resolves; the document is valid OpenAPI
+(openapi-spec-validator); the house rules below hold; each catalog is valid under its JSON Schema and
+agrees with the document (models, operations, parameters and enum values it names exist).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from .load import Document, load
+from .problems import Problem, SpecError, pointer, unescape
+
+__all__ = ["CATALOG_KINDS", "ERROR_STATUSES", "Operation", "Spec", "read"]
+
+#: Every operation must declare these responses (besides 200), so callers get a typed error for each.
+ERROR_STATUSES = ("400", "401", "403", "404", "409", "413", "415", "422", "429", "500", "502", "503", "default")
+#: Catalog kinds the generator understands; each is validated by ``spec/schemas/<kind>.schema.json``.
+CATALOG_KINDS = ("models",)
+CATALOGS_KEY = "x-imagewire-catalogs"
+#: The catalog formats belong to the generator, which interprets them.
+SCHEMAS = Path(__file__).resolve().parent / "schemas"
+_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+_ENCODINGS = {"application/json": "json", "multipart/form-data": "multipart"}
+
+
+@dataclass
+class Operation:
+    """One API operation, keyed by the last segment of its path (``generations``, ``edits``, ...)."""
+
+    key: str
+    operation_id: str
+    method: str
+    path: str
+    pointer: str
+    data: dict[str, Any]
+    #: request encoding (``json`` / ``multipart``) -> property name -> property schema (``$ref`` resolved)
+    request: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+
+    @property
+    def properties(self) -> dict[str, dict[str, Any]]:
+        merged: dict[str, dict[str, Any]] = {}
+        for props in self.request.values():
+            merged.update(props)
+        return merged
+
+
+@dataclass
+class Spec:
+    """A spec that passed every check."""
+
+    openapi: Document
+    catalogs: dict[str, Document]
+    operations: dict[str, Operation]
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.openapi.data  # type: ignore[no-any-return]
+
+    @property
+    def files(self) -> list[Path]:
+        """Every file the spec is made of (for hashing), in a stable order."""
+        return sorted({self.openapi.path, *(d.path for d in self.catalogs.values())})
+
+    def resolve(self, schema: Any) -> Any:
+        return _resolve(self.data, schema)
+
+
+def read(path: Path) -> Spec:
+    """Load and check the spec rooted at ``path``; raise :class:`SpecError` with every problem found."""
+    path = Path(path)
+    base = path.parent
+    problems: list[Problem] = []
+    doc = load(path, _name(path, base))
+    if isinstance(doc, Problem):
+        raise SpecError([doc])
+    if not isinstance(doc.data, dict):
+        raise SpecError([doc.problem("", "the document must be a mapping", "openapi")])
+
+    ref_problems = list(_check_refs(doc))
+    problems += ref_problems
+    if not ref_problems:  # the validator cannot walk a document with dangling references
+        problems += _check_openapi(doc)
+    operations, op_problems = _operations(doc)
+    problems += op_problems
+    problems += _house_rules(doc, operations)
+
+    catalogs: dict[str, Document] = {}
+    declared = doc.data.get(CATALOGS_KEY, {})
+    if not isinstance(declared, dict):
+        problems.append(doc.problem(pointer(CATALOGS_KEY), "must map a catalog kind to a file", "catalog"))
+        declared = {}
+    for kind, file in declared.items():
+        where = pointer(CATALOGS_KEY, kind)
+        if kind not in CATALOG_KINDS:
+            problems.append(
+                doc.problem(where, f"unknown catalog kind {kind!r}; known: {', '.join(CATALOG_KINDS)}", "catalog")
+            )
+            continue
+        catalog = load(base / str(file), _name(base / str(file), base))
+        if isinstance(catalog, Problem):
+            problems.append(catalog)
+            continue
+        catalogs[kind] = catalog
+        schema_problems = list(_check_schema(catalog, SCHEMAS / f"{kind}.schema.json"))
+        problems += schema_problems
+        if not schema_problems and kind == "models":
+            problems += _check_models(catalog, operations, doc)
+    for kind in CATALOG_KINDS:
+        if kind not in declared:
+            problems.append(doc.problem(pointer(CATALOGS_KEY), f"the {kind} catalog is not declared", "catalog"))
+    if problems:
+        raise SpecError(problems)
+    return Spec(doc, catalogs, operations)
+
+
+def _name(path: Path, base: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(base.resolve().parent))
+    except ValueError:
+        return str(path)
+
+
+# --- references ------------------------------------------------------------------------------------
+
+
+def _walk(node: Any, ptr: str = "") -> Iterator[tuple[str, Any]]:
+    yield ptr, node
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _walk(value, ptr + pointer(key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _walk(value, ptr + pointer(index))
+
+
+def _lookup(data: Any, ref: str) -> Any:
+    """Resolve a local ``#/...`` reference; KeyError when it does not resolve."""
+    if not ref.startswith("#"):
+        raise KeyError(ref)
+    node = data
+    for token in [unescape(t) for t in ref[1:].split("/")[1:]]:
+        if isinstance(node, dict) and token in node:
+            node = node[token]
+        elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
+            node = node[int(token)]
+        else:
+            raise KeyError(ref)
+    return node
+
+
+def _resolve(data: Any, schema: Any, depth: int = 0) -> Any:
+    while isinstance(schema, dict) and isinstance(schema.get("$ref"), str) and depth < 32:
+        schema = _lookup(data, schema["$ref"])
+        depth += 1
+    return schema
+
+
+def _check_refs(doc: Document) -> Iterator[Problem]:
+    for ptr, node in _walk(doc.data):
+        if isinstance(node, dict) and "$ref" in node:
+            ref = node["$ref"]
+            where = ptr + "/$ref"
+            if not isinstance(ref, str):
+                yield doc.problem(where, "$ref must be a string", "ref")
+            elif not ref.startswith("#"):
+                yield doc.problem(where, f"$ref {ref!r} points outside the document; keep references local", "ref")
+            else:
+                try:
+                    _lookup(doc.data, ref)
+                except KeyError:
+                    yield doc.problem(where, f"$ref {ref!r} does not resolve", "ref")
+
+
+# --- OpenAPI validity --------------------------------------------------------------------------------
+
+
+def _check_openapi(doc: Document) -> Iterator[Problem]:
+    version = str(doc.data.get("openapi", ""))
+    if not version.startswith("3.1"):
+        yield doc.problem("/openapi", f"expected OpenAPI 3.1.x, found {version or 'nothing'!r}", "openapi")
+        return
+    from openapi_spec_validator import OpenAPIV31SpecValidator
+
+    try:
+        for err in OpenAPIV31SpecValidator(doc.data).iter_errors():
+            yield doc.problem(pointer(*err.absolute_path), _first_line(err.message), "openapi")
+    except Exception as err:  # the validator raises on some malformed documents instead of yielding
+        yield doc.problem("", f"openapi-spec-validator failed: {_first_line(str(err))}", "openapi")
+
+
+def _first_line(text: str) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else "invalid"
+    return line if len(line) <= 300 else line[:297] + "..."
+
+
+# --- operations and house rules ----------------------------------------------------------------------
+
+
+def _operations(doc: Document) -> tuple[dict[str, Operation], list[Problem]]:
+    operations: dict[str, Operation] = {}
+    problems: list[Problem] = []
+    paths = doc.data.get("paths")
+    if not isinstance(paths, dict) or not paths:
+        return operations, [doc.problem("/paths", "the document declares no operations", "house")]
+    seen_ids: dict[str, str] = {}
+    for path, item in paths.items():
+        if not isinstance(item, dict):
+            continue
+        for method in _METHODS:
+            op = item.get(method)
+            if not isinstance(op, dict):
+                continue
+            where = pointer("paths", path, method)
+            op_id = op.get("operationId")
+            if not isinstance(op_id, str) or not op_id:
+                problems.append(doc.problem(where, "operation has no operationId", "house:operation-id"))
+                continue
+            if op_id in seen_ids:
+                problems.append(
+                    doc.problem(
+                        where + "/operationId",
+                        f"operationId {op_id!r} is also used at {seen_ids[op_id]}",
+                        "house:operation-id",
+                    )
+                )
+                continue
+            seen_ids[op_id] = where
+            key = path.rstrip("/").rsplit("/", 1)[-1]
+            if key in operations:
+                problems.append(
+                    doc.problem(where, f"two operations share the catalog key {key!r}", "house:operation-id")
+                )
+                continue
+            operation = Operation(key, op_id, method, path, where, op)
+            with contextlib.suppress(KeyError):  # a dangling reference is reported by the reference check
+                operation.request = _request_properties(doc.data, op)
+            operations[key] = operation
+    return operations, problems
+
+
+def _request_properties(data: Any, op: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
+    body = _resolve(data, op.get("requestBody"))
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    if not isinstance(body, dict):
+        return out
+    for content_type, media in (body.get("content") or {}).items():
+        encoding = _ENCODINGS.get(content_type)
+        if encoding is None or not isinstance(media, dict):
+            continue
+        out[encoding] = {name: _resolve(data, s) for name, s in _object_properties(data, media.get("schema")).items()}
+    return out
+
+
+def _object_properties(data: Any, schema: Any) -> dict[str, Any]:
+    schema = _resolve(data, schema)
+    props: dict[str, Any] = {}
+    if not isinstance(schema, dict):
+        return props
+    for part in schema.get("allOf", []):
+        props.update(_object_properties(data, part))
+    props.update(schema.get("properties") or {})
+    return props
+
+
+def _house_rules(doc: Document, operations: dict[str, Operation]) -> Iterator[Problem]:
+    if "tags" not in doc.data:
+        yield doc.problem("", "declare the tags the operations use", "house:tags")
+    for op in operations.values():
+        responses = op.data.get("responses") or {}
+        if "200" not in responses:
+            yield doc.problem(op.pointer + "/responses", "no 200 response", "house:responses")
+        missing = [status for status in ERROR_STATUSES if status not in responses]
+        if missing:
+            yield doc.problem(
+                op.pointer + "/responses",
+                f"operation {op.operation_id} does not declare its error responses: {', '.join(missing)}",
+                "house:errors",
+            )
+        if len(op.data.get("tags") or []) != 1:
+            yield doc.problem(op.pointer + "/tags", "each operation needs exactly one tag", "house:tags")
+        body = op.data.get("requestBody")
+        if body is not None:
+            yield from _no_defaults(doc, body, op.pointer + "/requestBody", set())
+    for ptr, node in _walk(doc.data):
+        if isinstance(node, dict) and "enum" in node and isinstance(node.get("type"), list) and "null" in node["type"]:
+            yield doc.problem(
+                ptr,
+                'nullable enum written as type: [..., "null"]; write anyOf: [{$ref: <enum>}, {type: "null"}]',
+                "house:nullable-enum",
+            )
+
+
+def _no_defaults(doc: Document, node: Any, ptr: str, seen: set[str]) -> Iterator[Problem]:
+    """Request schemas carry no ``default``: the engine would send every default on the wire."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            if ref in seen:
+                return
+            seen.add(ref)
+            try:
+                target = _lookup(doc.data, ref)
+            except KeyError:
+                return
+            yield from _no_defaults(doc, target, ref[1:], seen)
+            return
+        for key, value in node.items():
+            if key == "default" and not ptr.endswith("/properties"):
+                yield doc.problem(
+                    ptr + "/default",
+                    "a request schema declares a default; the client would send it on every call "
+                    "(state server defaults in the description or the model catalog)",
+                    "house:request-default",
+                )
+            elif key not in ("example", "examples"):
+                yield from _no_defaults(doc, value, ptr + pointer(key), seen)
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _no_defaults(doc, value, ptr + pointer(index), seen)
+
+
+# --- catalogs -----------------------------------------------------------------------------------------
+
+
+@cache
+def _validator(schema_path: Path) -> Any:
+    import jsonschema
+
+    schema = json.loads(schema_path.read_text(encoding="utf-8"))
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
+def _check_schema(catalog: Document, schema_path: Path) -> Iterator[Problem]:
+    if not schema_path.is_file():
+        yield catalog.problem("", f"no schema for this catalog at {schema_path.name}", "catalog-schema")
+        return
+    for err in sorted(_validator(schema_path).iter_errors(catalog.data), key=lambda e: list(map(str, e.absolute_path))):
+        yield catalog.problem(pointer(*err.absolute_path), _first_line(err.message), "catalog-schema")
+
+
+def _admissible(data: Any, schema: Any) -> tuple[set[Any] | None, list[str]]:
+    """The values a request property admits: (enum values or None when unconstrained, regex patterns)."""
+    try:
+        schema = _resolve(data, schema)
+    except KeyError:  # a dangling reference, reported by the reference check
+        return None, []
+    if not isinstance(schema, dict):
+        return None, []
+    if "enum" in schema:
+        return set(schema["enum"]), []
+    if "const" in schema:
+        return {schema["const"]}, []
+    branches = schema.get("anyOf") or schema.get("oneOf")
+    if branches:
+        values: set[Any] = set()
+        patterns: list[str] = []
+        for branch in branches:
+            branch_values, branch_patterns = _admissible(data, branch)
+            try:
+                branch_schema = _resolve(data, branch)
+            except KeyError:  # a dangling reference, reported by the reference check
+                return None, []
+            if branch_values is None and not branch_patterns:
+                if isinstance(branch_schema, dict) and branch_schema.get("type") == "null":
+                    continue
+                return None, []
+            values |= branch_values or set()
+            patterns += branch_patterns
+        return values, patterns
+    if schema.get("type") == "boolean":
+        return {True, False}, []
+    if "pattern" in schema:
+        return set(), [schema["pattern"]]
+    return None, []
+
+
+_RULE_FIELDS = (("if", "field"), ("then", "field"))
+
+
+def _check_models(catalog: Document, operations: dict[str, Operation], doc: Document) -> Iterator[Problem]:
+    from .catalog import resolve_models
+
+    models: dict[str, Any] = catalog.data.get("models", {})
+    try:  # params inherited through extends count for defaults and rules
+        resolved = resolve_models(catalog.data)
+    except (KeyError, RecursionError):  # a broken extends chain, reported below
+        resolved = {}
+    for model_id, model in models.items():
+        at = pointer("models", model_id)
+        for key in ("extends", "snapshot_of"):
+            if key in model and model[key] not in models:
+                yield catalog.problem(at + f"/{key}", f"unknown model {model[key]!r}", "catalog:model-ref")
+        replacement = (model.get("lifecycle") or {}).get("replacement")
+        if replacement is not None and replacement not in models:
+            yield catalog.problem(at + "/lifecycle/replacement", f"unknown model {replacement!r}", "catalog:model-ref")
+        chain = [model_id]
+        parent = model.get("extends")
+        while parent in models:
+            if parent in chain:
+                yield catalog.problem(
+                    at + "/extends", f"extends cycle: {' -> '.join([*chain, parent])}", "catalog:model-ref"
+                )
+                break
+            chain.append(parent)
+            parent = models[parent].get("extends")
+        for op_key, spec_op in (model.get("operations") or {}).items():
+            op_at = at + pointer("operations", op_key)
+            operation = operations.get(op_key)
+            if operation is None:
+                yield catalog.problem(
+                    op_at, f"no operation {op_key!r} in the spec; known: {', '.join(operations)}", "catalog:operation"
+                )
+                continue
+            inherited = ((resolved.get(model_id) or {}).get("operations") or {}).get(op_key) or {}
+            yield from _check_model_operation(
+                catalog, doc, operation, spec_op or {}, op_at, set(inherited.get("params") or {})
+            )
+
+
+def _check_model_operation(
+    catalog: Document, doc: Document, operation: Operation, model_op: dict[str, Any], at: str, inherited: set[str]
+) -> Iterator[Problem]:
+    props = operation.properties
+    params: dict[str, Any] = model_op.get("params") or {}
+    known = set(params) | inherited
+    for name, constraint in params.items():
+        where = at + pointer("params", name)
+        if name not in props:
+            yield catalog.problem(where, f"{operation.operation_id} has no request field {name!r}", "catalog:param")
+            continue
+        allowed, patterns = _admissible(doc.data, props[name])
+        for index, value in enumerate((constraint or {}).get("values", [])):
+            if allowed is None:
+                continue
+            if value in allowed or (isinstance(value, str) and any(re.fullmatch(p, value) for p in patterns)):
+                continue
+            yield catalog.problem(
+                where + pointer("values", index),
+                f"{value!r} is not a value of {name} in the spec ({', '.join(sorted(map(str, allowed)))})",
+                "catalog:enum",
+            )
+        if "min" in constraint and "max" in constraint and constraint["min"] > constraint["max"]:
+            yield catalog.problem(where, f"min {constraint['min']} is above max {constraint['max']}", "catalog:range")
+        rule = (constraint or {}).get("rule")
+        if rule:
+            aspect = rule.get("aspect")
+            if aspect and _ratio(aspect["min"]) > _ratio(aspect["max"]):
+                yield catalog.problem(
+                    where + "/rule/aspect",
+                    f"aspect range {aspect['min']}..{aspect['max']} is empty (min above max)",
+                    "catalog:size-rule",
+                )
+    for default_name in model_op.get("defaults") or {}:
+        if default_name not in known:
+            yield catalog.problem(
+                at + pointer("defaults", default_name),
+                f"default for {default_name!r}, which is not a param",
+                "catalog:param",
+            )
+    for index, rule in enumerate(model_op.get("rules") or []):
+        for part, key in _RULE_FIELDS:
+            name = rule[part][key]
+            if name not in known and name not in props:
+                yield catalog.problem(
+                    at + pointer("rules", index, part, key),
+                    f"rule {rule.get('id')!r} names unknown field {name!r}",
+                    "catalog:rule",
+                )
+    counts = model_op.get("images") or {}
+    if counts.get("min_count", 1) > counts.get("max_count", 1 << 30):
+        yield catalog.problem(at + "/images", "min_count is above max_count", "catalog:range")
+
+
+def _ratio(text: str) -> float:
+    width, height = text.split(":")
+    return float(width) / float(height)
