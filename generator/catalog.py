@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["resolve_models"]
+__all__ = ["resolve_models", "resolve_providers"]
 
 #: keys that describe one entry and are never inherited through ``extends``
 _OWN = ("extends", "title", "snapshot_of")
@@ -40,3 +40,36 @@ def resolve_models(catalog: dict[str, Any]) -> dict[str, dict[str, Any]]:
     for model_id in models:
         flat(model_id)
     return {model_id: resolved[model_id] for model_id in models}
+
+
+_SERVED = ("retired", "shutdown")
+
+
+def resolve_providers(catalog: dict[str, Any], models: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Every provider with its model table: overrides merged, and a model the vendor retired but the
+    provider still serves marked live there (its vendor lifecycle kept in the note)."""
+    resolved: dict[str, dict[str, Any]] = {}
+    for provider_id, provider in (catalog.get("providers") or {}).items():
+        entry = dict(provider)
+        entry["id"] = provider_id
+        table = provider.get("models")
+        if isinstance(table, dict):
+            served: dict[str, dict[str, Any]] = {}
+            for model_id, override in table.items():
+                model = _merge(models[model_id], override or {})
+                life = dict(model.get("lifecycle") or {})
+                if life.get("status") in _SERVED and "lifecycle" not in (override or {}):
+                    when = f" on {life['retired_on']}" if life.get("retired_on") else ""
+                    vendor = model.get("vendor", "its vendor")
+                    life = {
+                        "status": "live",
+                        "note": f"{life['status']} at {vendor}{when}; still served by {provider_id}",
+                    }
+                model["lifecycle"] = life
+                served[model_id] = model
+            entry["models"] = served
+        else:
+            entry["models"] = None
+        entry["prices"] = provider.get("prices") if isinstance(provider.get("prices"), list) else None
+        resolved[provider_id] = entry
+    return resolved

@@ -28,7 +28,8 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    paths = Paths(spec=args.spec, out=args.out)
+    same = args.spec.resolve() == DEFAULTS.spec.resolve() and args.out.resolve() == DEFAULTS.out.resolve()
+    paths = Paths(spec=args.spec, out=args.out, readme=DEFAULTS.readme if same else None)
     from .engine import EngineError
     from .problems import SpecError
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .catalog import resolve_models
+from .catalog import resolve_models, resolve_providers
 from .spec import Spec
 
 __all__ = ["context", "filters"]
@@ -36,6 +36,17 @@ def context(spec: Spec, spec_name: str, config: dict[str, Any]) -> dict[str, Any
         for status in (op.data.get("responses") or {})
         if str(status).isdigit() and int(status) >= 400
     }
+    models = resolve_models(spec.catalogs["models"].data)
+    providers = resolve_providers(spec.catalogs["providers"].data, models) if "providers" in spec.catalogs else {}
+    provider_params = sorted(
+        {
+            setting.get("param") or name
+            for p in providers.values()
+            for group in ("url_params", "query", "headers")
+            for name, setting in (p.get(group) or {}).items()
+        }
+        - {"organization", "project"}
+    )
     return {
         "spec_name": spec_name,
         "error_statuses": sorted(statuses),
@@ -46,7 +57,9 @@ def context(spec: Spec, spec_name: str, config: dict[str, Any]) -> dict[str, Any
         "package_version": config["package_version"],
         "servers": [s.get("url") for s in spec.data.get("servers") or [] if isinstance(s, dict)],
         "operations": operations,
-        "models": resolve_models(spec.catalogs["models"].data),
+        "models": models,
+        "providers": providers,
+        "provider_params": provider_params,
         "results": results(spec, dict(config.get("result_mixins") or {})),
         "facade": facade(spec, config),
     }

@@ -29,6 +29,8 @@ class Paths:
     out: Path
     templates: Path = HERE / "templates"
     config: Path = HERE / "config.yaml"
+    #: a README whose marked blocks (``<!-- imagewire:NAME:start ... -->``) are kept in step with the spec
+    readme: Path | None = None
 
     @property
     def spec_name(self) -> str:
@@ -41,7 +43,7 @@ class Paths:
 
 def _default_paths() -> Paths:
     root = HERE.parent
-    return Paths(spec=root / "spec" / "openapi.yaml", out=root / "generated_client")
+    return Paths(spec=root / "spec" / "openapi.yaml", out=root / "generated_client", readme=root / "README.md")
 
 
 DEFAULTS = _default_paths()
@@ -117,10 +119,44 @@ def build(paths: Paths, dest: Path, provenance: dict[str, dict[str, str]] | None
         text = rendered.env.get_template(template.relative_to(paths.templates).as_posix()).render()
         target.write_text(text, encoding="utf-8")
     write.format_tree(dest)
+    _blocks(paths, rendered.env, dest)
     text = write.header(paths.spec_name)
     write.mark(dest, text)
     write.write_lock(dest, text, provenance or inputs(paths))
     return sum(1 for _ in write.tree_files(dest))
+
+
+#: README blocks: name -> template (rendered with the same data as the client)
+BLOCKS = {"providers": "readme/providers.md.jinja"}
+_BLOCKS_DIR = ".readme-blocks"
+
+
+def _blocks(paths: Paths, env: Any, dest: Path) -> None:
+    """Render the README blocks beside the tree (moved out of it before it is marked and hashed)."""
+    if paths.readme is None:
+        return
+    folder = dest.parent / f"{dest.name}{_BLOCKS_DIR}"
+    folder.mkdir(exist_ok=True)
+    for name, template in BLOCKS.items():
+        (folder / f"{name}.md").write_text(env.get_template(template).render(), encoding="utf-8")
+
+
+def _readme(paths: Paths, dest: Path, *, apply: bool) -> list[str]:
+    """Bring the README's blocks in step (apply) or list the ones that are stale."""
+    folder = dest.parent / f"{dest.name}{_BLOCKS_DIR}"
+    if paths.readme is None or not paths.readme.is_file() or not folder.is_dir():
+        return []
+    text = paths.readme.read_text(encoding="utf-8")
+    stale = []
+    for block in sorted(folder.glob("*.md")):
+        updated = write.replace_block(text, block.stem, block.read_text(encoding="utf-8"))
+        if updated is not None and updated != text:
+            stale.append(f"changed  {paths.readme.name} (block {block.stem})")
+            text = updated
+    if apply and stale:
+        paths.readme.write_text(text, encoding="utf-8")
+    shutil.rmtree(folder, ignore_errors=True)
+    return stale
 
 
 def regen(paths: Paths = DEFAULTS, *, force: bool = False) -> Result:
@@ -140,8 +176,10 @@ def regen(paths: Paths = DEFAULTS, *, force: bool = False) -> Result:
     try:
         count = build(paths, scratch, provenance)
         write.swap(scratch, paths.out)
+        _readme(paths, scratch, apply=True)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+        shutil.rmtree(scratch.parent / f"{scratch.name}{_BLOCKS_DIR}", ignore_errors=True)
     return Result("written", time.perf_counter() - start, count)
 
 
@@ -151,5 +189,5 @@ def check(paths: Paths = DEFAULTS) -> Result:
     with tempfile.TemporaryDirectory(prefix="imagewire-check-") as tmp:
         dest = Path(tmp) / paths.out.name
         count = build(paths, dest)
-        differences = write.compare(dest, paths.out)
+        differences = write.compare(dest, paths.out) + _readme(paths, dest, apply=False)
     return Result("drift" if differences else "clean", time.perf_counter() - start, count, differences)

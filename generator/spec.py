@@ -24,7 +24,9 @@ __all__ = ["CATALOG_KINDS", "ERROR_STATUSES", "Operation", "Spec", "read"]
 #: Every operation must declare these responses (besides 200), so callers get a typed error for each.
 ERROR_STATUSES = ("400", "401", "403", "404", "409", "413", "415", "422", "429", "500", "502", "503", "default")
 #: Catalog kinds the generator understands; each is validated by ``spec/schemas/<kind>.schema.json``.
-CATALOG_KINDS = ("models",)
+CATALOG_KINDS = ("models", "providers")
+#: Catalogs every spec must declare (a spec without providers gets a client without presets).
+REQUIRED_CATALOGS = ("models",)
 CATALOGS_KEY = "x-imagewire-catalogs"
 #: The catalog formats belong to the generator, which interprets them.
 SCHEMAS = Path(__file__).resolve().parent / "schemas"
@@ -114,7 +116,11 @@ def read(path: Path) -> Spec:
         problems += schema_problems
         if not schema_problems and kind == "models":
             problems += _check_models(catalog, operations, doc)
-    for kind in CATALOG_KINDS:
+    models = catalogs.get("models")
+    providers = catalogs.get("providers")
+    if providers is not None and models is not None and not any(p.file == providers.name for p in problems):
+        problems += _check_providers(providers, models, operations)
+    for kind in REQUIRED_CATALOGS:
         if kind not in declared:
             problems.append(doc.problem(pointer(CATALOGS_KEY), f"the {kind} catalog is not declared", "catalog"))
     if problems:
@@ -485,3 +491,89 @@ def _check_model_operation(
 def _ratio(text: str) -> float:
     width, height = text.split(":")
     return float(width) / float(height)
+
+
+def _check_providers(catalog: Document, models_doc: Document, operations: dict[str, Operation]) -> Iterator[Problem]:
+    """Providers name operations and models that exist, narrow only what models have, price what they sell."""
+    from .catalog import resolve_models
+
+    try:
+        models = resolve_models(models_doc.data)
+    except (KeyError, RecursionError):  # reported by the model checks
+        return
+    for provider_id, provider in (catalog.data.get("providers") or {}).items():
+        at = pointer("providers", provider_id)
+        offered = provider.get("operations") or []
+        for index, op_key in enumerate(offered):
+            if op_key not in operations:
+                yield catalog.problem(
+                    at + pointer("operations", index),
+                    f"no operation {op_key!r} in the spec; known: {', '.join(operations)}",
+                    "catalog:operation",
+                )
+        base_url = provider.get("base_url")
+        params = provider.get("url_params") or {}
+        if isinstance(base_url, str):
+            used = set(re.findall(r"{([^{}]*)}", base_url))
+            for name in sorted(used - set(params)):
+                yield catalog.problem(
+                    at + "/base_url", f"placeholder {{{name}}} has no url_params entry", "catalog:url"
+                )
+            for name in sorted(set(params) - used):
+                yield catalog.problem(
+                    at + pointer("url_params", name), f"{name} is not used in base_url", "catalog:url"
+                )
+        table = provider.get("models")
+        if isinstance(table, dict):
+            for model_id, override in table.items():
+                where = at + pointer("models", model_id)
+                if model_id not in models:
+                    yield catalog.problem(where, f"unknown model {model_id!r}", "catalog:model-ref")
+                    continue
+                yield from _check_override(catalog, where, models[model_id], override or {}, offered)
+        for index, price in enumerate(provider.get("prices") if isinstance(provider.get("prices"), list) else []):
+            where = at + pointer("prices", index)
+            model_id = price["model"]
+            if model_id == "*":
+                continue
+            if model_id not in models or (isinstance(table, dict) and model_id not in table):
+                yield catalog.problem(
+                    where + "/model", f"price for {model_id!r}, which {provider_id} does not offer", "catalog:price"
+                )
+                continue
+            rules = ((models[model_id].get("operations") or {}).get("generations") or {}).get("params") or {}
+            sizes = (rules.get("size") or {}).get("values")
+            if (
+                price["size"] != "*"
+                and sizes is not None
+                and price["size"] not in sizes
+                and not (rules["size"].get("rule"))
+            ):
+                yield catalog.problem(
+                    where + "/size", f"{model_id} has no size {price['size']!r} ({', '.join(sizes)})", "catalog:price"
+                )
+            qualities = (rules.get("quality") or {}).get("values")
+            if "quality" in price and qualities is not None and price["quality"] not in qualities:
+                yield catalog.problem(
+                    where + "/quality",
+                    f"{model_id} has no quality {price['quality']!r} ({', '.join(map(str, qualities))})",
+                    "catalog:price",
+                )
+
+
+def _check_override(
+    catalog: Document, at: str, model: dict[str, Any], override: dict[str, Any], offered: list[str]
+) -> Iterator[Problem]:
+    for op_key, op_override in (override.get("operations") or {}).items():
+        where = at + pointer("operations", op_key)
+        model_op = (model.get("operations") or {}).get(op_key)
+        if model_op is None:
+            yield catalog.problem(where, f"the model does not offer {op_key}", "catalog:override")
+            continue
+        for name in (op_override or {}).get("params") or {}:
+            if name not in (model_op.get("params") or {}):
+                yield catalog.problem(
+                    where + pointer("params", name),
+                    f"{name!r} is not a param of the model; a provider can only narrow a rule",
+                    "catalog:override",
+                )

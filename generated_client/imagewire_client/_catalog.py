@@ -155,7 +155,6 @@ OPERATIONS: Mapping[str, Operation] = {
     ),
 }
 
-
 #: Every model of the catalog, by id, in catalog order.
 MODELS: Mapping[str, Model] = {
     "dall-e-2": Model(

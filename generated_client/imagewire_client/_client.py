@@ -17,6 +17,7 @@ import os
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, Literal, NamedTuple, TypeVar, overload
+from urllib.parse import quote
 
 import httpx
 
@@ -44,6 +45,8 @@ from ._params import (
     ImageStyle,
     ModelId,
 )
+from ._providers import PROVIDER_MODELS, Estimate, Provider, Setting, estimate, providers_serving, setting
+from ._providers import get as get_provider
 from ._retry import Retry, classify, delay, retryable_status, to_client_error
 from ._sse import aiter_events, decode_stream_event, is_done, iter_events
 
@@ -109,6 +112,25 @@ def _contract_error(response: httpx.Response, reason: str, pointer: str = "") ->
     return ResponseContractError(reason, status_code=response.status_code, body=body, pointer=pointer)
 
 
+def _words(items: Sequence[str]) -> str:
+    items = list(items)
+    return ", ".join(items[:-1]) + f" or {items[-1]}" if len(items) > 1 else (items[0] if items else "nothing")
+
+
+def _glob(pattern: str, pointer: str) -> bool:
+    """``/data/*/x`` matches ``/data/0/x`` and anything below it."""
+    want = pattern.split("/")
+    have = pointer.split("/")
+    return len(have) >= len(want) and all(w in ("*", h) for w, h in zip(want, have, strict=False))
+
+
+def _needs(provider: Provider, item: Setting) -> str:
+    name = item.param or item.name
+    env = f" or set {item.env}" if item.env else ""
+    why = f" ({item.description})" if item.description else ""
+    return f"provider {provider.id!r} needs {name}=...{env}{why}"
+
+
 class _Base:
     """What the sync and async clients share: configuration, request building, answer reading."""
 
@@ -117,40 +139,78 @@ class _Base:
         *,
         api_key: str | None,
         base_url: str | httpx.URL | None,
-        organization: str | None,
-        project: str | None,
+        provider: str | None,
+        model: str | None,
+        settings: Mapping[str, str | None],
         timeout: Timeout,
         max_retries: int,
         default_headers: Mapping[str, str] | None,
         default_query: Mapping[str, str] | None,
         validate: bool,
-        auth_header: str,
+        auth_header: str | None,
         models: Mapping[str, CatalogModel] | None,
         allow_retired: bool,
     ) -> None:
-        key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
-        if key is None:
-            raise ImagewireError(f"no API key: pass api_key=... or set {API_KEY_ENV}")
-        self.__key = key
-        base = httpx.URL(str(base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL))
-        self.base_url = str(base.copy_with(query=None, fragment=None)).rstrip("/")
-        self.organization = organization
-        self.project = project
+        self.provider: Provider | None = get_provider(provider) if provider is not None else None
+        p = self.provider
         self.timeout: Timeout = DEFAULT_TIMEOUT if timeout is None else timeout
         self.max_retries = max_retries
         self.validate = validate
-        self.auth_header = auth_header
-        self.models: Mapping[str, CatalogModel] = MODELS if models is None else models
-        self._default_headers = dict(default_headers or {})
-        self._default_query = {**dict(base.params), **dict(default_query or {})}
         self.allow_retired = allow_retired
+        self.model = model
+        headers: dict[str, str] = {}
+        query: dict[str, str] = {}
+        if p is None:
+            key_env, optional = API_KEY_ENV, False
+            template = str(base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL)
+            self.auth_header = auth_header or "Authorization"
+            table = None
+            if settings.get("organization"):
+                headers["OpenAI-Organization"] = str(settings["organization"])
+            if settings.get("project"):
+                headers["OpenAI-Project"] = str(settings["project"])
+        else:
+            key_env, optional = p.key_env or API_KEY_ENV, p.key_optional or p.auth_style == "none"
+            if base_url is None and p.base_url is None:
+                raise ImagewireError(f"provider {p.id!r} has no fixed address: pass base_url=...")
+            template = str(base_url or p.base_url)
+            for item in p.url_params:
+                value = setting(p, item, settings.get(item.param or item.name))
+                if value is None:
+                    raise ImagewireError(_needs(p, item))
+                template = template.replace("{" + item.name + "}", quote(value, safe=""))
+            for item in p.query:
+                value = setting(p, item, settings.get(item.param or item.name))
+                if value is None:
+                    raise ImagewireError(_needs(p, item))
+                query[item.name] = value
+            for item in p.headers:
+                value = setting(p, item, settings.get(item.param or item.name))
+                if value is not None:
+                    headers[item.name] = value
+            if p.auth_style == "bearer":
+                self.auth_header = auth_header or "Authorization"
+            else:
+                self.auth_header = auth_header or p.auth_header or ""
+            table = PROVIDER_MODELS.get(p.id)
+        key = api_key if api_key is not None else (os.environ.get(key_env) or None)
+        if key is None and not optional:
+            where = f" for {p.id}" if p is not None else ""
+            raise ImagewireError(f"no API key{where}: set {key_env} or pass api_key=...")
+        self.__key = key or ""
+        base = httpx.URL(template)
+        self.base_url = str(base.copy_with(query=None, fragment=None)).rstrip("/")
+        self.models: Mapping[str, CatalogModel] = models if models is not None else (table or MODELS)
+        self._default_headers = {**headers, **dict(default_headers or {})}
+        self._default_query = {**dict(base.params), **query, **dict(default_query or {})}
         self._warned: set[str] = set()
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(base_url={redact_url(self.base_url)!r})"
+        provider = f"provider={self.provider.id!r}, " if self.provider is not None else ""
+        return f"{type(self).__name__}({provider}base_url={redact_url(self.base_url)!r})"
 
     def _auth(self) -> dict[str, str]:
-        if not self.__key:
+        if not self.__key or not self.auth_header:
             return {}
         if self.auth_header.lower() == "authorization":
             return {"Authorization": f"Bearer {self.__key}"}
@@ -166,6 +226,11 @@ class _Base:
     ) -> httpx.Request:
         op = OPERATIONS[op_key]
         given = {name: value for name, value in values.items() if value is not None}
+        if "model" not in given and self.model is not None and "model" in values:
+            given["model"] = self.model
+        validate = self.validate if opts.validate is None else opts.validate
+        if validate and self.provider is not None:
+            self._offered(op_key, given.get("model"))
         parts = FILE_PARTS.get(op_key, {})
         by_reference = "images" in given or isinstance(given.get("mask"), Mapping)
         if by_reference and "image" in given:
@@ -196,7 +261,7 @@ class _Base:
                 files += [(part, upload) for upload in read]
         if stream:
             given["stream"] = True
-        if self.validate if opts.validate is None else opts.validate:
+        if validate:
             images = uploads.get("image", [])
             masks = uploads.get("mask") or []
             mask = masks[0] if masks else None
@@ -212,16 +277,18 @@ class _Base:
                     allow_retired=self.allow_retired,
                 )
             except CheckError as err:
+                message = str(err)
+                serving = providers_serving(err.model) if err.rule == "lifecycle" and err.model else []
+                if serving:
+                    message += f"; providers that still serve it: {', '.join(serving)}"
                 raise ValidationError(
-                    str(err), rule=err.rule, field=err.field, allowed=err.allowed, model=err.model
+                    message, rule=err.rule, field=err.field, allowed=err.allowed, model=err.model
                 ) from None
         body = {**given, **(opts.extra_body or {})}
         headers = {
             "Accept": "text/event-stream" if stream else "application/json",
             "User-Agent": USER_AGENT,
             **self._auth(),
-            **({"OpenAI-Organization": self.organization} if self.organization else {}),
-            **({"OpenAI-Project": self.project} if self.project else {}),
             **self._default_headers,
             **(opts.extra_headers or {}),
         }
@@ -239,6 +306,31 @@ class _Base:
             headers=headers,
             timeout=self.timeout if opts.timeout is None else opts.timeout,
         )
+
+    def _offered(self, op_key: str, model: Any) -> None:
+        """The provider offers this operation and (when it lists its models) this model."""
+        p = self.provider
+        assert p is not None
+        if op_key not in p.operations:
+            raise ValidationError(
+                f"{p.id} does not offer {op_key} (it offers {_words(p.operations)}); pass validate=False to send anyway",
+                rule="provider",
+                field=None,
+                allowed=p.operations,
+                model=model if isinstance(model, str) else None,
+            )
+        if p.models is None or not isinstance(model, str) or model in p.models:
+            return
+        known = MODELS.get(model)
+        serving = ", ".join(name for name in providers_serving(model) if name != p.id)
+        if known is not None and known.lifecycle.status in ("retired", "shutdown"):
+            when = f" ({known.lifecycle.retired_on})" if known.lifecycle.retired_on else ""
+            message = f"{model} is {known.lifecycle.status} on {known.vendor}{when}"
+            message += f"; providers that still serve it: {serving}" if serving else ""
+        else:
+            message = f"{model} is not offered by {p.id}; it offers {_words(p.models)}"
+            message += f"; providers that serve it: {serving}" if serving else ""
+        raise ValidationError(message, rule="provider", field="model", allowed=p.models, model=model)
 
     def _retries(self, opts: _Options) -> int:
         return self.max_retries if opts.max_retries is None else opts.max_retries
@@ -266,8 +358,25 @@ class _Base:
                 raise _contract_error(response, "an image has neither url nor b64_json", f"/data/{index}")
             image._client = self
         result._client = self
+        result.warnings, result.quirks = self._declared(result.warnings)
         self._note(op_key, result.warnings)
         return result
+
+    def _declared(self, warnings: list[str]) -> tuple[list[str], list[str]]:
+        """Split deviations into undeclared ones and the ids of the provider's quirks that explain the rest."""
+        quirks = [q for q in (self.provider.quirks if self.provider is not None else ()) if q.pointer]
+        if not quirks or not warnings:
+            return warnings, []
+        left: list[str] = []
+        seen: list[str] = []
+        for warning in warnings:
+            where = warning.split(":", 1)[0]
+            match = next((q.id for q in quirks if _glob(q.pointer or "", where)), None)
+            if match is None:
+                left.append(warning)
+            elif match not in seen:
+                seen.append(match)
+        return left, seen
 
     def _note(self, op_key: str, warnings: Sequence[str]) -> None:
         for warning in warnings:
@@ -292,6 +401,7 @@ class _Base:
                 pointer=err.pointer,
             ) from None
         event._client = self
+        event.warnings, event.quirks = self._declared(event.warnings)
         self._note(op_key, event.warnings)
         return event
 
@@ -359,8 +469,11 @@ class Stream(Generic[E]):
 class Client(_Base):
     """Client for OpenAI Images API (curated by imagewire).
 
-    ``api_key`` defaults to ``${OPENAI_API_KEY}``, ``base_url`` to ``${OPENAI_BASE_URL}`` or https://api.openai.com/v1;
-    any path prefix of ``base_url`` is kept. ``timeout`` defaults to connect 10 s, read 300 s.
+    ``provider`` names a preset of the provider catalog (openai, azure, bothub, aipomogator, local, generic): its
+    address, auth style, key variable and model table (``api_version``, ``deployment``, ``resource`` fill
+    its placeholders). Without one, ``api_key`` defaults to ``$OPENAI_API_KEY`` and ``base_url`` to
+    ``$OPENAI_BASE_URL`` or https://api.openai.com/v1; any path prefix of ``base_url`` is kept.
+    ``model`` is the default model of every call (Azure: the model your deployment runs). ``timeout`` defaults to connect 10 s, read 300 s.
     ``http_client`` lets you bring your own ``httpx.Client`` (proxies, transports, limits);
     otherwise one is made on first use. ``validate=False`` skips the model checks (for models the
     spec does not know yet); ``allow_retired=True`` keeps checking models retired at their vendor
@@ -372,15 +485,20 @@ class Client(_Base):
         *,
         api_key: str | None = None,
         base_url: str | httpx.URL | None = None,
+        provider: str | None = None,
+        model: str | None = None,
         organization: str | None = None,
         project: str | None = None,
+        api_version: str | None = None,
+        deployment: str | None = None,
+        resource: str | None = None,
         timeout: Timeout = None,
         max_retries: int = DEFAULT_MAX_RETRIES,
         http_client: httpx.Client | None = None,
         default_headers: Mapping[str, str] | None = None,
         default_query: Mapping[str, str] | None = None,
         validate: bool = True,
-        auth_header: str = "Authorization",
+        auth_header: str | None = None,
         models: Mapping[str, CatalogModel] | None = None,
         allow_retired: bool = False,
         sleep: Callable[[float], None] | None = None,
@@ -388,8 +506,15 @@ class Client(_Base):
         super().__init__(
             api_key=api_key,
             base_url=base_url,
-            organization=organization,
-            project=project,
+            provider=provider,
+            model=model,
+            settings={
+                "organization": organization,
+                "project": project,
+                "api_version": api_version,
+                "deployment": deployment,
+                "resource": resource,
+            },
             timeout=timeout,
             max_retries=max_retries,
             default_headers=default_headers,
@@ -515,6 +640,24 @@ class Images:
 
     def __init__(self, client: Client) -> None:
         self._client = client
+
+    def estimate(
+        self,
+        *,
+        model: ModelId | str | None = None,
+        size: str | None = None,
+        quality: str | None = None,
+        n: int = 1,
+        operation: str = "generations",
+    ) -> Estimate:
+        """What ``n`` images would cost at this client's provider, from the provider catalog (no request).
+
+        Size and quality default to the model's documented defaults; an unknown price says so.
+        """
+        c = self._client
+        model_id = model or c.model
+        spec = c.models.get(model_id) if model_id else None
+        return estimate(c.provider, spec, model_id, operation=operation, size=size, quality=quality, n=n)
 
     @overload
     def generate(
@@ -900,8 +1043,11 @@ class AsyncStream(Generic[E]):
 class AsyncClient(_Base):
     """Async client for OpenAI Images API (curated by imagewire).
 
-    ``api_key`` defaults to ``${OPENAI_API_KEY}``, ``base_url`` to ``${OPENAI_BASE_URL}`` or https://api.openai.com/v1;
-    any path prefix of ``base_url`` is kept. ``timeout`` defaults to connect 10 s, read 300 s.
+    ``provider`` names a preset of the provider catalog (openai, azure, bothub, aipomogator, local, generic): its
+    address, auth style, key variable and model table (``api_version``, ``deployment``, ``resource`` fill
+    its placeholders). Without one, ``api_key`` defaults to ``$OPENAI_API_KEY`` and ``base_url`` to
+    ``$OPENAI_BASE_URL`` or https://api.openai.com/v1; any path prefix of ``base_url`` is kept.
+    ``model`` is the default model of every call (Azure: the model your deployment runs). ``timeout`` defaults to connect 10 s, read 300 s.
     ``http_client`` lets you bring your own ``httpx.AsyncClient`` (proxies, transports, limits);
     otherwise one is made on first use. ``validate=False`` skips the model checks (for models the
     spec does not know yet); ``allow_retired=True`` keeps checking models retired at their vendor
@@ -913,15 +1059,20 @@ class AsyncClient(_Base):
         *,
         api_key: str | None = None,
         base_url: str | httpx.URL | None = None,
+        provider: str | None = None,
+        model: str | None = None,
         organization: str | None = None,
         project: str | None = None,
+        api_version: str | None = None,
+        deployment: str | None = None,
+        resource: str | None = None,
         timeout: Timeout = None,
         max_retries: int = DEFAULT_MAX_RETRIES,
         http_client: httpx.AsyncClient | None = None,
         default_headers: Mapping[str, str] | None = None,
         default_query: Mapping[str, str] | None = None,
         validate: bool = True,
-        auth_header: str = "Authorization",
+        auth_header: str | None = None,
         models: Mapping[str, CatalogModel] | None = None,
         allow_retired: bool = False,
         sleep: Callable[[float], Any] | None = None,
@@ -929,8 +1080,15 @@ class AsyncClient(_Base):
         super().__init__(
             api_key=api_key,
             base_url=base_url,
-            organization=organization,
-            project=project,
+            provider=provider,
+            model=model,
+            settings={
+                "organization": organization,
+                "project": project,
+                "api_version": api_version,
+                "deployment": deployment,
+                "resource": resource,
+            },
             timeout=timeout,
             max_retries=max_retries,
             default_headers=default_headers,
@@ -1056,6 +1214,24 @@ class AsyncImages:
 
     def __init__(self, client: AsyncClient) -> None:
         self._client = client
+
+    def estimate(
+        self,
+        *,
+        model: ModelId | str | None = None,
+        size: str | None = None,
+        quality: str | None = None,
+        n: int = 1,
+        operation: str = "generations",
+    ) -> Estimate:
+        """What ``n`` images would cost at this client's provider, from the provider catalog (no request).
+
+        Size and quality default to the model's documented defaults; an unknown price says so.
+        """
+        c = self._client
+        model_id = model or c.model
+        spec = c.models.get(model_id) if model_id else None
+        return estimate(c.provider, spec, model_id, operation=operation, size=size, quality=quality, n=n)
 
     @overload
     async def generate(

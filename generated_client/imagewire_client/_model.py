@@ -39,10 +39,12 @@ class Field(NamedTuple):
 
 @define(slots=True, kw_only=True)
 class Model:
-    """Base of every result class: ``extra`` keeps unknown keys, ``warnings`` lists deviations read past."""
+    """Base of every result class: ``extra`` keeps unknown keys, ``warnings`` lists undeclared deviations
+    read past (``"<JSON pointer>: <what>"``), ``quirks`` the ids of the provider's declared quirks seen."""
 
     extra: dict[str, Any] = field(factory=dict, repr=False)
     warnings: list[str] = field(factory=list, repr=False)
+    quirks: list[str] = field(factory=list, repr=False)
     _client: Any = field(default=None, repr=False, eq=False)
 
     _FIELDS: ClassVar[tuple[Field, ...]] = ()

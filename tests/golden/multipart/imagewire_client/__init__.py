@@ -41,6 +41,7 @@ if TYPE_CHECKING:
         ValidationError,
     )
     from ._params import EditSize, ImageRef, ModelId, Quality
+    from ._providers import PROVIDERS, Estimate, Provider, UnknownProviderError
     from ._results import Image, ImagesResponse
 
 #: public name -> module that defines it
@@ -56,6 +57,7 @@ _EXPORTS = {
     "ConflictError": "._errors",
     "ContentPolicyError": "._errors",
     "EditSize": "._params",
+    "Estimate": "._providers",
     "Image": "._results",
     "ImageRef": "._params",
     "ImagesResponse": "._results",
@@ -66,13 +68,16 @@ _EXPORTS = {
     "ModelNotFoundError": "._errors",
     "NotFoundError": "._errors",
     "OPERATIONS": "._catalog",
+    "PROVIDERS": "._providers",
     "PermissionDeniedError": "._errors",
+    "Provider": "._providers",
     "Quality": "._params",
     "QuotaExceededError": "._errors",
     "RateLimitError": "._errors",
     "RequestTooLargeError": "._errors",
     "ResponseContractError": "._errors",
     "Stream": "._client",
+    "UnknownProviderError": "._providers",
     "UnprocessableEntityError": "._errors",
     "UnsupportedMediaTypeError": "._errors",
     "ValidationError": "._errors",
@@ -90,6 +95,7 @@ __all__ = [
     "ConflictError",
     "ContentPolicyError",
     "EditSize",
+    "Estimate",
     "Image",
     "ImageRef",
     "ImagesResponse",
@@ -100,13 +106,16 @@ __all__ = [
     "ModelNotFoundError",
     "NotFoundError",
     "OPERATIONS",
+    "PROVIDERS",
     "PermissionDeniedError",
+    "Provider",
     "Quality",
     "QuotaExceededError",
     "RateLimitError",
     "RequestTooLargeError",
     "ResponseContractError",
     "Stream",
+    "UnknownProviderError",
     "UnprocessableEntityError",
     "UnsupportedMediaTypeError",
     "ValidationError",

@@ -138,7 +138,6 @@ OPERATIONS: Mapping[str, Operation] = {
     ),
 }
 
-
 #: Every model of the catalog, by id, in catalog order.
 MODELS: Mapping[str, Model] = {
     "edit-2": Model(

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
         ValidationError,
     )
     from ._params import ImageSize, ModelId
+    from ._providers import PROVIDERS, Estimate, Provider, UnknownProviderError
     from ._results import Image, ImagesResponse
 
 #: public name -> module that defines it
@@ -55,6 +56,7 @@ _EXPORTS = {
     "Client": "._client",
     "ConflictError": "._errors",
     "ContentPolicyError": "._errors",
+    "Estimate": "._providers",
     "Image": "._results",
     "ImageSize": "._params",
     "ImagesResponse": "._results",
@@ -65,12 +67,15 @@ _EXPORTS = {
     "ModelNotFoundError": "._errors",
     "NotFoundError": "._errors",
     "OPERATIONS": "._catalog",
+    "PROVIDERS": "._providers",
     "PermissionDeniedError": "._errors",
+    "Provider": "._providers",
     "QuotaExceededError": "._errors",
     "RateLimitError": "._errors",
     "RequestTooLargeError": "._errors",
     "ResponseContractError": "._errors",
     "Stream": "._client",
+    "UnknownProviderError": "._providers",
     "UnprocessableEntityError": "._errors",
     "UnsupportedMediaTypeError": "._errors",
     "ValidationError": "._errors",
@@ -87,6 +92,7 @@ __all__ = [
     "Client",
     "ConflictError",
     "ContentPolicyError",
+    "Estimate",
     "Image",
     "ImageSize",
     "ImagesResponse",
@@ -97,12 +103,15 @@ __all__ = [
     "ModelNotFoundError",
     "NotFoundError",
     "OPERATIONS",
+    "PROVIDERS",
     "PermissionDeniedError",
+    "Provider",
     "QuotaExceededError",
     "RateLimitError",
     "RequestTooLargeError",
     "ResponseContractError",
     "Stream",
+    "UnknownProviderError",
     "UnprocessableEntityError",
     "UnsupportedMediaTypeError",
     "ValidationError",
