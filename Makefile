@@ -14,7 +14,7 @@ GENERATED_RUFF := --isolated --line-length 120 --target-version py311
 .PHONY: help demo test lint types drift unit regen bench clean
 
 help:
-	@echo "make demo   - regenerate if needed and show the generated API (offline)"
+	@echo "make demo   - regenerate if needed, run the reference provider, make images, write demo-output/index.html"
 	@echo "make test   - lint, types, drift check and tests"
 	@echo "make regen  - compile spec/ into generated_client/"
 	@echo "make bench  - benchmarks (see BENCHMARKS.md)"
@@ -31,7 +31,7 @@ bootstrap: .venv/.synced
 
 demo: .venv/.synced
 	$(RUN)/imagewire regen
-	$(RUN)/imagewire summary
+	$(PY) scripts/demo.py
 
 regen: .venv/.synced
 	$(RUN)/imagewire regen

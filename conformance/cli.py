@@ -15,6 +15,13 @@ __all__ = ["COMMANDS", "main"]
 COMMANDS: dict[str, tuple[str, str]] = {
     "regen": ("generator.cli", "compile spec/ into generated_client/ (--check: fail on drift)"),
     "summary": ("conformance.summary", "print the generated API: operations and models with their status"),
+    "providers": ("conformance.providers", "the provider x model x operation matrix (--json)"),
+    "generate": ("conformance.consumer", "generate images from a prompt and save them"),
+    "edit": ("conformance.consumer", "edit one or more images with a prompt (and a mask)"),
+    "vary": ("conformance.consumer", "make variations of an image"),
+    "serve": ("conformance.server", "run the reference provider on this machine"),
+    "check": ("conformance.check", "judge a provider against the contract (--replay recordings, --live probes)"),
+    "record": ("conformance.record", "record traffic to a provider as scrubbed cassettes"),
 }
 
 
@@ -35,7 +42,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if name not in COMMANDS:
         print(f"imagewire: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
         return 2
-    entry: Callable[[Sequence[str]], int] = importlib.import_module(COMMANDS[name][0]).main
+    module = importlib.import_module(COMMANDS[name][0])
+    entry: Callable[[Sequence[str]], int] = getattr(module, f"main_{name}", None) or module.main
     return entry(rest)
 
 

@@ -57,6 +57,7 @@ def resolve_providers(catalog: dict[str, Any], models: dict[str, dict[str, Any]]
             served: dict[str, dict[str, Any]] = {}
             for model_id, override in table.items():
                 model = _merge(models[model_id], override or {})
+                model["overridden"] = bool(set(override or {}) - {"lifecycle"})
                 life = dict(model.get("lifecycle") or {})
                 if life.get("status") in _SERVED and "lifecycle" not in (override or {}):
                     when = f" on {life['retired_on']}" if life.get("retired_on") else ""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import keyword
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -351,7 +352,12 @@ def _check_schema(catalog: Document, schema_path: Path) -> Iterator[Problem]:
     if not schema_path.is_file():
         yield catalog.problem("", f"no schema for this catalog at {schema_path.name}", "catalog-schema")
         return
+    from jsonschema.exceptions import best_match
+
     for err in sorted(_validator(schema_path).iter_errors(catalog.data), key=lambda e: list(map(str, e.absolute_path))):
+        if err.context:  # anyOf / oneOf: name the branch error that went deepest
+            deepest = max(len(e.absolute_path) for e in err.context)
+            err = best_match(e for e in err.context if len(e.absolute_path) == deepest) or err
         yield catalog.problem(pointer(*err.absolute_path), _first_line(err.message), "catalog-schema")
 
 
@@ -523,6 +529,16 @@ def _check_providers(catalog: Document, models_doc: Document, operations: dict[s
                 yield catalog.problem(
                     at + pointer("url_params", name), f"{name} is not used in base_url", "catalog:url"
                 )
+        for group in ("url_params", "query", "headers"):
+            for name, item in (provider.get(group) or {}).items():
+                param = (item or {}).get("param") or name
+                if not param.isidentifier() or keyword.iskeyword(param) or param in RESERVED_PARAMS:
+                    yield catalog.problem(
+                        at + pointer(group, name) + ("/param" if (item or {}).get("param") else ""),
+                        f"{param!r} cannot be a Client argument; give the setting a `param` that is a Python "
+                        f"identifier other than {', '.join(sorted(RESERVED_PARAMS - {'self'}))}",
+                        "catalog:setting",
+                    )
         table = provider.get("models")
         if isinstance(table, dict):
             for model_id, override in table.items():
@@ -541,17 +557,11 @@ def _check_providers(catalog: Document, models_doc: Document, operations: dict[s
                     where + "/model", f"price for {model_id!r}, which {provider_id} does not offer", "catalog:price"
                 )
                 continue
-            rules = ((models[model_id].get("operations") or {}).get("generations") or {}).get("params") or {}
-            sizes = (rules.get("size") or {}).get("values")
-            if (
-                price["size"] != "*"
-                and sizes is not None
-                and price["size"] not in sizes
-                and not (rules["size"].get("rule"))
-            ):
-                yield catalog.problem(
-                    where + "/size", f"{model_id} has no size {price['size']!r} ({', '.join(sizes)})", "catalog:price"
-                )
+            served = _merge_override(models[model_id], table.get(model_id) if isinstance(table, dict) else None)
+            rules = ((served.get("operations") or {}).get("generations") or {}).get("params") or {}
+            size_problem = _price_size(price["size"], rules.get("size"))
+            if size_problem:
+                yield catalog.problem(where + "/size", f"{model_id} at {provider_id}: {size_problem}", "catalog:price")
             qualities = (rules.get("quality") or {}).get("values")
             if "quality" in price and qualities is not None and price["quality"] not in qualities:
                 yield catalog.problem(
@@ -561,19 +571,90 @@ def _check_providers(catalog: Document, models_doc: Document, operations: dict[s
                 )
 
 
+def _merge_override(model: dict[str, Any], override: dict[str, Any] | None) -> dict[str, Any]:
+    from .catalog import _merge
+
+    merged: dict[str, Any] = _merge(model, override or {})
+    return merged
+
+
+def _price_size(size: str, constraint: dict[str, Any] | None) -> str | None:
+    """Why a priced size is not one the model takes, or None."""
+    if size == "*" or constraint is None:
+        return None
+    values = constraint.get("values") or []
+    if size in values:
+        return None
+    rule = constraint.get("rule")
+    if rule is None or "x" not in size:
+        return f"no size {size!r} ({', '.join(map(str, values))})"
+    width, height = (int(side) for side in size.split("x"))
+    step = rule.get("multiple_of") or 1
+    aspect = rule.get("aspect") or {}
+    checks = [
+        (width % step == 0 and height % step == 0, f"sides must be multiples of {step}"),
+        (max(width, height) <= rule.get("max_side", 1 << 30), f"sides must be at most {rule.get('max_side')}"),
+        (min(width, height) >= rule.get("min_side", 0), f"sides must be at least {rule.get('min_side')}"),
+        (width * height <= rule.get("max_pixels", 1 << 62), f"at most {rule.get('max_pixels')} pixels"),
+        (width * height >= rule.get("min_pixels", 0), f"at least {rule.get('min_pixels')} pixels"),
+        (not aspect or _ratio(aspect["min"]) <= width / height <= _ratio(aspect["max"]), "aspect out of range"),
+    ]
+    failed = [why for ok, why in checks if not ok]
+    return f"size {size!r} breaks the size rule: {'; '.join(failed)}" if failed else None
+
+
 def _check_override(
     catalog: Document, at: str, model: dict[str, Any], override: dict[str, Any], offered: list[str]
 ) -> Iterator[Problem]:
+    """A provider may only narrow what the model allows, for operations the provider offers."""
     for op_key, op_override in (override.get("operations") or {}).items():
         where = at + pointer("operations", op_key)
         model_op = (model.get("operations") or {}).get(op_key)
         if model_op is None:
             yield catalog.problem(where, f"the model does not offer {op_key}", "catalog:override")
             continue
-        for name in (op_override or {}).get("params") or {}:
-            if name not in (model_op.get("params") or {}):
+        if op_key not in offered:
+            yield catalog.problem(where, f"the provider does not offer {op_key}", "catalog:override")
+        for name, narrowed in ((op_override or {}).get("params") or {}).items():
+            spot = where + pointer("params", name)
+            wide = (model_op.get("params") or {}).get(name)
+            if wide is None:
                 yield catalog.problem(
-                    where + pointer("params", name),
-                    f"{name!r} is not a param of the model; a provider can only narrow a rule",
-                    "catalog:override",
+                    spot, f"{name!r} is not a param of the model; a provider can only narrow a rule", "catalog:override"
                 )
+                continue
+            yield from (catalog.problem(spot, why, "catalog:override") for why in _widening(narrowed or {}, wide))
+
+
+def _widening(narrowed: dict[str, Any], wide: dict[str, Any]) -> Iterator[str]:
+    extra = [v for v in narrowed.get("values") or [] if v not in (wide.get("values") or [])]
+    if extra and not wide.get("rule"):
+        yield f"values {extra} are not allowed by the model; a provider can only narrow a rule"
+    if "min" in narrowed and "min" in wide and narrowed["min"] < wide["min"]:
+        yield f"min {narrowed['min']} is below the model's {wide['min']}; a provider can only narrow a rule"
+    if "max" in narrowed and "max" in wide and narrowed["max"] > wide["max"]:
+        yield f"max {narrowed['max']} is above the model's {wide['max']}; a provider can only narrow a rule"
+    if narrowed.get("rule") and not wide.get("rule"):
+        yield "a size rule where the model has none; a provider can only narrow a rule"
+
+
+#: Client keyword arguments a provider setting may not take as its parameter name
+RESERVED_PARAMS = frozenset(
+    {
+        "self",
+        "api_key",
+        "base_url",
+        "provider",
+        "model",
+        "timeout",
+        "max_retries",
+        "http_client",
+        "default_headers",
+        "default_query",
+        "validate",
+        "auth_header",
+        "models",
+        "allow_retired",
+        "sleep",
+    }
+)

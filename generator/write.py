@@ -84,7 +84,7 @@ def format_tree(root: Path) -> None:
     """Fix imports and format with the pinned ruff and an explicit rule set; raise on failure."""
     common = ["--isolated", "--no-cache", "--line-length", RUFF_LINE_LENGTH, "--target-version", RUFF_TARGET]
     ruff = _ruff()
-    for args in (["check", "--fix-only", "--select", RUFF_SELECT, "--quiet"], ["format", "--quiet"]):
+    for args in (["check", "--fix-only", "--select", RUFF_SELECT, "--quiet"], ["format"]):
         done = subprocess.run([ruff, *args, *common, "."], cwd=root, capture_output=True, text=True)
         if done.returncode != 0:
             raise RuntimeError(f"ruff {args[0]} failed on the generated code:\n{done.stderr or done.stdout}")

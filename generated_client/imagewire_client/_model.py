@@ -113,19 +113,40 @@ def _value(f: Field, kind: str, value: Any, pointer: str, notes: list[str]) -> A
     return None
 
 
+_INDEX: dict[type, tuple[dict[str, Field], tuple[Field, ...]]] = {}
+#: kinds whose values are taken as they are when their type is exactly this
+_EXACT: dict[str, type] = {"str": str, "int": int, "float": float, "bool": bool}
+
+
+def _index(cls: type[Model]) -> tuple[dict[str, Field], tuple[Field, ...]]:
+    found = _INDEX.get(cls)
+    if found is None:
+        found = ({f.key: f for f in cls._FIELDS}, tuple(f for f in cls._FIELDS if f.required))
+        _INDEX[cls] = found
+    return found
+
+
+def _where(pointer: str, key: object) -> str:
+    return f"{pointer}/{str(key).replace('~', '~0').replace('/', '~1')}"
+
+
 def read(cls: type[M], data: Any, pointer: str, notes: list[str]) -> M:
     """Build ``cls`` from ``data``; raise :class:`ShapeError` when ``data`` is not an object."""
     if not isinstance(data, dict):
         raise ShapeError(pointer, f"expected an object, got {_name(data)}")
+    by_key, required = _index(cls)
     values: dict[str, Any] = {}
     extra: dict[str, Any] = {}
-    by_key = {f.key: f for f in cls._FIELDS}
     for key, value in data.items():
         f = by_key.get(key)
-        where = f"{pointer}/{str(key).replace('~', '~0').replace('/', '~1')}"
         if f is None:
             extra[key] = value
-        elif f.kind == "list":
+            continue
+        kind = f.kind
+        if kind == "any" or value.__class__ is _EXACT.get(kind):
+            values[f.attr] = value
+        elif kind == "list":
+            where = _where(pointer, key)
             if value is None:
                 if not f.nullable:
                     notes.append(f"{where}: null where the contract expects an array")
@@ -137,9 +158,9 @@ def read(cls: type[M], data: Any, pointer: str, notes: list[str]) -> M:
                 item_kind = f.item or "any"
                 values[f.attr] = [_value(f, item_kind, v, f"{where}/{i}", notes) for i, v in enumerate(value)]
         else:
-            values[f.attr] = _value(f, f.kind, value, where, notes)
-    for f in cls._FIELDS:
-        if f.required and f.key not in data:
+            values[f.attr] = _value(f, kind, value, _where(pointer, key), notes)
+    for f in required:
+        if f.key not in data:
             notes.append(f"{pointer}/{f.key}: missing (the contract requires it)")
     obj = cls(**values)
     obj.extra = extra

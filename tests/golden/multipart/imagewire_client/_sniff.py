@@ -2,7 +2,7 @@
 """What an image is, from its first bytes: format, MIME type, dimensions and whether it has alpha.
 
 Recognises PNG, JPEG, WebP (VP8, VP8L, VP8X) and GIF by their magic bytes and reads the dimensions from
-their headers. Never raises: garbage gives ``None``; a known format with a truncated or odd header gives an
+their headers; SVG (which the newest models can answer) by its root element. Never raises: garbage gives ``None``; a known format with a truncated or odd header gives an
 :class:`ImageInfo` whose unknown parts are ``None``.
 """
 
@@ -12,7 +12,7 @@ from typing import Literal, NamedTuple
 
 __all__ = ["FORMATS", "ImageFormat", "ImageInfo", "extension", "sniff"]
 
-ImageFormat = Literal["png", "jpeg", "webp", "gif"]
+ImageFormat = Literal["png", "jpeg", "webp", "gif", "svg"]
 
 #: format -> (MIME type, file extension)
 FORMATS: dict[str, tuple[str, str]] = {
@@ -20,6 +20,7 @@ FORMATS: dict[str, tuple[str, str]] = {
     "jpeg": ("image/jpeg", ".jpg"),
     "webp": ("image/webp", ".webp"),
     "gif": ("image/gif", ".gif"),
+    "svg": ("image/svg+xml", ".svg"),
 }
 
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -55,9 +56,18 @@ def sniff(data: bytes) -> ImageInfo | None:
             return _webp(data)
         if head[:6] in (b"GIF87a", b"GIF89a"):
             return _gif(data)
+        if _is_svg(data):
+            return ImageInfo("svg", FORMATS["svg"][0])
     except Exception:  # pragma: no cover - the readers are written not to raise; belt and braces
         return None
     return None
+
+
+def _is_svg(data: bytes) -> bool:
+    text = bytes(data[:1024]).lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text.startswith(b"<svg"):
+        return True
+    return text.startswith((b"<?xml", b"<!--", b"<!DOCTYPE svg")) and b"<svg" in text
 
 
 def _u16be(data: bytes, at: int) -> int:

@@ -11,11 +11,11 @@ caller opts in with ``retry_read_errors=True``.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from logging import DEBUG, INFO
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 from urllib.parse import quote
 
@@ -31,10 +31,10 @@ from ._errors import (
     error_from_response,
     request_id_from_headers,
 )
-from ._logs import log_response, log_retry, logger, redact_url
+from ._logs import log_response, log_retry, logger, redact_url, remember_secret
 from ._multipart import InputFileError, Upload, encode, read_file
 from ._params import ImageSize, ModelId
-from ._providers import PROVIDER_MODELS, Estimate, Provider, Setting, estimate, providers_serving, setting
+from ._providers import PROVIDER_MODELS, Estimate, Provider, Quirk, Setting, estimate, providers_serving, setting
 from ._providers import get as get_provider
 from ._retry import Retry, classify, delay, retryable_status, to_client_error
 from ._sse import aiter_events, decode_stream_event, is_done, iter_events
@@ -60,6 +60,8 @@ FILE_PARTS: dict[str, dict[str, str | None]] = {
 COMPLETED_EVENT: dict[str, str] = {}
 
 E = TypeVar("E")
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_STREAM_ACCEPT = {"Accept": "text/event-stream"}
 Timeout = float | httpx.Timeout | None
 
 
@@ -90,6 +92,12 @@ def _contract_error(response: httpx.Response, reason: str, pointer: str = "") ->
     return ResponseContractError(reason, status_code=response.status_code, body=body, pointer=pointer)
 
 
+async def _async_sleep(seconds: float) -> None:
+    import asyncio  # only async clients need it; importing it costs more than the rest of this module
+
+    await asyncio.sleep(seconds)
+
+
 def _words(items: Sequence[str]) -> str:
     items = list(items)
     return ", ".join(items[:-1]) + f" or {items[-1]}" if len(items) > 1 else (items[0] if items else "nothing")
@@ -100,6 +108,24 @@ def _glob(pattern: str, pointer: str) -> bool:
     want = pattern.split("/")
     have = pointer.split("/")
     return len(have) >= len(want) and all(w in ("*", h) for w, h in zip(want, have, strict=False))
+
+
+def _present(data: Any, pattern: str | None) -> bool:
+    """Whether a JSON pointer glob (``*`` for any key or index) names something in ``data``."""
+    nodes = [data]
+    for token in (pattern or "").split("/")[1:]:
+        found = []
+        for node in nodes:
+            if isinstance(node, dict):
+                found += list(node.values()) if token == "*" else ([node[token]] if token in node else [])
+            elif isinstance(node, list):
+                found += (
+                    node if token == "*" else ([node[int(token)]] if token.isdigit() and int(token) < len(node) else [])
+                )
+        nodes = found
+        if not nodes:
+            return False
+    return bool(nodes)
 
 
 def _needs(provider: Provider, item: Setting) -> str:
@@ -133,8 +159,10 @@ class _Base:
         p = self.provider
         self.timeout: Timeout = DEFAULT_TIMEOUT if timeout is None else timeout
         self.max_retries = max_retries
+        self._policy = Retry(max_retries=max_retries)
         self.validate = validate
         self.allow_retired = allow_retired
+        self._extra_key_quirks: list[Quirk] = []
         self.model = model
         headers: dict[str, str] = {}
         query: dict[str, str] = {}
@@ -143,16 +171,24 @@ class _Base:
             template = str(base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL)
             self.auth_header = auth_header or "Authorization"
             table = None
-            if settings.get("organization"):
-                headers["OpenAI-Organization"] = str(settings["organization"])
-            if settings.get("project"):
-                headers["OpenAI-Project"] = str(settings["project"])
+            organization = settings.get("organization") or os.environ.get("OPENAI_ORG_ID")
+            project = settings.get("project") or os.environ.get("OPENAI_PROJECT_ID")
+            if organization:
+                headers["OpenAI-Organization"] = organization
+            if project:
+                headers["OpenAI-Project"] = project
         else:
             key_env, optional = p.key_env or API_KEY_ENV, p.key_optional or p.auth_style == "none"
             if base_url is None and p.base_url is None:
-                raise ImagewireError(f"provider {p.id!r} has no fixed address: pass base_url=...")
+                base_url = os.environ.get(BASE_URL_ENV)
+                if not base_url:
+                    raise ImagewireError(
+                        f"provider {p.id!r} has no fixed address: pass base_url=... or set {BASE_URL_ENV}"
+                    )
             template = str(base_url or p.base_url)
             for item in p.url_params:
+                if "{" + item.name + "}" not in template:  # an explicit base_url that fills it already
+                    continue
                 value = setting(p, item, settings.get(item.param or item.name))
                 if value is None:
                     raise ImagewireError(_needs(p, item))
@@ -171,17 +207,22 @@ class _Base:
             else:
                 self.auth_header = auth_header or p.auth_header or ""
             table = PROVIDER_MODELS.get(p.id)
+            self._extra_key_quirks = [q for q in p.quirks if q.kind == "extra-key" and q.pointer]
+            self.allow_retired = allow_retired or p.serves_retired
         key = api_key if api_key is not None else (os.environ.get(key_env) or None)
         if key is None and not optional:
             where = f" for {p.id}" if p is not None else ""
             raise ImagewireError(f"no API key{where}: set {key_env} or pass api_key=...")
         self.__key = key or ""
+        remember_secret(self.__key)
         base = httpx.URL(template)
         self.base_url = str(base.copy_with(query=None, fragment=None)).rstrip("/")
         self.models: Mapping[str, CatalogModel] = models if models is not None else (table or MODELS)
         self._default_headers = {**headers, **dict(default_headers or {})}
         self._default_query = {**dict(base.params), **query, **dict(default_query or {})}
         self._warned: set[str] = set()
+        #: calls that passed the checks -> the prompt length limit that still applies (None: none)
+        self._passed_calls: dict[tuple[str, str, frozenset[tuple[str, Any]]], int | None] = {}
 
     def __repr__(self) -> str:
         provider = f"provider={self.provider.id!r}, " if self.provider is not None else ""
@@ -239,39 +280,18 @@ class _Base:
                 files += [(part, upload) for upload in read]
         if stream:
             given["stream"] = True
-        if validate:
-            images = uploads.get("image", [])
-            masks = uploads.get("mask") or []
-            mask = masks[0] if masks else None
-            try:
-                other = {name: read[0] for name, read in uploads.items() if name not in ("image", "mask")}
-                check(
-                    op_key,
-                    {**given, **other},
-                    images=images,
-                    mask=mask,
-                    encoding=encoding,
-                    models=self.models,
-                    allow_retired=self.allow_retired,
-                )
-            except CheckError as err:
-                message = str(err)
-                serving = providers_serving(err.model) if err.rule == "lifecycle" and err.model else []
-                if serving:
-                    message += f"; providers that still serve it: {', '.join(serving)}"
-                raise ValidationError(
-                    message, rule=err.rule, field=err.field, allowed=err.allowed, model=err.model
-                ) from None
+        if validate and not self._passed(op_key, encoding, given, uploads):
+            self._check(op_key, encoding, given, uploads)
         body = {**given, **(opts.extra_body or {})}
         headers = {
-            "Accept": "text/event-stream" if stream else "application/json",
+            **(_STREAM_ACCEPT if stream else {}),
             "User-Agent": USER_AGENT,
             **self._auth(),
             **self._default_headers,
             **(opts.extra_headers or {}),
         }
         if encoding == "json":
-            content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+            content = _JSON.encode(body).encode()
             headers["Content-Type"] = "application/json"
         else:
             content, headers["Content-Type"] = encode(body, files)
@@ -284,6 +304,51 @@ class _Base:
             headers=headers,
             timeout=self.timeout if opts.timeout is None else opts.timeout,
         )
+
+    def _passed(self, op_key: str, encoding: str, given: Mapping[str, Any], uploads: Mapping[str, Any]) -> bool:
+        """Whether an identical call (but for a prompt within the model's limit) already passed the checks."""
+        if uploads:
+            return False
+        try:
+            key = (op_key, encoding, frozenset((k, v) for k, v in given.items() if k != "prompt"))
+        except TypeError:  # an unhashable value: no short-cut
+            return False
+        limit = self._passed_calls.get(key, -1)
+        prompt = given.get("prompt")
+        return limit != -1 and (limit is None or (isinstance(prompt, str) and len(prompt) <= limit))
+
+    def _check(self, op_key: str, encoding: str, given: Mapping[str, Any], uploads: Mapping[str, list[Upload]]) -> None:
+        images = uploads.get("image", [])
+        masks = uploads.get("mask") or []
+        other = {name: read[0] for name, read in uploads.items() if name not in ("image", "mask")}
+        try:
+            check(
+                op_key,
+                {**given, **other},
+                images=images,
+                mask=masks[0] if masks else None,
+                encoding=encoding,
+                models=self.models,
+                allow_retired=self.allow_retired,
+            )
+        except CheckError as err:
+            message = str(err)
+            serving = providers_serving(err.model) if err.rule == "lifecycle" and err.model else []
+            if serving:
+                message += f"; providers that still serve it: {', '.join(serving)}"
+            raise ValidationError(
+                message, rule=err.rule, field=err.field, allowed=err.allowed, model=err.model
+            ) from None
+        if uploads:
+            return
+        try:
+            key = (op_key, encoding, frozenset((k, v) for k, v in given.items() if k != "prompt"))
+        except TypeError:
+            return
+        model = self.models.get(given["model"]) if isinstance(given.get("model"), str) else None
+        if len(self._passed_calls) >= 256:
+            self._passed_calls.clear()
+        self._passed_calls[key] = model.prompt_max_length if model is not None else None
 
     def _offered(self, op_key: str, model: Any) -> None:
         """The provider offers this operation and (when it lists its models) this model."""
@@ -315,13 +380,14 @@ class _Base:
 
     def _read(self, op_key: str, response: httpx.Response) -> Any:
         """Read a JSON answer as the operation's result; a ResponseContractError if it is not one."""
+        # imported on the first answer: result classes need attrs, which costs ~40 ms to import
         from ._model import ShapeError
         from ._results import ImagesResponse
 
-        content_type = response.headers.get("content-type", "")
         try:
             payload = json.loads(response.content)
         except (ValueError, UnicodeDecodeError):
+            content_type = response.headers.get("content-type", "")
             what = "an HTML page" if "html" in content_type else f"not JSON ({content_type or 'no content type'})"
             raise _contract_error(response, f"the answer is {what}") from None
         try:
@@ -336,8 +402,13 @@ class _Base:
                 raise _contract_error(response, "an image has neither url nor b64_json", f"/data/{index}")
             image._client = self
         result._client = self
-        result.warnings, result.quirks = self._declared(result.warnings)
-        self._note(op_key, result.warnings)
+        if result.warnings:
+            result.warnings, result.quirks = self._declared(result.warnings)
+            self._note(op_key, result.warnings)
+        if self._extra_key_quirks:
+            result.quirks += [
+                q.id for q in self._extra_key_quirks if q.id not in result.quirks and _present(payload, q.pointer)
+            ]
         return result
 
     def _declared(self, warnings: list[str]) -> tuple[list[str], list[str]]:
@@ -520,7 +591,7 @@ class Client(_Base):
         self.close()
 
     def _send(self, request: httpx.Request, *, stream: bool, opts: _Options) -> httpx.Response:
-        policy = Retry(max_retries=self._retries(opts))
+        policy = self._policy if opts.max_retries is None else Retry(max_retries=opts.max_retries)
         unsafe_ok = bool(opts.retry_read_errors)
         attempt = 0
         while True:
@@ -562,13 +633,14 @@ class Client(_Base):
                         attempt += 1
                         continue
                     raise to_client_error(exc, request) from exc
-            log_response(
-                request.method,
-                str(request.url),
-                response.status_code,
-                time.perf_counter() - start,
-                request_id_from_headers(response.headers),
-            )
+            if logger.isEnabledFor(DEBUG if response.status_code < 400 else INFO):
+                log_response(
+                    request.method,
+                    str(request.url),
+                    response.status_code,
+                    time.perf_counter() - start,
+                    request_id_from_headers(response.headers),
+                )
             if response.status_code >= 400:
                 error = error_from_response(response.status_code, response.headers, response.content, request=request)
                 if attempt < policy.max_retries and retryable_status(error):
@@ -767,7 +839,7 @@ class AsyncClient(_Base):
         )
         self._http_client = http_client
         self._owns_http = http_client is None
-        self._sleep = sleep if sleep is not None else asyncio.sleep
+        self._sleep = sleep if sleep is not None else _async_sleep
         self.images = AsyncImages(self)
 
     @property
@@ -789,7 +861,7 @@ class AsyncClient(_Base):
         await self.close()
 
     async def _send(self, request: httpx.Request, *, stream: bool, opts: _Options) -> httpx.Response:
-        policy = Retry(max_retries=self._retries(opts))
+        policy = self._policy if opts.max_retries is None else Retry(max_retries=opts.max_retries)
         unsafe_ok = bool(opts.retry_read_errors)
         attempt = 0
         while True:
@@ -831,13 +903,14 @@ class AsyncClient(_Base):
                         attempt += 1
                         continue
                     raise to_client_error(exc, request) from exc
-            log_response(
-                request.method,
-                str(request.url),
-                response.status_code,
-                time.perf_counter() - start,
-                request_id_from_headers(response.headers),
-            )
+            if logger.isEnabledFor(DEBUG if response.status_code < 400 else INFO):
+                log_response(
+                    request.method,
+                    str(request.url),
+                    response.status_code,
+                    time.perf_counter() - start,
+                    request_id_from_headers(response.headers),
+                )
             if response.status_code >= 400:
                 error = error_from_response(response.status_code, response.headers, response.content, request=request)
                 if attempt < policy.max_retries and retryable_status(error):

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import NamedTuple
 
 from ._catalog import Model
+from ._errors import ImagewireError
 
 __all__ = [
     "PROVIDERS",
@@ -71,13 +72,14 @@ class Provider(NamedTuple):
     query: tuple[Setting, ...] = ()
     headers: tuple[Setting, ...] = ()
     model_from_deployment: bool = False
+    serves_retired: bool = False
     models: tuple[str, ...] | None = None
     prices: tuple[Price, ...] | None = None
     quirks: tuple[Quirk, ...] = ()
     notes: tuple[str, ...] = ()
 
 
-class UnknownProviderError(ValueError):
+class UnknownProviderError(ImagewireError, ValueError):
     """No provider of that name in the catalog."""
 
 
@@ -162,7 +164,7 @@ def estimate(
     for price in provider.prices:
         if price.model not in ("*", model_id) or price.size not in ("*", size):
             continue
-        if price.quality is not None and quality is not None and price.quality != quality:
+        if price.quality is not None and price.quality != quality:  # an unknown quality matches no pinned price
             continue
         return Estimate(price.usd * n, price.usd, n, provider.id, model_id, size, quality)
     what = " ".join(x for x in (size, quality) if x)

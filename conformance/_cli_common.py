@@ -1,0 +1,60 @@
+"""What the consumer commands share: the local usage problem (exit 2) and the redaction of secrets in output."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from imagewire_client._logs import REDACTED, mask_secrets
+
+__all__ = ["REDACTED", "Redactor", "UsageProblem", "words"]
+
+
+class UsageProblem(Exception):
+    """A problem on this side (arguments, --descr, input files, the output folder): exit 2, nothing sent.
+
+    ``rule`` names the rule that was broken (``descr``, ``prompt``, ``file``, ``output``, ...) and
+    ``allowed`` what it admits, when that is a list of values.
+    """
+
+    def __init__(self, message: str, *, rule: str, field: str | None = None, allowed: Iterable[Any] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.rule = rule
+        self.field = field
+        self.allowed: tuple[str, ...] | None = tuple(str(a) for a in allowed) if allowed is not None else None
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def words(items: Iterable[object], last: str = "or") -> str:
+    """``a, b or c``."""
+    texts = [str(item) for item in items]
+    if len(texts) <= 1:
+        return "".join(texts)
+    return f"{', '.join(texts[:-1])} {last} {texts[-1]}"
+
+
+class Redactor:
+    """Every text the commands print passes through here: credential look-alikes and the key itself go.
+
+    The client already masks what looks like a key (``sk-...``, JWTs, ``Bearer ...``); a key of any
+    other shape is known here by value and replaced wherever it appears.
+    """
+
+    #: shorter keys are not replaced by value (it would garble unrelated text); they are not keys anyway
+    MIN_LENGTH = 4
+
+    def __init__(self, *secrets: str | None) -> None:
+        self.secrets = sorted({s for s in secrets if s and len(s) >= self.MIN_LENGTH}, key=len, reverse=True)
+
+    def add(self, secret: str | None) -> None:
+        if secret and len(secret) >= self.MIN_LENGTH and secret not in self.secrets:
+            self.secrets = sorted([*self.secrets, secret], key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for secret in self.secrets:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        return mask_secrets(text)

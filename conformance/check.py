@@ -1,0 +1,354 @@
+"""``imagewire check``: judge traffic against the spec and the generated client.
+
+``--replay PATH`` reads recordings (a VCR cassette, a HAR file, or a folder of them, recursively) and
+prints a matrix provider x operation x model with verdict counts, then the findings of every
+interaction that does not conform. ``--json`` / ``--markdown`` / ``--html`` write the same report as
+files. Exit status 1 when any interaction is a violation, any recording is unreadable, or a verdict
+differs from the expectation file beside its recording (``<name>.expect.yaml``); violations that
+an expectation declares, or all of them with ``--allow-violations``, do not fail the check.
+
+The judging is :func:`check_interactions`: anything that yields
+:class:`~conformance.recordings.Interaction` values goes through the same validator, replaying client
+and provider catalog.
+
+``--live --provider P`` (or ``--base-url URL``, or both) probes a provider instead (:mod:`conformance.live`):
+a plan from the catalogs (each operation x each model it serves, one model per family where it takes any,
+at the cheapest size, plus free error probes: a bad size, a bad key), printed with each probe's price
+estimate before anything is sent; paid probes are sent while they fit in ``--budget USD`` (default 0:
+free probes only; unknown prices only with ``--budget`` and ``--allow-unknown-prices``). Everything sent
+is recorded, scrubbed, into ``--record DIR`` (default ``imagewire-checks/<time>-<provider>/``) and judged
+as a replay of that cassette would be; a probe that does not get what it expects (an image; 400 / 401 with
+the error envelope) is a mismatch. The key comes from ``--api-key`` or the provider's key variable and is
+never printed; ``--setting NAME=VALUE`` passes provider settings (Azure: resource, deployment, api_version).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from . import expect as expectations
+from .recordings import Interaction, LoadError, discover, load
+from .report import CheckReport, print_terminal, render_html, render_json, render_markdown
+from .verdict import Judge
+
+__all__ = ["check_interactions", "check_paths", "main"]
+
+
+def check_interactions(
+    interactions: Iterable[Interaction],
+    *,
+    provider: str | None = None,
+    judge: Judge | None = None,
+    report: CheckReport | None = None,
+) -> CheckReport:
+    """Judge interactions (from recordings or a live probe) into a report."""
+    judge = judge or Judge()
+    report = report if report is not None else CheckReport()
+    report.verdicts += judge.judge_all(interactions, provider)
+    return report
+
+
+def check_paths(
+    paths: Sequence[str | Path],
+    *,
+    provider: str | None = None,
+    judge: Judge | None = None,
+    use_expectations: bool = True,
+    write_expectations: bool = False,
+) -> CheckReport:
+    """Read every recording under ``paths``, judge it, and compare with the expectations beside it."""
+    judge = judge or Judge()
+    report = CheckReport()
+    for path in paths:
+        files = discover(path)
+        if not files:
+            report.load_errors.append(LoadError(str(path), None, "no recordings (*.yaml, *.yml, *.har, *.json)"))
+        for file in files:
+            recording = load(file)
+            report.load_errors += recording.errors
+            known = expectations.load(file) if use_expectations else None
+            chosen = provider or (known.provider if known is not None else None)
+            verdicts = judge.judge_all(recording.interactions, chosen)
+            report.verdicts += verdicts
+            if write_expectations and recording.interactions and not recording.errors:
+                expectations.write(file, verdicts, provider=known.provider if known is not None else provider)
+                continue
+            if known is None:
+                continue
+            report.mismatches += expectations.compare(known, verdicts, recording.source)
+            for index, entry in known.entries.items():
+                report.expected[(recording.source, index)] = entry.verdict
+                if entry.verdict == "violation":
+                    report.known_violations.add((recording.source, index))
+    return report
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="imagewire check",
+        description="Judge recorded traffic (--replay) or a live provider (--live) against the spec and the "
+        "generated client.",
+    )
+    parser.add_argument(
+        "--replay",
+        metavar="PATH",
+        action="append",
+        help="a VCR cassette, a HAR file, or a folder of them (recursively); may be repeated",
+    )
+    live = parser.add_argument_group("live probes (--live)")
+    live.add_argument(
+        "--live", action="store_true", help="probe a provider (--provider and/or --base-url) and judge its answers"
+    )
+    live.add_argument("--base-url", metavar="URL", help="the provider's base URL (default: the provider's own)")
+    live.add_argument(
+        "--api-key", metavar="KEY", help="the key (default: the provider's key variable); never printed or recorded"
+    )
+    live.add_argument(
+        "--setting",
+        metavar="NAME=VALUE",
+        action="append",
+        default=[],
+        help="a provider setting (resource, deployment, api_version, organization, project); repeatable",
+    )
+    live.add_argument(
+        "--budget",
+        metavar="USD",
+        type=float,
+        default=None,
+        help="spending cap for paid probes, by the catalog's estimates (default 0: free probes only)",
+    )
+    live.add_argument(
+        "--allow-unknown-prices",
+        action="store_true",
+        help="with --budget: also send paid probes whose price the catalog does not know",
+    )
+    live.add_argument(
+        "--prices-from",
+        metavar="P",
+        help="price the probes with this provider's price table (e.g. local for the reference server)",
+    )
+    live.add_argument(
+        "--model", metavar="M", action="append", help="probe only this model (repeatable; default: the catalog's)"
+    )
+    live.add_argument(
+        "--operation",
+        choices=("generations", "edits", "variations"),
+        action="append",
+        help="probe only this operation (repeatable)",
+    )
+    live.add_argument(
+        "--record",
+        metavar="DIR",
+        help="where the scrubbed cassette goes (default: imagewire-checks/<time>-<provider>/)",
+    )
+    live.add_argument("--timeout", type=float, default=120.0, metavar="SECONDS", help="read timeout of a probe")
+    live.add_argument("--plan-only", action="store_true", help="print the plan and send nothing")
+    parser.add_argument(
+        "--provider", metavar="P", help="the provider whose declared quirks apply (default: guessed from the host)"
+    )
+    parser.add_argument("--spec", metavar="FILE", help="the spec to validate against (default: spec/openapi.yaml)")
+    parser.add_argument("--json", metavar="FILE", help="write the report as JSON (one entry per interaction)")
+    parser.add_argument("--markdown", metavar="FILE", help="write the report as Markdown")
+    parser.add_argument("--html", metavar="FILE", help="write the report as one self-contained HTML page")
+    parser.add_argument("--allow-violations", action="store_true", help="exit 0 even when there are violations")
+    parser.add_argument(
+        "--no-expectations", action="store_true", help="ignore the <name>.expect.yaml files beside recordings"
+    )
+    parser.add_argument(
+        "--write-expectations",
+        action="store_true",
+        help="(re)write <name>.expect.yaml beside each recording from the verdicts it gets now (notes are kept)",
+    )
+    parser.add_argument("--quiet", "-q", action="store_true", help="print only the summary line")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.live and args.replay:
+        parser.error("--replay and --live do not go together")
+    if not args.live and not args.replay:
+        parser.error("one of --replay PATH or --live is required")
+    if args.live:
+        return _main_live(args)
+    try:
+        judge = Judge(spec_path=args.spec)
+    except Exception as err:  # a broken spec: say so, do not trace
+        print(f"imagewire check: cannot load the spec: {err}", file=sys.stderr)
+        return 2
+    if args.provider and args.provider not in judge.providers:
+        known = ", ".join(sorted(judge.providers))
+        print(f"imagewire check: unknown provider {args.provider!r}; known: {known}", file=sys.stderr)
+        return 2
+    report = check_paths(
+        args.replay,
+        provider=args.provider,
+        judge=judge,
+        use_expectations=not args.no_expectations,
+        write_expectations=args.write_expectations,
+    )
+    _write_reports(args, report)
+    if args.quiet:
+        from .report import summary_line
+
+        print(summary_line(report))
+        for error in report.load_errors:
+            print(f"unreadable: {error}")
+        for mismatch in report.mismatches:
+            print(f"mismatch: {mismatch}")
+    else:
+        print_terminal(report, sys.stdout)
+    return report.exit_code(allow_violations=args.allow_violations)
+
+
+def _write_reports(args: argparse.Namespace, report: CheckReport, extra: dict[str, Any] | None = None) -> None:
+    outputs = ((args.json, render_json), (args.markdown, render_markdown), (args.html, render_html))
+    for target, render in outputs:
+        if target:
+            path = Path(target)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            text = render(report)
+            if extra is not None and render is render_json:
+                text = json.dumps(json.loads(text) | extra, indent=2, ensure_ascii=False) + "\n"
+            path.write_text(text, encoding="utf-8")
+
+
+# ---------------------------------------------------------------- --live
+
+
+def _main_live(args: argparse.Namespace) -> int:
+    from imagewire_client import ImagewireError
+    from imagewire_client._providers import PROVIDERS
+
+    from . import live
+    from ._cli_common import Redactor
+    from .record import parse_settings
+
+    def fail(message: str) -> int:
+        print(redact(f"imagewire check: {message}"), file=sys.stderr)
+        return 2
+
+    redact = Redactor(args.api_key)
+    provider: str | None = args.provider or ("generic" if args.base_url else None)
+    if provider is None:
+        return fail("--live needs --provider P or --base-url URL")
+    if provider not in PROVIDERS:
+        return fail(f"unknown provider {provider!r}; known: {', '.join(PROVIDERS)}")
+    api_key = live.key_in_use(provider, args.api_key)
+    redact.add(api_key)
+    if args.prices_from and args.prices_from not in PROVIDERS:
+        return fail(f"unknown provider {args.prices_from!r} for --prices-from; known: {', '.join(PROVIDERS)}")
+    if PROVIDERS[provider].base_url is None and not args.base_url:
+        return fail(f"provider {provider!r} has no fixed address: pass --base-url URL")
+    if args.budget is not None and args.budget < 0:
+        return fail("--budget must be 0 or more")
+    if args.allow_unknown_prices and args.budget is None:
+        return fail("--allow-unknown-prices needs --budget USD (the cap still applies to known prices)")
+    try:
+        settings = parse_settings(args.setting)
+    except ValueError as problem:
+        return fail(str(problem))
+    plan = live.build_plan(
+        provider,
+        models=args.model,
+        operations=args.operation,
+        prices_from=args.prices_from,
+        key_in_use=api_key is not None,
+        deployment=settings.get("deployment"),
+    )
+    budget = args.budget if args.budget is not None else 0.0
+    decisions = live.decide(
+        plan, budget=budget, budget_given=args.budget is not None, allow_unknown=args.allow_unknown_prices
+    )
+    where = args.base_url or PROVIDERS[provider].base_url or "?"
+    for name, value in settings.items():
+        where = where.replace("{" + name + "}", value)
+    print(redact(live.render_plan(plan, decisions, budget=budget, where=where)), flush=True)
+    if args.plan_only:
+        return 0
+    if not any(d.send for d in decisions):
+        print("nothing to send")
+        return 0
+    try:
+        judge = Judge(spec_path=args.spec)
+    except Exception as err:  # a broken spec: say so, do not trace
+        return fail(f"cannot load the spec: {err}")
+    record_dir = Path(args.record) if args.record else live.default_record_dir(provider)
+    try:
+        run = live.run_plan(
+            plan,
+            decisions,
+            base_url=args.base_url,
+            api_key=api_key,
+            settings=settings,
+            record_dir=record_dir,
+            transport=LIVE_TRANSPORT,
+            timeout=args.timeout,
+            out=None if args.quiet else sys.stdout,
+            redact=redact,
+        )
+    except ImagewireError as problem:  # no key, a missing setting: nothing was sent
+        return fail(str(problem))
+    report = check_interactions(run.interactions, provider=provider, judge=judge)
+    live.apply(run, report)
+    extra = {"live": _live_json(run)}
+    _write_reports(args, report, extra)
+    if args.quiet:
+        from .report import summary_line
+
+        print(redact(summary_line(report)))
+        for mismatch in report.mismatches:
+            print(redact(f"mismatch: {mismatch}"))
+    else:  # what is shown was recorded, and so scrubbed (the key included, by value)
+        print_terminal(report, sys.stdout)
+    known, unknown = run.spent()
+    money = f"${known:.3f}" + (f" + {unknown} probe(s) at unknown prices" if unknown else "")
+    skipped = sum(1 for d in decisions if not d.send)
+    where_to = run.cassette if run.cassette is not None else "nothing recorded"
+    print(
+        f"{len(run.sent)} probe(s) sent in {run.seconds:.1f} s, estimated spend {money}; {skipped} skipped; "
+        f"recorded (scrubbed) to {where_to}"
+    )
+    return report.exit_code(allow_violations=args.allow_violations)
+
+
+#: A seam for tests: when set, live probes go through this transport instead of the network.
+LIVE_TRANSPORT: httpx.BaseTransport | None = None
+
+
+def _live_json(run: Any) -> dict[str, Any]:
+    known, unknown = run.spent()
+    return {
+        "provider": run.plan.provider,
+        "prices_from": run.plan.prices_from,
+        "cassette": str(run.cassette) if run.cassette is not None else None,
+        "notes": list(run.plan.notes),
+        "estimated_spend_usd": round(known, 6),
+        "unknown_price_probes": unknown,
+        "seconds": round(run.seconds, 3),
+        "probes": [
+            {
+                "number": r.probe.number,
+                "name": r.probe.name,
+                "kind": r.probe.kind,
+                "operation": r.probe.operation,
+                "model": r.probe.model,
+                "expect": r.probe.expect,
+                "estimate_usd": r.probe.estimate.usd if r.probe.estimate is not None else None,
+                "sent": r.sent,
+                "skipped": next((d.reason for d in run.decisions if d.probe is r.probe and not d.send), None),
+                "interactions": list(r.indexes),
+                "client": r.client,
+                "problem": r.problem,
+            }
+            for r in run.results
+        ],
+    }

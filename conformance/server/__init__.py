@@ -1,0 +1,358 @@
+"""The reference provider: ``imagewire serve``, an OpenAI-style Images API on this machine.
+
+Deterministic images (Pillow), every operation of the spec, the spec's and the model catalog's checks
+with OpenAI-shaped errors, personas that reproduce each provider's URL shape, auth style, model table
+and declared quirks, signed expiring image URLs, faults on demand, and a request log.
+
+Python API::
+
+    from conformance.server import start
+
+    with start("local", api_key="sk-test") as server:      # a subprocess on 127.0.0.1, a free port
+        client = Client(provider="local", base_url=server.base_url, api_key="sk-test")
+        ...
+        server.requests()                                   # what reached the server
+
+``make_app(persona=...)`` gives the ASGI application for in-process use (Starlette's TestClient,
+``httpx.ASGITransport``). This module stays light: Starlette, uvicorn and Pillow are imported when used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+__all__ = ["KEY_ENV", "Running", "main", "make_app", "start"]
+
+#: how :func:`start` hands the API key to the server process (never on its command line)
+KEY_ENV = "IMAGEWIRE_SERVE_API_KEY"
+
+_BANNER = "imagewire reference provider on "
+
+
+def make_app(
+    persona: str = "local",
+    *,
+    api_key: str | None = None,
+    latency_ms: int = 0,
+    faults: Sequence[str] | str = (),
+    url_ttl: int = 3600,
+    max_body_bytes: int | None = None,
+    spec_path: str | None = None,
+) -> Starlette:
+    """The reference provider as an ASGI application; see :func:`conformance.server.app.make_app`."""
+    from .app import DEFAULT_MAX_BODY
+    from .app import make_app as build
+
+    return build(
+        persona,
+        api_key=api_key,
+        latency_ms=latency_ms,
+        faults=faults,
+        url_ttl=url_ttl,
+        max_body_bytes=DEFAULT_MAX_BODY if max_body_bytes is None else max_body_bytes,
+        spec_path=spec_path,
+    )
+
+
+# ---------------------------------------------------------------- a server in a subprocess
+
+
+@dataclass
+class Running:
+    """A server started by :func:`start`: its process id, base URL and process. Stop it with :meth:`stop`."""
+
+    pid: int
+    base_url: str
+    process: subprocess.Popen[bytes] = field(repr=False)
+
+    @property
+    def origin(self) -> str:
+        """``http://host:port``: where ``/_imagewire/*`` and ``/files/*`` live."""
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(self.base_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    def url(self, **placeholders: str) -> str:
+        """The base URL with its placeholders filled, e.g. ``url(deployment="gpt-image-1.5")`` (Azure)."""
+        url = self.base_url
+        for name, value in placeholders.items():
+            url = url.replace("{" + name + "}", value)
+        return url
+
+    def requests(self) -> list[dict[str, Any]]:
+        """The request log (method, path, query, time, status, operation, model, faults)."""
+        import httpx
+
+        answer = httpx.get(f"{self.origin}/_imagewire/requests", timeout=10)
+        answer.raise_for_status()
+        entries: list[dict[str, Any]] = answer.json()["requests"]
+        return entries
+
+    def reset(self) -> None:
+        """Forget the request log and the fault counters."""
+        import httpx
+
+        httpx.post(f"{self.origin}/_imagewire/reset", timeout=10).raise_for_status()
+
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self, timeout: float = 5.0) -> int | None:
+        """SIGTERM by PID, wait, SIGKILL if it does not exit in time; the exit status."""
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(self.pid, signal.SIGKILL)
+                self.process.wait(timeout)
+        for stream in (self.process.stdout, self.process.stderr):
+            if stream is not None:
+                stream.close()
+        return self.process.returncode
+
+    def __enter__(self) -> Running:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def _read_line(stream: IO[bytes], deadline: float) -> bytes | None:
+    import selectors
+
+    line = b""
+    with selectors.DefaultSelector() as selector:
+        selector.register(stream, selectors.EVENT_READ)
+        while time.monotonic() < deadline:
+            if not selector.select(max(0.0, deadline - time.monotonic())):
+                return None
+            byte = os.read(stream.fileno(), 1)
+            if not byte:
+                return line or None
+            if byte == b"\n":
+                return line
+            line += byte
+    return None
+
+
+def _drain(stream: IO[bytes]) -> None:
+    try:
+        while os.read(stream.fileno(), 65536):
+            pass
+    except (OSError, ValueError):
+        pass
+
+
+def start(
+    persona: str = "local",
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    api_key: str | None = None,
+    latency_ms: int = 0,
+    faults: Sequence[str] = (),
+    url_ttl: int = 3600,
+) -> Running:
+    """Start ``python -m conformance.server`` and wait (at most ~10 s) until it answers."""
+    import tempfile
+
+    import httpx
+
+    from .faults import parse_list
+
+    faults = parse_list(faults)
+    args = [
+        sys.executable,
+        "-m",
+        "conformance.server",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--persona",
+        persona,
+        "--latency",
+        str(latency_ms),
+        "--url-ttl",
+        str(url_ttl),
+    ]
+    if faults:
+        args += ["--faults", ",".join(faults)]
+    env = dict(os.environ)
+    env.pop(KEY_ENV, None)
+    if api_key is not None:
+        env[KEY_ENV] = api_key
+        args += ["--api-key-env", KEY_ENV]
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed when the server answers or fails
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL, env=env)
+    deadline = time.monotonic() + 10.0
+
+    def fail(why: str) -> RuntimeError:
+        if process.poll() is None:
+            process.kill()
+        process.wait(5)
+        log.seek(0)
+        tail = log.read()[-2000:].decode(errors="replace")
+        log.close()
+        if process.stdout is not None:
+            process.stdout.close()
+        return RuntimeError(f"imagewire serve did not start: {why}\n{tail}")
+
+    assert process.stdout is not None
+    line = _read_line(process.stdout, deadline)
+    if line is None or _BANNER.encode() not in line:
+        raise fail(f"no banner on stdout (got {line!r})")
+    base_url = line.decode().split(_BANNER, 1)[1].rsplit(" (persona ", 1)[0].strip()
+    threading.Thread(target=_drain, args=(process.stdout,), daemon=True).start()
+    running = Running(process.pid, base_url, process)
+    while True:
+        try:
+            if httpx.get(f"{running.origin}/_imagewire/health", timeout=1.0).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise fail("it did not answer in time" if process.poll() is None else f"it exited ({process.returncode})")
+        time.sleep(0.05)
+    log.close()
+    return running
+
+
+# ---------------------------------------------------------------- the command
+
+
+def _parser() -> argparse.ArgumentParser:
+    from imagewire_client._providers import PROVIDERS
+
+    from .faults import FAULTS
+
+    parser = argparse.ArgumentParser(
+        prog="imagewire serve",
+        description="Run the reference provider: an OpenAI-style Images API with deterministic images.",
+        epilog="faults: " + "; ".join(f"{name} ({what})" for name, what in FAULTS.items()),
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8765, help="port (default 8765; 0: a free port)")
+    parser.add_argument("--persona", default="local", choices=list(PROVIDERS), help="which provider to play")
+    parser.add_argument("--api-key", default=None, help="the key clients must send (default: no auth)")
+    parser.add_argument("--api-key-env", default=None, metavar="VAR", help="read the key from this variable")
+    parser.add_argument("--latency", type=int, default=0, metavar="MS", help="delay every answer by MS")
+    parser.add_argument("--faults", default="", metavar="LIST", help="comma-separated faults for every request")
+    parser.add_argument("--url-ttl", type=int, default=3600, metavar="SECONDS", help="lifetime of image URLs")
+    parser.add_argument("--max-body", type=int, default=None, metavar="BYTES", help="largest request body (413)")
+    parser.add_argument("--spec", default=None, help="the OpenAPI document (default: spec/openapi.yaml)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``imagewire serve``: run until SIGTERM or SIGINT; 0 on a clean stop."""
+    import socket
+
+    from .faults import parse_list
+
+    parser = _parser()
+    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    try:
+        faults = parse_list(args.faults)
+    except ValueError as err:
+        parser.error(str(err))
+    api_key = args.api_key
+    if api_key is None and args.api_key_env:
+        api_key = os.environ.get(args.api_key_env) or None
+    if args.latency < 0:
+        parser.error("--latency must be 0 or more")
+
+    # Signals during start-up end the process quietly; uvicorn installs its own while serving and, after a
+    # graceful shutdown, hands the signal back to these handlers (so the exit status stays 0).
+    stop_requested = threading.Event()
+
+    def note(signum: int, frame: object) -> None:
+        stop_requested.set()
+
+    signal.signal(signal.SIGTERM, note)
+    signal.signal(signal.SIGINT, note)
+
+    import uvicorn
+
+    app = make_app(
+        args.persona,
+        api_key=api_key,
+        latency_ms=args.latency,
+        faults=faults,
+        url_ttl=args.url_ttl,
+        max_body_bytes=args.max_body,
+        spec_path=args.spec,
+    )
+    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((args.host, args.port))
+    except OSError as err:
+        print(f"imagewire serve: cannot listen on {args.host}:{args.port}: {err.strerror}", file=sys.stderr)
+        sock.close()
+        return 1
+    sock.listen(128)
+    port = sock.getsockname()[1]
+    shown = f"[{args.host}]" if family == socket.AF_INET6 else args.host
+    origin = f"http://{shown}:{port}"
+    from .personas import persona as find_persona
+
+    print(f"{_BANNER}{find_persona(args.persona).base_url(origin)} (persona {args.persona})", flush=True)
+    if stop_requested.is_set():
+        sock.close()
+        return 0
+    _quiet_drops()
+    _warm_up()
+    config = uvicorn.Config(
+        app,
+        lifespan="off",
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=3,
+        server_header=False,
+    )
+    server = uvicorn.Server(config)
+    server.run(sockets=[sock])
+    sock.close()
+    return 0
+
+
+def _warm_up() -> None:
+    """Load the font and the encoders once, so the first answer is as fast as the others."""
+    from . import render
+
+    image = render.render(render.Picture(seed=b"imagewire", width=64, height=64, prompt="warm up", caption="."))
+    for fmt in ("png", "jpeg", "webp"):
+        render.encode(image, fmt)
+
+
+def _quiet_drops() -> None:
+    """The ``drop`` fault leaves responses incomplete on purpose: do not log that as an error."""
+    import logging
+
+    class DropFilter(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            return "returned without completing response" not in record.getMessage()
+
+    logging.getLogger("uvicorn.error").addFilter(DropFilter())

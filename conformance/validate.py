@@ -1,0 +1,680 @@
+"""Validate recorded traffic against the spec: requests (path, method, JSON and multipart bodies) and
+responses (by status and content type: ``ImagesResponse`` JSON, ``text/event-stream`` events, error envelopes).
+
+Built on ``openapi-schema-validator`` (the OpenAPI 3.1 schema dialect that openapi-core validates with;
+openapi-core itself cannot be installed beside the generator's pinned openapi-spec-validator 0.9): this
+module does what openapi-core adds on top (finding the operation, choosing the response by status and
+media type, deserialising multipart and SSE bodies), shaped for providers that are not api.openai.com:
+
+* operations are matched by **path suffix** (``/images/generations`` matches bothub's
+  ``/api/v2/openai/images/generations`` and Azure's ``/openai/deployments/{d}/images/generations``);
+  the query (``api-version``) is not part of the contract;
+* every schema is compiled **once** per spec (``$ref`` inlined, validators built up front) and reused;
+  :func:`validator` caches the compiled spec per path;
+* findings are values, never exceptions; any body (random bytes, wrong content types) gives findings.
+
+A :class:`Finding` names where (a JSON pointer into the body; for event streams ``/events/<n>/…``, where
+``n`` counts the stream's data events; ``""`` for the whole response) and what (``kind``):
+
+``schema``        the body breaks the spec's schema (a missing required field, a wrong type)
+``extra-key``     a key the schema does not declare (tolerated by the spec, named by the report)
+``media-type``    a content type the spec does not declare for this status (or the wrong one for the request)
+``json``          the body (or an event's data) is not JSON
+``status``        a status the spec does not declare as a success
+``image-format``  an image in a format other than the one asked for (``output_format``, PNG by default)
+``image``         a ``b64_json`` that is not an image
+``stream-error``  an error event inside a 200 event stream
+``request``       the recorded request does not match the spec (reported; not the provider's deviation)
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .images import decode_b64, sniff_b64, sniff_bytes
+from .recordings import Interaction
+from .scrub import is_marker
+
+__all__ = [
+    "DEFAULT_SPEC",
+    "Finding",
+    "OperationSpec",
+    "RequestInfo",
+    "SpecValidator",
+    "Validation",
+    "escape",
+    "validator",
+]
+
+DEFAULT_SPEC = Path(__file__).resolve().parents[1] / "spec" / "openapi.yaml"
+_MESSAGE_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing in an interaction that is not as the contract says."""
+
+    pointer: str
+    message: str
+    kind: str
+    quirk: str | None = None  # the id of the provider quirk that declares it, when one does
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"pointer": self.pointer, "message": self.message, "kind": self.kind}
+        if self.quirk:
+            out["quirk"] = self.quirk
+        return out
+
+
+def escape(token: object) -> str:
+    return str(token).replace("~", "~0").replace("/", "~1")
+
+
+def _pointer(base: str, path: Iterator[Any] | Any) -> str:
+    return base + "".join(f"/{escape(part)}" for part in path)
+
+
+def _clip(text: str, limit: int = _MESSAGE_LIMIT) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer", float: "number"}.get(
+        type(value), type(value).__name__
+    )
+
+
+# ---------------------------------------------------------------- compiled schemas
+
+
+@dataclass
+class _Shape:
+    """The keys a schema declares, for naming extra keys (precomputed once per schema)."""
+
+    props: dict[str, _Shape] | None = None  # None: not an object schema (or anything goes)
+    items: _Shape | None = None
+    closed: bool = False  # additionalProperties: false (jsonschema reports extra keys itself)
+
+
+class _Schema:
+    """A compiled schema: its validator and its shape."""
+
+    def __init__(self, schema: Any, name: str) -> None:
+        from openapi_schema_validator import OAS31Validator
+
+        self.name = name
+        self.schema = schema
+        self.validator = OAS31Validator(schema)
+        self.shape = _shape_of(schema)
+
+    def findings(self, data: Any, base: str = "") -> list[Finding]:
+        out: list[Finding] = []
+        for error in self.validator.iter_errors(data):
+            out.extend(_error_findings(error, base))
+        _extra_keys(data, self.shape, base, out)
+        return out
+
+
+def _merge(shapes: list[_Shape]) -> _Shape:
+    props: dict[str, _Shape] | None = None
+    items: list[_Shape] = []
+    for shape in shapes:
+        if shape.props is not None:
+            props = dict(props or {})
+            for key, child in shape.props.items():
+                props[key] = _merge([props[key], child]) if key in props else child
+        if shape.items is not None:
+            items.append(shape.items)
+    return _Shape(props, _merge(items) if items else None, all(s.closed for s in shapes) and bool(shapes))
+
+
+def _shape_of(schema: Any, depth: int = 0) -> _Shape:
+    if not isinstance(schema, dict) or depth > 40:
+        return _Shape()
+    variants = [
+        _shape_of(s, depth + 1)
+        for key in ("anyOf", "oneOf", "allOf")
+        for s in schema.get(key) or ()
+        if isinstance(s, dict)
+    ]
+    own = _Shape()
+    if isinstance(schema.get("properties"), dict):
+        own.props = {key: _shape_of(sub, depth + 1) for key, sub in schema["properties"].items()}
+        own.closed = schema.get("additionalProperties") is False
+    if isinstance(schema.get("items"), dict):
+        own.items = _shape_of(schema["items"], depth + 1)
+    if not variants:
+        return own
+    merged = _merge([own, *variants]) if (own.props is not None or own.items is not None) else _merge(variants)
+    merged.closed = False
+    return merged
+
+
+def _extra_keys(data: Any, shape: _Shape, base: str, out: list[Finding]) -> None:
+    if isinstance(data, dict) and shape.props is not None:
+        for key, value in data.items():
+            child = shape.props.get(key)
+            if child is None:
+                if not shape.closed and not is_marker(str(key), data):
+                    out.append(Finding(f"{base}/{escape(key)}", "a key the contract does not declare", "extra-key"))
+                continue
+            if child.props is not None or child.items is not None:
+                _extra_keys(value, child, f"{base}/{escape(key)}", out)
+    elif isinstance(data, list) and shape.items is not None:
+        for index, item in enumerate(data):
+            _extra_keys(item, shape.items, f"{base}/{index}", out)
+
+
+def _error_findings(error: Any, base: str) -> list[Finding]:
+    where = _pointer(base, error.absolute_path)
+    instance = error.instance
+    kind = error.validator
+    if kind == "required" and isinstance(instance, dict):
+        missing = [name for name in error.validator_value if name not in instance]
+        return [Finding(f"{where}/{escape(name)}", "missing (the contract requires it)", "schema") for name in missing]
+    if kind == "type":
+        expected = error.validator_value
+        expected_text = " or ".join(expected) if isinstance(expected, list) else str(expected)
+        return [Finding(where, f"expected {expected_text}, got {_json_type(instance)}", "schema")]
+    if kind == "enum":
+        return [Finding(where, _clip(f"{instance!r} is not one of {error.validator_value}"), "schema")]
+    if kind == "additionalProperties" and isinstance(instance, dict):
+        return [Finding(where, "additional properties are not allowed", "schema")]
+    if kind in ("anyOf", "oneOf"):
+        return [
+            Finding(
+                where, _clip(f"matches none of the allowed shapes ({_json_type(instance)} {instance!r:.60})"), "schema"
+            )
+        ]
+    message = (
+        error.message if len(error.message) <= _MESSAGE_LIMIT else f"fails '{kind}' ({error.validator_value!r:.80})"
+    )
+    return [Finding(where, _clip(message), "schema")]
+
+
+def _inline(spec: Any, node: Any, depth: int = 0) -> Any:
+    """A copy of ``node`` with every local ``$ref`` replaced by its target (the spec has no cycles)."""
+    if depth > 64:
+        raise ValueError("schema references nest too deep (a cycle?)")
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/"):
+            target = _lookup(spec, ref)
+            siblings = {k: v for k, v in node.items() if k not in ("$ref", "description", "summary")}
+            resolved = _inline(spec, target, depth + 1)
+            if siblings and isinstance(resolved, dict):
+                return {**resolved, **_inline(spec, siblings, depth + 1)}
+            return resolved
+        return {key: _inline(spec, value, depth + 1) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_inline(spec, item, depth + 1) for item in node]
+    return node
+
+
+def _lookup(spec: Any, ref: str) -> Any:
+    node = spec
+    for part in ref[2:].split("/"):
+        part = part.replace("~1", "/").replace("~0", "~")
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    return node
+
+
+def _deref(spec: Any, node: Any) -> Any:
+    seen = 0
+    while isinstance(node, dict) and isinstance(node.get("$ref"), str) and seen < 16:
+        node = _lookup(spec, node["$ref"])
+        seen += 1
+    return node
+
+
+# ---------------------------------------------------------------- operations
+
+
+@dataclass
+class OperationSpec:
+    """One operation of the spec with its compiled request and response schemas."""
+
+    key: str  # generations | edits | variations
+    operation_id: str
+    method: str
+    path: str
+    #: request media type (lower case) -> compiled schema
+    requests: dict[str, _Schema] = field(default_factory=dict)
+    #: request media type -> property name -> the JSON types it admits (for multipart coercion)
+    request_types: dict[str, dict[str, frozenset[str]]] = field(default_factory=dict)
+    #: multipart array part name (``image[]``) -> property name
+    array_parts: dict[str, str] = field(default_factory=dict)
+    #: status ("200", "400", ..., "default") -> media type -> compiled schema
+    responses: dict[str, dict[str, _Schema]] = field(default_factory=dict)
+    #: stream event type -> compiled schema of that event
+    events: dict[str, _Schema] = field(default_factory=dict)
+
+
+@dataclass
+class RequestInfo:
+    """What the recorded request asked for (as far as the recording tells)."""
+
+    encoding: str = ""  # json | multipart | form | "" (no body) | other
+    fields: dict[str, Any] = field(default_factory=dict)
+    files: dict[str, int] = field(default_factory=dict)  # part name -> number of file parts
+    model: str | None = None
+    stream: bool | None = None
+    output_format: str | None = None
+
+
+@dataclass
+class Validation:
+    """The spec's view of one interaction."""
+
+    operation: str | None
+    request: RequestInfo
+    findings: list[Finding]
+    body_kind: str = ""  # json | sse | text | empty
+    content_type: str = ""
+
+
+def _types_of(schema: Any) -> frozenset[str]:
+    if not isinstance(schema, dict):
+        return frozenset()
+    found: set[str] = set()
+    kind = schema.get("type")
+    if isinstance(kind, str):
+        found.add(kind)
+    elif isinstance(kind, list):
+        found.update(k for k in kind if isinstance(k, str))
+    for key in ("anyOf", "oneOf"):
+        for sub in schema.get(key) or ():
+            found |= _types_of(sub)
+    return frozenset(found)
+
+
+def _media(content_type: str | None) -> str:
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def _is_json_media(media: str) -> bool:
+    return media == "application/json" or media.endswith("+json") or media == "text/json"
+
+
+class SpecValidator:
+    """Every operation of a spec compiled once; validate interactions against it."""
+
+    def __init__(self, spec_path: str | Path = DEFAULT_SPEC) -> None:
+        from generator.spec import read
+
+        spec = read(Path(spec_path))
+        self.spec_path = Path(spec_path)
+        self.data: dict[str, Any] = spec.data
+        self.operations: dict[str, OperationSpec] = {}
+        for key, op in spec.operations.items():
+            self.operations[key] = self._compile(key, op.operation_id, op.method.upper(), op.path, op.data)
+        #: longest paths first, so a more specific operation wins a suffix match
+        self._by_path = sorted(self.operations.values(), key=lambda o: -len(o.path))
+
+    # -- compiling
+
+    def _compile(self, key: str, operation_id: str, method: str, path: str, data: Mapping[str, Any]) -> OperationSpec:
+        spec = self.data
+        op = OperationSpec(key, operation_id, method, path)
+        body = _deref(spec, data.get("requestBody")) or {}
+        for media, content in (body.get("content") or {}).items():
+            schema = _inline(spec, (content or {}).get("schema") or {})
+            op.requests[media.lower()] = _Schema(schema, f"{operation_id} request {media}")
+            props = schema.get("properties") or {} if isinstance(schema, dict) else {}
+            op.request_types[media.lower()] = {name: _types_of(sub) for name, sub in props.items()}
+            for name, sub in props.items():
+                if isinstance(sub, dict) and isinstance(sub.get("x-imagewire-array-part-name"), str):
+                    op.array_parts[sub["x-imagewire-array-part-name"]] = name
+        for status, response in (data.get("responses") or {}).items():
+            resolved = _deref(spec, response) or {}
+            media_map: dict[str, _Schema] = {}
+            for media, content in (resolved.get("content") or {}).items():
+                raw_schema = (content or {}).get("schema") or {}
+                schema = _inline(spec, raw_schema)
+                media_map[media.lower()] = _Schema(schema, f"{operation_id} {status} {media}")
+                if media.lower() == "text/event-stream":
+                    for variant in schema.get("oneOf") or schema.get("anyOf") or [schema]:
+                        type_schema = (variant.get("properties") or {}).get("type") or {}
+                        for value in type_schema.get("enum") or (
+                            [type_schema["const"]] if "const" in type_schema else []
+                        ):
+                            op.events[str(value)] = _Schema(variant, f"{operation_id} event {value}")
+            op.responses[str(status)] = media_map
+        return op
+
+    # -- matching
+
+    def operation_for(self, method: str, url: str) -> OperationSpec | None:
+        """The operation whose path ends the URL's path (any prefix, any host), with the same method."""
+        op = self.operation_for_path(url)
+        return op if op is not None and op.method == method.upper() else None
+
+    def operation_for_path(self, url: str) -> OperationSpec | None:
+        path = _url_path(url).rstrip("/")
+        for op in self._by_path:
+            if path == op.path or path.endswith(op.path):
+                return op
+        return None
+
+    # -- requests
+
+    def request_info(self, interaction: Interaction, op: OperationSpec | None) -> tuple[RequestInfo, list[Finding]]:
+        """Read the recorded request body (JSON, multipart, form) and check it against the operation's schema."""
+        info = RequestInfo()
+        findings: list[Finding] = []
+        body = interaction.request_content()
+        content_type = interaction.request_header("content-type") or ""
+        media = _media(content_type)
+        accept = (interaction.request_header("accept") or "").lower()
+        if not body:
+            info.stream = True if "event-stream" in accept else None
+            if op is not None and op.requests and interaction.method not in ("GET", "HEAD"):
+                findings.append(Finding("", "the request body was not recorded", "request"))
+            return info, findings
+        payload: Any = None
+        if _is_json_media(media) or (not media and body.lstrip()[:1] in (b"{", b"[")):
+            info.encoding = "json"
+            try:
+                payload = json.loads(body)
+            except (ValueError, RecursionError):
+                findings.append(Finding("", "the request body is not JSON", "request"))
+        elif media.startswith("multipart/"):
+            info.encoding = "multipart"
+            payload = self._multipart_fields(body, content_type, op, info, findings)
+        elif media == "application/x-www-form-urlencoded":
+            from urllib.parse import parse_qsl
+
+            info.encoding = "form"
+            payload = dict(parse_qsl(body.decode("utf-8", errors="replace")))
+        else:
+            info.encoding = "other"
+        if isinstance(payload, dict):
+            info.fields = payload
+            model = payload.get("model")
+            info.model = model if isinstance(model, str) and model else None
+            stream = payload.get("stream")
+            info.stream = stream if isinstance(stream, bool) else None
+            fmt = payload.get("output_format")
+            info.output_format = fmt.lower() if isinstance(fmt, str) else None
+        if info.stream is None and "event-stream" in accept:
+            info.stream = True
+        if info.model is None:
+            match = re.search(r"/deployments/([^/]+)/", _url_path(interaction.url))
+            if match:
+                info.model = match.group(1)
+        if op is None:
+            return info, findings
+        declared = op.requests.get(media) or (op.requests.get("application/json") if info.encoding == "json" else None)
+        if declared is None:
+            findings.append(
+                Finding("", f"request content type {media or 'none'!r} is not one of {sorted(op.requests)}", "request")
+            )
+        elif payload is not None:
+            for found in declared.findings(payload):
+                message = "a field the contract does not declare" if found.kind == "extra-key" else found.message
+                findings.append(Finding(found.pointer, message, "request"))
+        return info, findings
+
+    def _multipart_fields(
+        self, body: bytes, content_type: str, op: OperationSpec | None, info: RequestInfo, findings: list[Finding]
+    ) -> dict[str, Any]:
+        parts = parse_multipart(body, content_type)
+        if parts is None:
+            findings.append(Finding("", "the multipart body cannot be parsed (no boundary)", "request"))
+            return {}
+        types = op.request_types.get("multipart/form-data", {}) if op is not None else {}
+        arrays = op.array_parts if op is not None else {}
+        fields: dict[str, Any] = {}
+        for part in parts:
+            name = arrays.get(part.name) or (part.name[:-2] if part.name.endswith("[]") else part.name)
+            if part.is_file:
+                info.files[name] = info.files.get(name, 0) + 1
+                value: Any = f"<file {part.filename or ''} {len(part.data)} bytes>"
+            else:
+                value = _coerce(part.data.decode("utf-8", errors="replace"), types.get(name, frozenset()))
+            if name in fields:
+                existing = fields[name]
+                fields[name] = [*existing, value] if isinstance(existing, list) else [existing, value]
+            elif part.name.endswith("[]"):
+                fields[name] = [value]
+            else:
+                fields[name] = value
+        return fields
+
+    # -- responses
+
+    def check_response(self, interaction: Interaction, op: OperationSpec, request: RequestInfo) -> Validation:
+        findings: list[Finding] = []
+        status = interaction.status
+        content_type = interaction.response_header("content-type") or ""
+        media = _media(content_type)
+        body = interaction.response_content()
+        key = str(status)
+        success = 200 <= status < 300
+        if success and key not in op.responses:
+            findings.append(Finding("", f"status {status} is not declared; read as 200", "status"))
+            key = "200"
+        declared = op.responses.get(key) or op.responses.get("default") or {}
+        validation = Validation(op.key, request, findings, content_type=content_type)
+        if not body.strip():
+            validation.body_kind = "empty"
+            findings.append(Finding("", "empty body", "schema" if declared else "media-type"))
+            return validation
+        text = body.decode("utf-8", errors="replace")
+        stripped = text.lstrip("\ufeff \t\r\n")
+        is_sse = media == "text/event-stream" or (not media and stripped.startswith(("data:", "event:")))
+        if is_sse:
+            validation.body_kind = "sse"
+            if "text/event-stream" not in declared:
+                findings.append(
+                    Finding("", f"an event stream, where the contract declares {_declared(declared)}", "media-type")
+                )
+            elif request.stream is False:
+                findings.append(Finding("", "an event stream, but the request did not ask for one", "media-type"))
+            self._check_events(text, op, request, findings)
+            return validation
+        if media and not _is_json_media(media):
+            findings.append(
+                Finding("", f"content type {media!r}, where the contract declares {_declared(declared)}", "media-type")
+            )
+        elif not media:
+            findings.append(Finding("", "no content type", "media-type"))
+        elif success and request.stream and "text/event-stream" in declared:
+            findings.append(Finding("", "JSON where an event stream was asked for", "media-type"))
+        try:
+            payload = json.loads(text)
+        except (ValueError, RecursionError):
+            validation.body_kind = "text"
+            if not media or _is_json_media(media):
+                findings.append(Finding("", f"the body is not JSON: {_clip(stripped, 60)!r}", "json"))
+            return validation
+        validation.body_kind = "json"
+        schema = declared.get("application/json") or next(iter(declared.values()), None)
+        if schema is not None:
+            findings.extend(schema.findings(payload))
+        if success and isinstance(payload, dict) and isinstance(payload.get("data"), list):
+            expected = request.output_format or "png"
+            for index, item in enumerate(payload["data"]):
+                if isinstance(item, dict):
+                    _image_findings(item.get("b64_json"), expected, f"/data/{index}/b64_json", findings)
+        return validation
+
+    def _check_events(self, text: str, op: OperationSpec, request: RequestInfo, findings: list[Finding]) -> None:
+        from imagewire_client._sse import is_done, is_error_event, iter_events
+
+        fallback = (op.responses.get("200") or {}).get("text/event-stream")
+        number = 0
+        for sse in iter_events(re.split(r"\r\n|\r|\n", text)):
+            if is_done(sse):
+                continue
+            base = f"/events/{number}"
+            number += 1
+            try:
+                payload = json.loads(sse.data)
+            except (ValueError, RecursionError):
+                findings.append(Finding(base, f"event data is not JSON: {_clip(sse.data, 60)!r}", "json"))
+                continue
+            if is_error_event(sse, payload):
+                findings.append(Finding(base, _clip(f"an error event in the stream: {sse.data}"), "stream-error"))
+                continue
+            if not isinstance(payload, dict):
+                findings.append(Finding(base, f"event data is {_json_type(payload)}, not an object", "schema"))
+                continue
+            kind = payload.get("type")
+            if kind is None and sse.event:
+                payload = {**payload, "type": sse.event}
+                kind = sse.event
+            schema = op.events.get(kind) if isinstance(kind, str) else None
+            if schema is None:
+                message = f"unknown event type {kind!r}; known: {', '.join(op.events)}"
+                findings.append(Finding(f"{base}/type", _clip(message), "schema"))
+                if fallback is not None:
+                    findings.extend(f for f in fallback.findings(payload, base) if f.kind == "extra-key")
+                continue
+            findings.extend(schema.findings(payload, base))
+            fmt = payload.get("output_format")
+            expected = fmt.lower() if isinstance(fmt, str) else (request.output_format or "png")
+            _image_findings(payload.get("b64_json"), expected, f"{base}/b64_json", findings)
+
+    def validate(self, interaction: Interaction) -> Validation:
+        """Request and response of one interaction; ``operation`` is ``None`` when the spec has none at its path."""
+        op = self.operation_for(interaction.method, interaction.url)
+        info, request_findings = self.request_info(interaction, op)
+        if op is None:
+            return Validation(
+                None, info, request_findings, content_type=interaction.response_header("content-type") or ""
+            )
+        validation = self.check_response(interaction, op, info)
+        validation.findings[:0] = request_findings
+        return validation
+
+    def validate_response(self, interaction: Interaction, request: RequestInfo | None = None) -> Validation:
+        """The response alone (what the benchmark measures); the request is read only when not given."""
+        op = self.operation_for(interaction.method, interaction.url)
+        if op is None:
+            return Validation(None, request or RequestInfo(), [])
+        if request is None:
+            request, _ = self.request_info(interaction, op)
+        return self.check_response(interaction, op, request)
+
+
+def _declared(declared: Mapping[str, Any]) -> str:
+    return " or ".join(sorted(declared)) or "no body"
+
+
+def _image_findings(value: Any, expected: str, pointer: str, findings: list[Finding]) -> None:
+    if not isinstance(value, str) or not value:
+        return
+    if value.startswith("data:"):
+        value = value.partition(",")[2]
+    fmt = sniff_b64(value)
+    if fmt is None:
+        decoded = decode_b64(value)
+        fmt = sniff_bytes(decoded) if decoded else None
+    if fmt is None:
+        findings.append(Finding(pointer, "not an image (PNG, JPEG, WebP or GIF)", "image"))
+    elif expected in ("png", "jpeg", "webp", "gif") and fmt != expected:
+        findings.append(
+            Finding(pointer, f"{fmt.upper()} bytes where {expected} was asked for (or implied)", "image-format")
+        )
+
+
+def _coerce(value: str, types: frozenset[str]) -> Any:
+    if not types or "string" in types:
+        return value
+    text = value.strip()
+    if "integer" in types and re.fullmatch(r"-?\d+", text):
+        return int(text)
+    if "number" in types:
+        try:
+            return float(text)
+        except ValueError:
+            pass
+    if "boolean" in types and text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    if "null" in types and text.lower() in ("null", ""):
+        return None
+    return value
+
+
+def _url_path(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    try:
+        return urlsplit(url).path
+    except ValueError:
+        return ""
+
+
+# ---------------------------------------------------------------- multipart
+
+
+@dataclass(frozen=True)
+class Part:
+    name: str
+    filename: str | None
+    content_type: str | None
+    data: bytes
+
+    @property
+    def is_file(self) -> bool:
+        return self.filename is not None or bool(
+            self.content_type and not self.content_type.lower().startswith("text/plain")
+        )
+
+
+def parse_multipart(body: bytes, content_type: str) -> list[Part] | None:
+    """The parts of a multipart body (``None`` when there is no boundary to split on)."""
+    match = re.search(r'(?i)boundary="?([^";,]+)"?', content_type)
+    boundary = match.group(1).strip() if match else None
+    if boundary is None:
+        first = re.match(rb"--([^\r\n]{1,200})\r?\n", body)
+        boundary = first.group(1).decode("latin-1") if first else None
+    if not boundary:
+        return None
+    delimiter = b"--" + boundary.encode("latin-1", errors="replace")
+    parts: list[Part] = []
+    for piece in body.split(delimiter)[1:]:
+        if piece.startswith(b"--"):
+            break
+        piece = piece[2:] if piece.startswith(b"\r\n") else piece.removeprefix(b"\n")
+        head, sep, data = piece.partition(b"\r\n\r\n")
+        newline = b"\r\n"
+        if not sep:
+            head, sep, data = piece.partition(b"\n\n")
+            newline = b"\n"
+        data = data.removesuffix(newline)
+        headers: dict[str, str] = {}
+        for line in head.decode("utf-8", errors="replace").splitlines():
+            key, _, value = line.partition(":")
+            headers[key.strip().lower()] = value.strip()
+        disposition = headers.get("content-disposition", "")
+        name = _param(disposition, "name") or ""
+        parts.append(Part(name, _param(disposition, "filename"), headers.get("content-type"), data))
+    return parts
+
+
+def _param(header: str, key: str) -> str | None:
+    match = re.search(rf'(?i)(?:^|;)\s*{key}="((?:[^"\\]|\\.)*)"', header) or re.search(
+        rf"(?i)(?:^|;)\s*{key}=([^;]*)", header
+    )
+    return match.group(1).strip() if match else None
+
+
+@functools.cache
+def _cached(path: str) -> SpecValidator:
+    return SpecValidator(path)
+
+
+def validator(spec_path: str | Path | None = None) -> SpecValidator:
+    """The compiled validator of a spec (default: this repository's ``spec/openapi.yaml``), built once."""
+    return _cached(str(Path(spec_path or DEFAULT_SPEC).resolve()))

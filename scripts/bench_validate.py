@@ -1,0 +1,86 @@
+"""Benchmark: spec validation throughput over the recorded responses (tests/recordings).
+
+The validators are compiled once (not timed), then every recorded response of an Images API operation is
+validated, the set repeated to about 5,000 responses: status and media type chosen, JSON or SSE decoded,
+schema and extra-key checks, image format sniffing. Prints responses per second and exits 1 below the
+floor (2,000/s). ``--full`` also times request + response validation and the full verdict (with the
+replay through the generated client), for information.
+
+    .venv/bin/python scripts/bench_validate.py [--count 5000] [--floor 2000] [--full] [--recordings DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from conformance.recordings import discover, load  # noqa: E402
+from conformance.validate import validator  # noqa: E402
+
+FLOOR = 2000.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=5000, help="responses to validate (default 5000)")
+    parser.add_argument("--floor", type=float, default=FLOOR, help="minimum responses per second (default 2000)")
+    parser.add_argument("--recordings", type=Path, default=ROOT / "tests" / "recordings")
+    parser.add_argument("--full", action="store_true", help="also time request+response validation and full verdicts")
+    args = parser.parse_args(argv)
+
+    started = time.perf_counter()
+    spec = validator()
+    compiled = time.perf_counter() - started
+    interactions = [i for path in discover(args.recordings) for i in load(path).interactions]
+    judged = [(i, spec.operation_for(i.method, i.url)) for i in interactions]
+    work = [(i, spec.request_info(i, op)[0]) for i, op in judged if op is not None]
+    if not work:
+        print(f"no recorded Images API responses under {args.recordings}", file=sys.stderr)
+        return 2
+    batch = (work * (args.count // len(work) + 1))[: args.count]
+    findings = 0
+    for item, request in work:  # warm-up: first-use costs (imports, caches) are not the steady state
+        spec.validate_response(item, request)
+
+    started = time.perf_counter()
+    for item, request in batch:
+        findings += len(spec.validate_response(item, request).findings)
+    elapsed = time.perf_counter() - started
+    rate = len(batch) / elapsed
+    print(f"spec compiled once in {compiled * 1000:.0f} ms; {len(work)} recorded responses repeated to {len(batch)}")
+    print(
+        f"response validation: {rate:,.0f} responses/s ({elapsed * 1e6 / len(batch):.0f} µs each, {findings} findings)"
+    )
+
+    if args.full:
+        from conformance.verdict import Judge
+
+        started = time.perf_counter()
+        for item, _ in batch:
+            spec.validate(item)
+        elapsed_full = time.perf_counter() - started
+        print(f"request + response validation: {len(batch) / elapsed_full:,.0f} interactions/s")
+        judge = Judge(spec)
+        sample = batch[: min(len(batch), 1000)]
+        started = time.perf_counter()
+        for item, _ in sample:
+            judge.judge(item)
+        elapsed_judge = time.perf_counter() - started
+        print(
+            f"full verdicts (validation + replay through the client): {len(sample) / elapsed_judge:,.0f} interactions/s"
+        )
+
+    if rate < args.floor:
+        print(f"FAIL: {rate:,.0f} responses/s is below the floor of {args.floor:,.0f}/s", file=sys.stderr)
+        return 1
+    print(f"ok: above the floor of {args.floor:,.0f}/s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,158 @@
+"""``imagewire check --replay``: the matrix, the report files, exit codes, expectations and malformed inputs."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from kit_support import RECORDINGS
+
+from conformance import check, cli
+from conformance.report import print_terminal
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    code = check.main(argv)
+    out, err = capsys.readouterr()
+    assert err == ""
+    return code, out
+
+
+def test_registered_as_a_subcommand() -> None:
+    assert cli.COMMANDS["check"][0] == "conformance.check"
+
+
+def test_the_recordings_check_clean_with_their_expectations(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(
+        [
+            "--replay",
+            str(RECORDINGS),
+            "--json",
+            str(tmp_path / "r.json"),
+            "--markdown",
+            str(tmp_path / "r.md"),
+            "--html",
+            str(tmp_path / "r.html"),
+        ],
+        capsys,
+    )
+    assert code == 0, out
+    header = out.splitlines()[0].split()
+    assert header == ["provider", "operation", "model", "conforms", "quirk", "deviation", "violation", "skipped"]
+    assert re.search(r"^azure\s+generations\s+dalle3\s+2\s+2\s+0\s+0\s+0$", out, re.M)
+    assert "violation (expected)" in out and "\x1b[" not in out  # plain text: stdout is not a terminal
+
+    report = json.loads((tmp_path / "r.json").read_text())
+    entries = report["interactions"]
+    assert len(entries) == report["summary"]["interactions"] > 40
+    for entry in entries:
+        assert {"source", "index", "operation", "status", "verdict", "findings"} <= set(entry)
+        assert all({"pointer", "message", "kind"} <= set(f) for f in entry["findings"])
+        assert entry["expected"]["matches"] is True
+    chat = next(e for e in entries if e["source"].endswith("proxy-chat-completion.yaml"))
+    assert chat["verdict"] == "violation" and chat["outcome"]["error"] == "ResponseContractError"
+
+    markdown = (tmp_path / "r.md").read_text()
+    assert "| provider | operation | model |" in markdown and "`/data/0/content_filter_results`" in markdown
+
+    page = (tmp_path / "r.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and "<style>" in page
+    assert not re.search(r"<(script|link|img|iframe)\b", page) and not re.search(r"(src|href)=", page)
+    assert "content-filter-results" in page
+
+
+def test_violations_fail_unless_expected_or_allowed(capsys: pytest.CaptureFixture[str]) -> None:
+    violations = str(RECORDINGS / "violations.yaml")
+    assert run(["--replay", violations], capsys)[0] == 0  # every one is expected
+    code, out = run(["--replay", violations, "--no-expectations"], capsys)
+    assert code == 1 and "5 violation" in out
+    assert run(["--replay", violations, "--no-expectations", "--allow-violations", "-q"], capsys)[0] == 0
+
+
+def test_malformed_inputs_are_reported_and_the_rest_is_checked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copy(RECORDINGS / "bothub-dalle3.yaml", tmp_path / "good.yaml")
+    (tmp_path / "nested").mkdir()
+    shutil.copy(RECORDINGS / "openai-gpt-image.har", tmp_path / "nested" / "capture.har")
+    (tmp_path / "broken.yaml").write_text("interactions: [\n")
+    (tmp_path / "partly.json").write_text(
+        json.dumps(
+            {
+                "log": {
+                    "entries": [
+                        {"request": {}},
+                        json.loads((RECORDINGS / "openai-gpt-image.har").read_text())["log"]["entries"][0],
+                    ]
+                }
+            }
+        )
+    )
+    code, out = run(["--replay", str(tmp_path), "--json", str(tmp_path / "out" / "r.json")], capsys)
+    assert code == 1
+    assert f"{tmp_path / 'broken.yaml'}: not valid YAML" in out
+    assert f"{tmp_path / 'partly.json'} entry 0: 'response' is missing" in out
+    report = json.loads((tmp_path / "out" / "r.json").read_text())
+    assert len(report["interactions"]) == 2 + 3 + 1
+    assert [e["index"] for e in report["load_errors"]] == [None, 0]
+
+
+def test_expectation_mismatches_fail_and_say_where(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    shutil.copy(RECORDINGS / "azure-dalle3.yaml", tmp_path / "azure.yaml")
+    shutil.copy(RECORDINGS / "azure-dalle3.expect.yaml", tmp_path / "azure.expect.yaml")
+    assert run(["--replay", str(tmp_path / "azure.yaml")], capsys)[0] == 0
+    code, out = run(["--replay", str(tmp_path / "azure.yaml"), "--provider", "generic"], capsys)
+    assert code == 1 and f"{tmp_path / 'azure.yaml'}#0: verdict deviation, expected quirk" in out
+    text = (
+        (tmp_path / "azure.expect.yaml").read_text().replace("error: AuthenticationError", "error: RateLimitError", 1)
+    )
+    (tmp_path / "azure.expect.yaml").write_text(text)
+    code, out = run(["--replay", str(tmp_path / "azure.yaml"), "-q"], capsys)
+    assert code == 1 and "client outcome error AuthenticationError, expected error RateLimitError" in out
+
+
+def test_write_expectations_then_check_against_them(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    shutil.copy(RECORDINGS / "tolerant-errors.yaml", tmp_path / "errors.yaml")
+    assert run(["--replay", str(tmp_path), "--write-expectations", "-q"], capsys)[0] == 0
+    written = (tmp_path / "errors.expect.yaml").read_text()
+    assert written.startswith("# Expected verdicts of replaying errors.yaml") and "error: RateLimitError" in written
+    assert run(["--replay", str(tmp_path)], capsys)[0] == 0
+
+
+def test_the_cli_entry_point_and_a_missing_path(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["check", "--replay", str(RECORDINGS / "openai-gpt-image.har"), "-q"]) == 0
+    assert "3 interactions" in capsys.readouterr().out
+    assert check.main(["--replay", "/nonexistent/recordings"]) == 1
+    assert "/nonexistent/recordings: cannot read the file" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exc:
+        check.main([])
+    assert exc.value.code == 2
+    assert check.main(["--replay", str(RECORDINGS), "--provider", "nosuch"]) == 2
+    assert "unknown provider 'nosuch'; known: aipomogator, azure" in capsys.readouterr().err
+
+
+def test_rich_table_on_a_terminal() -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    report = check.check_paths([RECORDINGS / "aipomogator.yaml"])
+    out = Terminal()
+    print_terminal(report, out)
+    text = out.getvalue()
+    assert "imagewire check" in text and "aipomogator" in text and "quirk" in text
+    assert "─" in text or "━" in text  # a rich table, not the plain one
+
+
+def test_live_interactions_feed_the_same_machinery() -> None:
+    from kit_support import interaction
+
+    report = check.check_interactions(
+        [interaction({"created": 1, "data": [{"url": "https://x/y.png"}]}, source="live")]
+    )
+    assert [(v.source, v.verdict) for v in report.verdicts] == [("live", "conforms")]
+    assert report.exit_code() == 0

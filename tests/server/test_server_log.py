@@ -1,0 +1,56 @@
+"""The request log: every request recorded (method, path, time, status), never the key; reset."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import httpx
+import pytest
+from server_support import KEY, TIMEOUT
+
+from conformance.server import Running
+from imagewire_client import Client, ValidationError
+
+
+def test_every_request_is_logged_without_the_key(local: Running) -> None:
+    before = time.time()
+    headers = {"Authorization": f"Bearer {KEY}", "X-Imagewire-Fault": "rate-limit;times=1"}
+    url = local.base_url + "/images/generations"
+    body = {"model": "dall-e-2", "prompt": "p", "size": "256x256"}
+    assert httpx.post(url, json=body, headers=headers, timeout=TIMEOUT).status_code == 429
+    answer = httpx.post(url, json=body, headers=headers, timeout=TIMEOUT)
+    assert httpx.get(answer.json()["data"][0]["url"], timeout=TIMEOUT).status_code == 200
+    assert httpx.post(url, json=body, timeout=TIMEOUT).status_code == 401
+    assert httpx.get(local.base_url + "/images/generations", headers=headers, timeout=TIMEOUT).status_code == 405
+    log = local.requests()
+    assert [(e["method"], e["path"].rsplit("/", 1)[-1][:4], e["status"]) for e in log] == [
+        ("POST", "gene", 429),
+        ("POST", "gene", 200),
+        ("GET", log[2]["path"].rsplit("/", 1)[-1][:4], 200),
+        ("POST", "gene", 401),
+        ("GET", "gene", 405),
+    ]
+    assert log[2]["path"].startswith("/files/img-")
+    assert all(before <= e["time"] <= time.time() for e in log)
+    assert [e["seq"] for e in log] == sorted(e["seq"] for e in log)
+    assert log[0]["faults"] == ["rate-limit"] and "faults" not in log[1]
+    assert log[1]["model"] == "dall-e-2" and log[1]["operation"] == "generations"
+    raw = httpx.get(local.origin + "/_imagewire/requests", timeout=TIMEOUT).text
+    assert KEY not in raw and KEY[-8:] not in raw
+    assert "authorization" not in raw.lower()
+
+
+def test_reset_empties_the_log(local: Running) -> None:
+    httpx.post(local.base_url + "/images/generations", json={}, timeout=TIMEOUT)
+    assert len(local.requests()) == 1
+    local.reset()
+    assert local.requests() == []
+    assert json.loads(httpx.get(local.origin + "/_imagewire/requests", timeout=TIMEOUT).text) == {"requests": []}
+
+
+def test_a_request_the_client_rejects_sends_nothing(local: Running) -> None:
+    client = Client(provider="local", base_url=local.base_url, api_key=KEY, allow_retired=True)
+    with client, pytest.raises(ValidationError):
+        client.images.generate(model="dall-e-3", prompt="x", size="256x256")
+    assert local.requests() == []
