@@ -11,7 +11,7 @@ PY := $(CURDIR)/.venv/bin/python
 RUN := $(CURDIR)/.venv/bin
 GENERATED_RUFF := --isolated --line-length 120 --target-version py311
 
-.PHONY: help demo test lint types drift unit regen bench clean
+.PHONY: help demo test lint types drift conformance unit regen bench clean
 
 help:
 	@echo "make demo   - regenerate if needed, run the reference provider, make images, write demo-output/index.html"
@@ -48,13 +48,20 @@ types: .venv/.synced
 drift: .venv/.synced
 	$(RUN)/imagewire regen --check
 
+# recorded traffic against the contract, then every persona of the reference provider probed live
+conformance: .venv/.synced
+	$(RUN)/imagewire check --replay tests/recordings --quiet
+	$(PY) scripts/check_personas.py
+
 unit: .venv/.synced
 	$(RUN)/pytest -q
 
-test: lint types drift unit
+test: lint types drift conformance unit
 
 bench: .venv/.synced
 	$(PY) scripts/bench_regen.py
+	$(PY) scripts/bench_client.py
+	$(PY) scripts/bench_validate.py
 
 clean:
 	rm -rf .venv $(TOOLS) .mypy_cache .ruff_cache .pytest_cache demo-output

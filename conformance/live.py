@@ -167,7 +167,17 @@ def _rule_admits(rules: OperationRules, size: str) -> bool:
     if rule is None or match is None:
         return False
     w, h = int(match.group(1)), int(match.group(2))
+
+    def ratio(text: str | None) -> float | None:
+        if not text or ":" not in text:
+            return None
+        a, _, b = text.partition(":")
+        return float(a) / float(b) if float(b) else None
+
+    low, high = ratio(rule.aspect_min), ratio(rule.aspect_max)
     checks = [
+        low is None or w / h >= low - 1e-9,
+        high is None or w / h <= high + 1e-9,
         rule.multiple_of is None or (w % rule.multiple_of == 0 and h % rule.multiple_of == 0),
         rule.min_side is None or min(w, h) >= rule.min_side,
         rule.max_side is None or max(w, h) <= rule.max_side,
@@ -444,14 +454,12 @@ def input_png(size: int = 64) -> bytes:
 class ProbeResult:
     probe: Probe
     sent: bool
-    start: int = 0  # recorder index of its first request
+    start: int = 0  # the recorder's number of its first request
     end: int = 0
     client: str = ""  # what the client made of it (a result, events, or the error raised)
     problem: str | None = None  # not sent after all (the client refused it), or no answer
-
-    @property
-    def indexes(self) -> range:
-        return range(self.start, self.end)
+    #: the positions of its interactions in the cassette (requests without an answer have none)
+    indexes: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -484,9 +492,6 @@ class LiveRun:
 def default_record_dir(provider: str, base: Path = DEFAULT_CHECKS_DIR) -> Path:
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     return base / f"{stamp}-{provider}"
-
-
-ClientFactory = Callable[..., Any]
 
 
 def _consume(result: Any, stream: bool) -> str:
@@ -616,7 +621,11 @@ def run_plan(
             )
         )
         written = recorder.save(cassette, header=header)
-        interactions = _reindex(recorder.scrubbed(), str(written))
+        answered = recorder.interactions()
+        position = {item.index: number for number, item in enumerate(answered)}
+        for result in results:
+            result.indexes = [position[i] for i in range(result.start, result.end) if i in position]
+        interactions = _reindex(recorder.scrubbed(answered), str(written))
     return LiveRun(plan, list(decisions), results, written, interactions, time.perf_counter() - started)
 
 

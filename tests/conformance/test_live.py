@@ -209,6 +209,26 @@ def test_no_answer_is_a_mismatch(
     assert not (tmp_path / "live-bothub.yaml").exists()  # nothing answered, nothing recorded
 
 
+def test_probes_map_to_their_interactions_when_one_got_no_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def flaky(request: httpx.Request) -> httpx.Response:
+        if json.loads(request.content).get("size") == BAD_SIZE:
+            raise httpx.ReadTimeout("timed out")
+        return _honest(request)
+
+    monkeypatch.setattr(check, "LIVE_TRANSPORT", _mock(flaky))
+    argv = ["--live", "--provider", "bothub", "--api-key", KEY, "--record", str(tmp_path)]
+    code = check.main([*argv, "--json", str(tmp_path / "r.json"), "-q"])
+    capsys.readouterr()
+    assert code == 1
+    report = json.loads((tmp_path / "r.json").read_text())
+    [mismatch] = report["expectation_mismatches"]
+    assert "probe #2" in mismatch["message"] and "no answer" in mismatch["message"]
+    bad_key = report["live"]["probes"][2]
+    assert bad_key["interactions"] == [0] and report["interactions"][0]["status"] == 401
+
+
 def test_usage_problems_send_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
