@@ -60,7 +60,7 @@ from imagewire_client import (
     ValidationError,
 )
 from imagewire_client._catalog import MODELS
-from imagewire_client._client import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
+from imagewire_client._client import DEFAULT_MAX_RETRIES, default_timeout
 from imagewire_client._params import (
     ImageBackground,
     ImageInputFidelity,
@@ -697,7 +697,7 @@ def run(call: Call) -> int:
 
 def _http(transport: httpx.BaseTransport | None, progress: _Progress | None) -> httpx.Client:
     hooks = {"response": [progress.on_response]} if progress is not None else {}
-    return httpx.Client(transport=transport, timeout=DEFAULT_TIMEOUT, follow_redirects=True, event_hooks=hooks)
+    return httpx.Client(transport=transport, timeout=default_timeout(), follow_redirects=True, event_hooks=hooks)
 
 
 def _client(call: Call, http: httpx.Client, *, api_key: str | None) -> Client:

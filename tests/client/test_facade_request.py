@@ -115,6 +115,20 @@ def test_client_timeout_is_the_default_for_calls() -> None:
     assert timeout["read"] == 40.0
 
 
+def test_default_timeouts_fit_slow_image_models() -> None:
+    """Connect 10 s, read (and write, pool) 300 s, on every request and on a client the facade makes."""
+    server = Server(ok_b64())
+    c = client(server)
+    c.images.generate(model="gpt-image-1.5", prompt="p")
+    timeout = server.requests[0].extensions["timeout"]
+    assert timeout == {"connect": 10.0, "read": 300.0, "write": 300.0, "pool": 300.0}
+    from imagewire_client import Client
+
+    own = Client(api_key=KEY, base_url=BASE)
+    assert own.timeout == httpx.Timeout(300.0, connect=10.0)
+    assert own._http.timeout == httpx.Timeout(300.0, connect=10.0)
+
+
 def test_non_ascii_prompt_is_sent_as_utf8_json() -> None:
     server = Server(ok_b64())
     c = client(server)

@@ -17,9 +17,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from logging import DEBUG, INFO
 from typing import TYPE_CHECKING, Any, Generic, Literal, NamedTuple, TypeVar, overload
-from urllib.parse import quote
-
-import httpx
+from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
 from ._catalog import MODELS, OPERATIONS
 from ._catalog import Model as CatalogModel
@@ -40,13 +38,28 @@ from ._retry import Retry, classify, delay, retryable_status, to_client_error
 from ._sse import aiter_events, decode_stream_event, is_done, iter_events
 
 if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    import httpx
+
+    from ._model import ShapeError
     from ._results import ImagesResponse
 
 __all__ = ["AsyncClient", "AsyncStream", "Client", "Stream"]
 
 DEFAULT_BASE_URL = "https://images.example.test/v1"
-#: connect 10 s; read 300 s, as image models can take minutes.
-DEFAULT_TIMEOUT = httpx.Timeout(300.0, connect=10.0)
+#: seconds: connect 10 s; read, write and pool 300 s, as image models can take minutes.
+DEFAULT_TIMEOUT = (300.0, 10.0)
+
+
+def default_timeout() -> httpx.Timeout:
+    """:data:`DEFAULT_TIMEOUT` as an ``httpx.Timeout``."""
+    import httpx
+
+    read, connect = DEFAULT_TIMEOUT
+    return httpx.Timeout(read, connect=connect)
+
+
 DEFAULT_MAX_RETRIES = 2
 API_KEY_ENV = "OPENAI_API_KEY"
 BASE_URL_ENV = "OPENAI_BASE_URL"
@@ -65,7 +78,8 @@ COMPLETED_EVENT: dict[str, str] = {}
 E = TypeVar("E")
 _JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 _STREAM_ACCEPT = {"Accept": "text/event-stream"}
-Timeout = float | httpx.Timeout | None
+if TYPE_CHECKING:
+    Timeout: TypeAlias = float | httpx.Timeout | None
 
 
 class _Options(NamedTuple):
@@ -87,7 +101,23 @@ def _is_many(value: Any) -> bool:
     return isinstance(value, Sequence)
 
 
+_ANSWER_TYPES: tuple[type[ImagesResponse], type[ShapeError]] | None = None
+
+
+def _answer_types() -> tuple[type[ImagesResponse], type[ShapeError]]:
+    """The answer class and the reader's error, imported on the first answer (attrs costs ~40 ms to import)."""
+    global _ANSWER_TYPES
+    if _ANSWER_TYPES is None:
+        from ._model import ShapeError as shape_error
+        from ._results import ImagesResponse as answer
+
+        _ANSWER_TYPES = (answer, shape_error)
+    return _ANSWER_TYPES
+
+
 def _contract_error(response: httpx.Response, reason: str, pointer: str = "") -> ResponseContractError:
+    import httpx
+
     try:
         body = response.content.decode("utf-8", "replace")
     except httpx.ResponseNotRead:
@@ -160,12 +190,13 @@ class _Base:
     ) -> None:
         self.provider: Provider | None = get_provider(provider) if provider is not None else None
         p = self.provider
-        self.timeout: Timeout = DEFAULT_TIMEOUT if timeout is None else timeout
+        self._timeout: Timeout | None = timeout
         self.max_retries = max_retries
         self._policy = Retry(max_retries=max_retries)
         self.validate = validate
         self.allow_retired = allow_retired
         self._extra_key_quirks: list[Quirk] = []
+        self._agent: dict[str, str] = {"User-Agent": USER_AGENT}
         self.model = model
         headers: dict[str, str] = {}
         query: dict[str, str] = {}
@@ -218,14 +249,29 @@ class _Base:
             raise ImagewireError(f"no API key{where}: set {key_env} or pass api_key=...")
         self.__key = key or ""
         remember_secret(self.__key)
-        base = httpx.URL(template)
-        self.base_url = str(base.copy_with(query=None, fragment=None)).rstrip("/")
+        parts = urlsplit(template)
+        self.base_url = urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")).rstrip("/")
         self.models: Mapping[str, CatalogModel] = models if models is not None else (table or MODELS)
         self._default_headers = {**headers, **dict(default_headers or {})}
-        self._default_query = {**dict(base.params), **query, **dict(default_query or {})}
+        self._default_query = {
+            **dict(parse_qsl(parts.query, keep_blank_values=True)),
+            **query,
+            **dict(default_query or {}),
+        }
         self._warned: set[str] = set()
         #: calls that passed the checks -> the prompt length limit that still applies (None: none)
         self._passed_calls: dict[tuple[str, str, frozenset[tuple[str, Any]]], int | None] = {}
+
+    @property
+    def timeout(self) -> httpx.Timeout:
+        """The default timeout of every request (connect 10 s, read 300 s unless given)."""
+        import httpx
+
+        if self._timeout is None:
+            self._timeout = default_timeout()
+        elif not isinstance(self._timeout, httpx.Timeout):
+            self._timeout = httpx.Timeout(self._timeout)
+        return self._timeout
 
     def __repr__(self) -> str:
         provider = f"provider={self.provider.id!r}, " if self.provider is not None else ""
@@ -288,7 +334,7 @@ class _Base:
         body = {**given, **(opts.extra_body or {})}
         headers = {
             **(_STREAM_ACCEPT if stream else {}),
-            "User-Agent": USER_AGENT,
+            **self._agent,
             **self._auth(),
             **self._default_headers,
             **(opts.extra_headers or {}),
@@ -383,10 +429,7 @@ class _Base:
 
     def _read(self, op_key: str, response: httpx.Response) -> Any:
         """Read a JSON answer as the operation's result; a ResponseContractError if it is not one."""
-        # imported on the first answer: result classes need attrs, which costs ~40 ms to import
-        from ._model import ShapeError
-        from ._results import ImagesResponse
-
+        answer, shape_error = _answer_types()
         try:
             payload = json.loads(response.content)
         except (ValueError, UnicodeDecodeError):
@@ -394,8 +437,8 @@ class _Base:
             what = "an HTML page" if "html" in content_type else f"not JSON ({content_type or 'no content type'})"
             raise _contract_error(response, f"the answer is {what}") from None
         try:
-            result = ImagesResponse.from_dict(payload)
-        except ShapeError as err:
+            result = answer.from_dict(payload)
+        except shape_error as err:
             raise _contract_error(response, f"the answer is not an ImagesResponse: {err.reason}", err.pointer) from None
         if not result.data:
             hint = " (it looks like a chat.completion)" if isinstance(payload, dict) and "choices" in payload else ""
@@ -484,6 +527,8 @@ class Stream(Generic[E]):
         return self._events()
 
     def _events(self) -> Iterator[E]:
+        import httpx
+
         response = self.response
         try:
             content_type = response.headers.get("content-type", "")
@@ -572,13 +617,19 @@ class Client(_Base):
         )
         self._http_client = http_client
         self._owns_http = http_client is None
+        if http_client is None:  # our own HTTP client carries the User-Agent as a default
+            self._agent = {}
         self._sleep = sleep if sleep is not None else time.sleep
         self.images = Images(self)
 
     @property
     def _http(self) -> httpx.Client:
         if self._http_client is None:
-            self._http_client = httpx.Client(timeout=self.timeout, follow_redirects=True)
+            import httpx
+
+            self._http_client = httpx.Client(
+                timeout=self.timeout, follow_redirects=True, headers={"User-Agent": USER_AGENT}
+            )
         return self._http_client
 
     def close(self) -> None:
@@ -594,6 +645,8 @@ class Client(_Base):
         self.close()
 
     def _send(self, request: httpx.Request, *, stream: bool, opts: _Options) -> httpx.Response:
+        import httpx
+
         policy = self._policy if opts.max_retries is None else Retry(max_retries=opts.max_retries)
         unsafe_ok = bool(opts.retry_read_errors)
         attempt = 0
@@ -671,6 +724,8 @@ class Client(_Base):
 
     def _download(self, url: str) -> bytes:
         """GET an image URL with this client's HTTP stack but none of its credentials."""
+        import httpx
+
         try:
             response = self._http.get(url, headers={"User-Agent": USER_AGENT}, follow_redirects=True)
         except httpx.HTTPError as exc:
@@ -810,6 +865,8 @@ class AsyncStream(Generic[E]):
         return self._events()
 
     async def _events(self) -> AsyncIterator[E]:
+        import httpx
+
         response = self.response
         try:
             content_type = response.headers.get("content-type", "")
@@ -899,13 +956,19 @@ class AsyncClient(_Base):
         )
         self._http_client = http_client
         self._owns_http = http_client is None
+        if http_client is None:  # our own HTTP client carries the User-Agent as a default
+            self._agent = {}
         self._sleep = sleep if sleep is not None else _async_sleep
         self.images = AsyncImages(self)
 
     @property
     def _http(self) -> httpx.AsyncClient:
         if self._http_client is None:
-            self._http_client = httpx.AsyncClient(timeout=self.timeout, follow_redirects=True)
+            import httpx
+
+            self._http_client = httpx.AsyncClient(
+                timeout=self.timeout, follow_redirects=True, headers={"User-Agent": USER_AGENT}
+            )
         return self._http_client
 
     async def close(self) -> None:
@@ -921,6 +984,8 @@ class AsyncClient(_Base):
         await self.close()
 
     async def _send(self, request: httpx.Request, *, stream: bool, opts: _Options) -> httpx.Response:
+        import httpx
+
         policy = self._policy if opts.max_retries is None else Retry(max_retries=opts.max_retries)
         unsafe_ok = bool(opts.retry_read_errors)
         attempt = 0
@@ -998,6 +1063,8 @@ class AsyncClient(_Base):
 
     async def _adownload(self, url: str) -> bytes:
         """GET an image URL with this client's HTTP stack but none of its credentials."""
+        import httpx
+
         try:
             response = await self._http.get(url, headers={"User-Agent": USER_AGENT}, follow_redirects=True)
         except httpx.HTTPError as exc:
