@@ -48,7 +48,7 @@ from imagewire_client._catalog import MODELS, Model, OperationRules
 from imagewire_client._providers import PROVIDER_MODELS, PROVIDERS, Estimate, Provider, estimate
 
 from .expect import Mismatch
-from .record import Recorder, RecordingTransport
+from .record import Recorder, RecordingTransport, consume
 from .recordings import Interaction
 from .report import CheckReport
 
@@ -494,17 +494,6 @@ def default_record_dir(provider: str, base: Path = DEFAULT_CHECKS_DIR) -> Path:
     return base / f"{stamp}-{provider}"
 
 
-def _consume(result: Any, stream: bool) -> str:
-    if stream:
-        events = images = 0
-        for event in result:
-            events += 1
-            if str(getattr(event, "type", "")).endswith(".completed"):
-                images += 1
-        return f"{events} event(s), {images} image(s)"
-    return f"{len(list(getattr(result, 'data', []) or []))} image(s)"
-
-
 def _call(client: Any, probe: Probe, image: bytes) -> str:
     images = client.images
     fields = dict(probe.fields)
@@ -520,7 +509,7 @@ def _call(client: Any, probe: Probe, image: bytes) -> str:
     else:
         upload = ("probe.png", image, "image/png")
         result = images.create_variation(image=upload, **fields, **options)
-    return _consume(result, probe.stream)
+    return consume(result, probe.stream)
 
 
 def run_plan(

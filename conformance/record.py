@@ -53,6 +53,7 @@ __all__ = [
     "Recorder",
     "RecordingTransport",
     "UnscrubbedCassetteWarning",
+    "consume",
     "main",
     "parse_settings",
     "redact_values",
@@ -310,57 +311,101 @@ def _already_read(response: httpx.Response, recorder: Recorder, entry: _Entry) -
     return True
 
 
-class _RecordingStream(httpx.SyncByteStream):
+class _Capture:
+    """What a recorded body does as it is read, sync or async alike: keep each chunk, note how it ended."""
+
+    def __init__(self, recorder: Recorder, entry: _Entry) -> None:
+        self._recorder = recorder
+        self._entry = entry
+
+    def _chunk(self, chunk: bytes) -> bytes:
+        self._recorder.chunk(self._entry, chunk)
+        return chunk
+
+    def _stopped(self, err: BaseException) -> None:
+        """The reading loop ended early: the caller stopped (``GeneratorExit``) or the connection failed."""
+        if isinstance(err, GeneratorExit):
+            self._recorder.end(self._entry, "the caller stopped reading")
+        else:
+            self._recorder.end(self._entry, f"the connection failed: {_describe(err)}")
+
+    def _finished(self) -> None:
+        self._recorder.end(self._entry)
+
+    def _closed(self) -> None:
+        self._recorder.end(self._entry, "the caller closed the answer before its end")
+
+
+class _RecordingStream(_Capture, httpx.SyncByteStream):
     """The response body, passed through to the caller and kept as it goes."""
 
     def __init__(self, inner: httpx.SyncByteStream, recorder: Recorder, entry: _Entry) -> None:
+        super().__init__(recorder, entry)
         self._inner = inner
-        self._recorder = recorder
-        self._entry = entry
 
     def __iter__(self) -> Iterator[bytes]:
         try:
             for chunk in self._inner:
-                self._recorder.chunk(self._entry, chunk)
-                yield chunk
-        except GeneratorExit:
-            self._recorder.end(self._entry, "the caller stopped reading")
-            raise
+                yield self._chunk(chunk)
         except BaseException as err:
-            self._recorder.end(self._entry, f"the connection failed: {_describe(err)}")
+            self._stopped(err)
             raise
-        self._recorder.end(self._entry)
+        self._finished()
 
     def close(self) -> None:
-        self._recorder.end(self._entry, "the caller closed the answer before its end")
+        self._closed()
         self._inner.close()
 
 
-class _AsyncRecordingStream(httpx.AsyncByteStream):
+class _AsyncRecordingStream(_Capture, httpx.AsyncByteStream):
     def __init__(self, inner: httpx.AsyncByteStream, recorder: Recorder, entry: _Entry) -> None:
+        super().__init__(recorder, entry)
         self._inner = inner
-        self._recorder = recorder
-        self._entry = entry
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         try:
             async for chunk in self._inner:
-                self._recorder.chunk(self._entry, chunk)
-                yield chunk
-        except GeneratorExit:
-            self._recorder.end(self._entry, "the caller stopped reading")
-            raise
+                yield self._chunk(chunk)
         except BaseException as err:
-            self._recorder.end(self._entry, f"the connection failed: {_describe(err)}")
+            self._stopped(err)
             raise
-        self._recorder.end(self._entry)
+        self._finished()
 
     async def aclose(self) -> None:
-        self._recorder.end(self._entry, "the caller closed the answer before its end")
+        self._closed()
         await self._inner.aclose()
 
 
-class RecordingTransport(httpx.BaseTransport):
+class _Recording:
+    """What the sync and async recording transports share: the recorder, and what is kept around each send."""
+
+    def __init__(self, recorder: Recorder | None, source: str, secrets: Iterable[str | None]) -> None:
+        self.recorder = recorder if recorder is not None else Recorder(source)
+        for secret in secrets:
+            self.recorder.add_secret(secret)
+
+    def _sent(self, entry: _Entry, response: httpx.Response, *, asynchronous: bool) -> httpx.Response:
+        """Note the answer and pass its body on through a stream that records it as the caller reads."""
+        self.recorder.answered(entry, response)
+        if _already_read(response, self.recorder, entry):
+            return response
+        stream = response.stream
+        if asynchronous and isinstance(stream, httpx.AsyncByteStream):
+            response.stream = _AsyncRecordingStream(stream, self.recorder, entry)
+        elif not asynchronous and isinstance(stream, httpx.SyncByteStream):
+            response.stream = _RecordingStream(stream, self.recorder, entry)
+        else:  # pragma: no cover - transports return the byte streams of their kind
+            self.recorder.end(entry, "the transport gave an unreadable body")
+        return response
+
+    def interactions(self) -> list[Interaction]:
+        return self.recorder.interactions()
+
+    def save(self, path: str | os.PathLike[str], **options: Any) -> Path:
+        return self.recorder.save(path, **options)
+
+
+class RecordingTransport(_Recording, httpx.BaseTransport):
     """Forward to ``transport`` (a new ``httpx.HTTPTransport()`` by default) and record everything."""
 
     def __init__(
@@ -371,40 +416,23 @@ class RecordingTransport(httpx.BaseTransport):
         source: str = "live",
         secrets: Iterable[str | None] = (),
     ) -> None:
+        super().__init__(recorder, source, secrets)
         self.transport = transport if transport is not None else httpx.HTTPTransport()
-        self.recorder = recorder if recorder is not None else Recorder(source)
-        for secret in secrets:
-            self.recorder.add_secret(secret)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        body = request.read()
-        entry = self.recorder.begin(request, body)
+        entry = self.recorder.begin(request, request.read())
         try:
             response = self.transport.handle_request(request)
         except BaseException as err:
             self.recorder.failed(entry, err)
             raise
-        self.recorder.answered(entry, response)
-        if _already_read(response, self.recorder, entry):
-            return response
-        if not isinstance(response.stream, httpx.SyncByteStream):  # pragma: no cover - transports return sync streams
-            self.recorder.end(entry, "the transport gave an unreadable body")
-            return response
-        response.stream = _RecordingStream(response.stream, self.recorder, entry)
-        return response
+        return self._sent(entry, response, asynchronous=False)
 
     def close(self) -> None:
         self.transport.close()
 
-    # conveniences
-    def interactions(self) -> list[Interaction]:
-        return self.recorder.interactions()
 
-    def save(self, path: str | os.PathLike[str], **options: Any) -> Path:
-        return self.recorder.save(path, **options)
-
-
-class AsyncRecordingTransport(httpx.AsyncBaseTransport):
+class AsyncRecordingTransport(_Recording, httpx.AsyncBaseTransport):
     """The async twin of :class:`RecordingTransport` (``httpx.AsyncHTTPTransport()`` by default)."""
 
     def __init__(
@@ -415,36 +443,20 @@ class AsyncRecordingTransport(httpx.AsyncBaseTransport):
         source: str = "live",
         secrets: Iterable[str | None] = (),
     ) -> None:
+        super().__init__(recorder, source, secrets)
         self.transport = transport if transport is not None else httpx.AsyncHTTPTransport()
-        self.recorder = recorder if recorder is not None else Recorder(source)
-        for secret in secrets:
-            self.recorder.add_secret(secret)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        body = await request.aread()
-        entry = self.recorder.begin(request, body)
+        entry = self.recorder.begin(request, await request.aread())
         try:
             response = await self.transport.handle_async_request(request)
         except BaseException as err:
             self.recorder.failed(entry, err)
             raise
-        self.recorder.answered(entry, response)
-        if _already_read(response, self.recorder, entry):
-            return response
-        if not isinstance(response.stream, httpx.AsyncByteStream):  # pragma: no cover
-            self.recorder.end(entry, "the transport gave an unreadable body")
-            return response
-        response.stream = _AsyncRecordingStream(response.stream, self.recorder, entry)
-        return response
+        return self._sent(entry, response, asynchronous=True)
 
     async def aclose(self) -> None:
         await self.transport.aclose()
-
-    def interactions(self) -> list[Interaction]:
-        return self.recorder.interactions()
-
-    def save(self, path: str | os.PathLike[str], **options: Any) -> Path:
-        return self.recorder.save(path, **options)
 
 
 # ---------------------------------------------------------------- vcrpy / pytest-recording hooks
@@ -581,8 +593,8 @@ def _key_env(provider: str | None) -> str:
     return "OPENAI_API_KEY"
 
 
-def _consume(result: Any, stream: bool) -> str:
-    """Read the answer as a caller would; a one-line description of what came."""
+def consume(result: Any, stream: bool) -> str:
+    """Read the answer as a caller would (every event of a stream); a one-line description of what came."""
     if stream:
         events = images = 0
         for event in result:
@@ -691,7 +703,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             fields.pop("stream", None)
             result = images.create_variation(image=Path(args.image[0]), **fields)
-        say(f"answer: {_consume(result, stream and args.operation != 'variations')}")
+        say(f"answer: {consume(result, stream and args.operation != 'variations')}")
     except ValidationError as problem:
         say(f"imagewire record: not sent: {problem}", err=True)
         code = EXIT_USAGE

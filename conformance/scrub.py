@@ -8,10 +8,12 @@ What :func:`scrub` replaces, in requests and responses alike:
   (below), so a signed ``Location`` URL or a key echoed in a custom header goes too;
 * **signed-URL query values** (:data:`SIGNED_QUERY_KEYS`, any ``X-Amz-*`` / ``X-Goog-*``) in the request URL
   and in every URL inside a body or header: the value becomes ``REDACTED``, the key and the URL's shape stay;
-* **organisation and user ids** in URL paths and text (``org-…``, ``user-…``, as in OpenAI's blob URLs):
-  ``org-REDACTED``;
+* **organisation, user and project ids** in URL paths and text (``org-…``, ``user-…``, as in OpenAI's blob
+  URLs; ``proj-…`` and ``proj_…``): ``org-REDACTED``, ``proj_REDACTED``;
 * **JWTs** (``eyJ….eyJ….…``) and **API keys** (``sk-…``, ``sk-proj-…``, ``sess-…``) anywhere in bodies:
-  ``REDACTED``; JSON values under keys such as ``api_key`` / ``token`` / ``password``: ``REDACTED``;
+  ``REDACTED``; JSON values under keys such as ``api_key`` / ``token`` / ``password`` / ``client_secret`` /
+  ``project_id`` (a whole object under such a key too), and form fields and query values of those names:
+  ``REDACTED``;
 * **images**: every ``b64_json`` (and any other long base64 string that is an image) in a JSON body or SSE
   event, every ``data:`` URL, and every file part of a multipart body is replaced by a 1x1 image of the
   *same format* (PNG, JPEG, WebP, GIF; sniffed from the bytes). What the original was is kept beside it:
@@ -24,7 +26,9 @@ What :func:`scrub` replaces, in requests and responses alike:
 
   Base64 that is not an image is replaced too (by ``REDACTED`` as base64 when it decoded, by ``!REDACTED!``,
   which is not base64, when it did not), so an answer that was unreadable stays unreadable. A tiny image
-  is left as it is, so scrubbing twice changes nothing.
+  is left as it is, so scrubbing twice changes nothing. In text no parser reads (an answer cut off in the
+  middle of an image), a long base64 run that starts like an image is replaced by the tiny image alone
+  (there is no place for the markers), and the text stays as unreadable as it was.
 """
 
 from __future__ import annotations
@@ -120,7 +124,19 @@ _SIGNED_QUERY_PREFIXES = ("x-amz-", "x-goog-", "x-oss-", "x-cos-")
 
 #: JSON object keys whose values are credentials
 _SECRET_KEYS = frozenset(
-    {"api_key", "apikey", "api-key", "token", "access_token", "refresh_token", "password", "secret", "authorization"}
+    {
+        "api_key",
+        "apikey",
+        "api-key",
+        "token",
+        "access_token",
+        "refresh_token",
+        "password",
+        "secret",
+        "client_secret",
+        "authorization",
+        "project_id",
+    }
 )
 #: JSON keys that carry base64 images
 _IMAGE_KEYS = frozenset({"b64_json", "b64", "base64", "image_base64", "b64_image", "partial_image_b64"})
@@ -130,13 +146,16 @@ _LONG_B64 = 256  # characters: shorter strings under other keys are not taken fo
 
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*")
 _API_KEY = re.compile(r"\b(?:sk|sess|rk|pk)-(?!REDACTED\b)[A-Za-z0-9_-]{6,}")
-_IDS = re.compile(r"\b(org|user|proj)-(?!REDACTED\b)(?=[A-Za-z0-9_]*[0-9A-Z])[A-Za-z0-9_]{4,}")
+#: organisation, user and project ids: ``org-…``, ``user-…``, ``proj-…`` and OpenAI's ``proj_…``
+_IDS = re.compile(r"\b(org-|user-|proj[-_])(?!REDACTED\b)(?=[A-Za-z0-9_]*[0-9A-Z])[A-Za-z0-9_]{4,}")
 _BEARER = re.compile(r"(?i)\b(Bearer|Basic|Token)\s+(?!REDACTED\b)[A-Za-z0-9._~+/=-]{6,}")
 _URL = re.compile(r"(?i)\b(?:https?|wss?)://[^\s\"'<>\\`]+")
 _DATA_URL = re.compile(
     r"data:([A-Za-z0-9.+-]+/[A-Za-z0-9.+-]+)?((?:;[A-Za-z0-9_.+-]+=[^;,\s\"']*)*);base64,([A-Za-z0-9+/=_-]*)"
 )
 _B64_CHARS = re.compile(r"^[A-Za-z0-9+/=_\-\s]+$")
+#: a run of base64 long enough to be an image, in text no parser could read (an answer cut off mid-image)
+_B64_RUN = re.compile(rf"[A-Za-z0-9+/]{{{_LONG_B64},}}={{0,2}}")
 _KV = re.compile(
     r"(?i)([?&;]|\b)("
     + "|".join(re.escape(k) for k in ("sig", "api-key", "api_key", "access_token"))
@@ -154,16 +173,16 @@ def is_marker(key: str, obj: dict[str, Any]) -> bool:
 
 def _sensitive_query_key(key: str) -> bool:
     lowered = unquote(key).strip().lower()
-    return lowered in SIGNED_QUERY_KEYS or lowered.startswith(_SIGNED_QUERY_PREFIXES)
+    return lowered in SIGNED_QUERY_KEYS or lowered in _SECRET_KEYS or lowered.startswith(_SIGNED_QUERY_PREFIXES)
 
 
 def scrub_url(url: str) -> str:
-    """``url`` with signed-URL query values, org/user ids in its path and credentials in it replaced."""
+    """``url`` with signed-URL query values, org/user/project ids in its path and credentials in it replaced."""
     if url.startswith("data:"):
         return url
     base, hash_, fragment = url.partition("#")
     path, question, query = base.partition("?")
-    path = _IDS.sub(lambda m: f"{m.group(1)}-{REDACTED}", path)
+    path = _IDS.sub(lambda m: f"{m.group(1)}{REDACTED}", path)
     path = _API_KEY.sub(REDACTED, _JWT.sub(REDACTED, path))
     if "@" in path.split("//", 1)[-1].split("/", 1)[0]:  # user:password@host
         scheme, _, rest = path.partition("//")
@@ -186,14 +205,23 @@ def _scrub_plain(text: str) -> str:
     text = _JWT.sub(REDACTED, text)
     text = _API_KEY.sub(REDACTED, text)
     text = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
-    text = _IDS.sub(lambda m: f"{m.group(1)}-{REDACTED}", text)
+    text = _IDS.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
     return _KV.sub(lambda m: f"{m.group(1)}{m.group(2)}={REDACTED}", text)
 
 
+def _scrub_loose_image(match: re.Match[str]) -> str:
+    run = match.group(0)
+    fmt = sniff_b64(run)
+    return base64.b64encode(tiny(fmt)).decode() if fmt is not None else run
+
+
 def scrub_text(text: str) -> str:
-    """Free text with URLs, data: URLs, JWTs, API keys, bearer tokens and org/user ids scrubbed."""
+    """Free text with URLs, data: URLs, JWTs, API keys, bearer tokens and org/user/project ids scrubbed, and
+    long base64 runs that start like an image (a JSON answer cut off mid-image) replaced by a tiny image."""
     if "data:" in text:
         text = _DATA_URL.sub(lambda m: _scrub_data_url(m.group(0)), text)
+    if len(text) >= _LONG_B64:
+        text = _B64_RUN.sub(_scrub_loose_image, text)
     if "://" in text:
         text = _URL.sub(lambda m: scrub_url(m.group(0)), text)
     return _scrub_plain(text)
@@ -251,8 +279,8 @@ def _scrub_json(node: Any) -> Any:
         markers: dict[str, Any] = {}
         for key, value in node.items():
             lowered = str(key).lower()
-            if isinstance(value, str) and lowered in _SECRET_KEYS and value:
-                out[key] = REDACTED
+            if lowered in _SECRET_KEYS and isinstance(value, (str, dict, list)) and value:
+                out[key] = _redact_all(value)  # ``client_secret: {"value": ..., "expires_at": ...}`` too
             elif (
                 isinstance(value, str)
                 and not value.startswith("data:")
@@ -274,6 +302,15 @@ def _scrub_json(node: Any) -> Any:
     if isinstance(node, str):
         return scrub_text(node)
     return node
+
+
+def _redact_all(node: Any) -> Any:
+    """Every non-empty string in ``node`` (a secret, or a structure holding one) replaced by ``REDACTED``."""
+    if isinstance(node, dict):
+        return {key: _redact_all(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_redact_all(item) for item in node]
+    return REDACTED if isinstance(node, str) and node else node
 
 
 def _json_dumps(data: Any, original: str) -> str:
@@ -344,8 +381,12 @@ def _scrub_part(part: bytes) -> bytes:
         scrubbed_head = scrub_text(newline.join(header_lines).decode("utf-8", errors="surrogateescape"))
         return scrubbed_head.encode("utf-8", errors="surrogateescape") + sep + replacement + trailer
     text = content.decode("utf-8", errors="surrogateescape")
-    scrubbed = _scrub_json_text(text) if text.lstrip().startswith(("{", "[")) else None
-    new_text = scrubbed if scrubbed is not None else scrub_text(text)
+    field_name = re.search(r'(?i)\bname="([^"]*)"', headers_text)
+    if field_name is not None and field_name.group(1).lower() in _SECRET_KEYS and text:
+        new_text = REDACTED  # a form field named like a credential (api_key, project_id, client_secret, ...)
+    else:
+        scrubbed = _scrub_json_text(text) if text.lstrip().startswith(("{", "[")) else None
+        new_text = scrubbed if scrubbed is not None else scrub_text(text)
     return (
         (scrub_text(headers_text) + sep.decode()).encode("utf-8", errors="surrogateescape")
         + new_text.encode("utf-8", errors="surrogateescape")

@@ -119,10 +119,13 @@ def build(paths: Paths, dest: Path, provenance: dict[str, dict[str, str]] | None
         text = rendered.env.get_template(template.relative_to(paths.templates).as_posix()).render()
         target.write_text(text, encoding="utf-8")
     write.format_tree(dest)
-    _blocks(paths, rendered.env, dest)
+    blocks = _blocks(paths, rendered.env, dest)
     text = write.header(paths.spec_name)
     write.mark(dest, text)
-    write.write_lock(dest, text, provenance or inputs(paths))
+    entries = dict(provenance or inputs(paths))
+    if blocks:  # what the README's generated blocks must hold, so a no-op run can tell a stale one
+        entries["readme"] = {name: write.hash_text(body) for name, body in blocks.items()}
+    write.write_lock(dest, text, entries)
     return sum(1 for _ in write.tree_files(dest))
 
 
@@ -131,14 +134,26 @@ BLOCKS = {"providers": "readme/providers.md.jinja"}
 _BLOCKS_DIR = ".readme-blocks"
 
 
-def _blocks(paths: Paths, env: Any, dest: Path) -> None:
-    """Render the README blocks beside the tree (moved out of it before it is marked and hashed)."""
+def _blocks(paths: Paths, env: Any, dest: Path) -> dict[str, str]:
+    """Render the README blocks beside the tree (outside it, so they are not marked and hashed with it)."""
     if paths.readme is None:
-        return
+        return {}
     folder = dest.parent / f"{dest.name}{_BLOCKS_DIR}"
     folder.mkdir(exist_ok=True)
+    rendered = {}
     for name, template in BLOCKS.items():
-        (folder / f"{name}.md").write_text(env.get_template(template).render(), encoding="utf-8")
+        rendered[name] = env.get_template(template).render().strip("\n")
+        (folder / f"{name}.md").write_text(rendered[name], encoding="utf-8")
+    return rendered
+
+
+def _blocks_current(paths: Paths, lock: dict[str, dict[str, str]]) -> bool:
+    """Whether the README's blocks hold what the lock says they were generated with."""
+    want = lock.get("readme") or {}
+    if paths.readme is None or not want or not paths.readme.is_file():
+        return True
+    text = paths.readme.read_text(encoding="utf-8")
+    return all(write.hash_text(write.read_block(text, name) or "") == digest for name, digest in want.items())
 
 
 def _readme(paths: Paths, dest: Path, *, apply: bool) -> list[str]:
@@ -154,7 +169,7 @@ def _readme(paths: Paths, dest: Path, *, apply: bool) -> list[str]:
             stale.append(f"changed  {paths.readme.name} (block {block.stem})")
             text = updated
     if apply and stale:
-        paths.readme.write_text(text, encoding="utf-8")
+        write.write_file(paths.readme, text)
     shutil.rmtree(folder, ignore_errors=True)
     return stale
 
@@ -170,6 +185,7 @@ def regen(paths: Paths = DEFAULTS, *, force: bool = False) -> Result:
         and lock is not None
         and all(lock.get(k) == v for k, v in provenance.items())
         and write.tree_intact(paths.out, lock)
+        and _blocks_current(paths, lock)
     ):
         return Result("unchanged", time.perf_counter() - start)
     scratch = write.scratch(paths.out)

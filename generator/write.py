@@ -195,3 +195,29 @@ def replace_block(text: str, name: str, body: str) -> str | None:
     if not found or end not in rest:
         return None
     return head + start + "\n" + body.strip("\n") + "\n" + end + rest.partition(end)[2]
+
+
+def read_block(text: str, name: str) -> str | None:
+    """What the marked block ``name`` holds, without its markers; None when it is not there."""
+    start, end = block_markers(name)
+    _, found, rest = text.partition(start)
+    if not found or end not in rest:
+        return None
+    return rest.partition(end)[0].strip("\n")
+
+
+def hash_text(text: str) -> str:
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def write_file(path: Path, text: str) -> None:
+    """Replace ``path`` atomically: write a sibling, then rename it over."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o644)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)

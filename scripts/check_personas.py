@@ -23,8 +23,10 @@ from pathlib import Path
 
 from conformance import check
 from conformance.server import start
+from imagewire_client._providers import PROVIDERS
 
-PERSONAS = ("openai", "azure", "bothub", "aipomogator", "local", "generic")
+#: one persona per provider of the catalog, in catalog order (a provider added to spec/ is probed too)
+PERSONAS = tuple(PROVIDERS)
 KEY = "sk-imagewire-personas-0123456789abcdef"
 #: provider settings a persona needs besides its URL (Azure's deployment comes from each probe's model)
 SETTINGS = {"azure": ["resource=imagewire", "api_version=2025-04-01-preview"]}

@@ -41,6 +41,7 @@ from imagewire_client._checks import CheckError, check
 from imagewire_client._multipart import Upload
 from imagewire_client._sniff import sniff
 
+from ..scrub import scrub_url
 from . import render
 from .contract import Body, Contract, load
 from .errors import ApiError, quote_list
@@ -104,7 +105,11 @@ class ServerState:
 
 
 class RequestLog:
-    """ASGI middleware: every request but ``/_imagewire/*`` is logged when its answer starts (never a header)."""
+    """ASGI middleware: every request but ``/_imagewire/*`` is logged when its answer starts (never a header).
+
+    The path and query string are logged as :func:`conformance.scrub.scrub_url` leaves them: a key or a
+    signature sent in the URL (``?api-key=...``, ``&sig=...``) never reaches the log.
+    """
 
     def __init__(self, app: ASGIApp, state: ServerState) -> None:
         self.app = app
@@ -120,8 +125,8 @@ class RequestLog:
             "seq": state.seq,
             "time": time.time(),
             "method": scope.get("method"),
-            "path": scope.get("path"),
-            "query": bytes(scope.get("query_string") or b"").decode("latin-1"),
+            "path": scrub_url(str(scope.get("path") or "")),
+            "query": _scrubbed_query(bytes(scope.get("query_string") or b"").decode("latin-1")),
             "status": None,
         }
         scope["imagewire.log"] = entry
@@ -135,6 +140,11 @@ class RequestLog:
             await send(message)
 
         await self.app(scope, receive, logged)
+
+
+def _scrubbed_query(query: str) -> str:
+    """A raw query string with credentials and signed-URL values replaced (as recordings scrub them)."""
+    return scrub_url("?" + query)[1:] if query else ""
 
 
 # ---------------------------------------------------------------- parsed requests

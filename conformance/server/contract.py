@@ -1,25 +1,30 @@
-"""The request side of spec/openapi.yaml: which fields each operation's bodies have, and their schemas.
+"""The request side of spec/openapi.yaml as the reference provider reads it: each operation's path, the
+fields of its request bodies, and OpenAI's answer to a body the spec does not admit.
 
-The server answers a request the spec does not admit as OpenAI does: ``unknown_parameter`` for a field
-the body schema does not declare, ``missing_required_parameter``, ``invalid_type`` for a value of the
-wrong JSON type, ``invalid_value`` for a value outside an enum, pattern or range. Schemas are compiled
-once (``$ref`` inlined, one JSON Schema 2020-12 validator per field).
+The server answers such a body as OpenAI does: ``unknown_parameter`` for a field the body schema does not
+declare, ``missing_required_parameter``, ``invalid_type`` for a value of the wrong JSON type,
+``invalid_value`` for a value outside an enum, pattern or range (the first problem, in the order the fields
+were sent). Nothing here reads or compiles the spec: operations, fields and their types come from
+:mod:`conformance.validate`'s compiled spec (one per spec file, shared with the conformance kit), and a body
+is checked by the same openapi-core request validation the kit judges recorded traffic with
+(:meth:`~conformance.validate.SpecValidator.body_errors`); this module only words the first problem.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..validate import DEFAULT_SPEC, OperationSpec, RequestField, SpecValidator, validator
 from .errors import ApiError, quote_list
 
 __all__ = ["SPEC_PATH", "Body", "Contract", "Field", "load"]
 
-SPEC_PATH = Path(__file__).resolve().parents[2] / "spec" / "openapi.yaml"
+SPEC_PATH = DEFAULT_SPEC
 
 
 @dataclass(frozen=True)
@@ -29,7 +34,10 @@ class Field:
     enum: tuple[str, ...]
     binary: bool
     array_part: str | None
-    validator: Any
+
+    @classmethod
+    def of(cls, declared: RequestField) -> Field:
+        return cls(declared.name, declared.types, declared.enum, declared.binary, declared.array_part)
 
     def coerce(self, text: str) -> Any:
         """A multipart text value read as the JSON type the schema wants (integers, booleans)."""
@@ -53,6 +61,8 @@ class Body:
     media: str
     fields: Mapping[str, Field]
     required: tuple[str, ...]
+    #: the spec's schema errors for a decoded body (openapi-core, through conformance.validate)
+    errors: Callable[[Mapping[str, Any]], list[Any]]
 
     @property
     def files(self) -> tuple[str, ...]:
@@ -68,11 +78,16 @@ class Body:
                 raise ApiError(
                     400, f"Missing required parameter: '{name}'.", param=name, code="missing_required_parameter"
                 )
+        by_field: dict[str, list[Any]] = {}
+        for error in self.errors(values):
+            path = list(error.absolute_path)
+            if path:
+                by_field.setdefault(str(path[0]), []).append(error)
         for name, value in values.items():
             field = self.fields[name]
-            if field.binary:
+            if field.binary:  # files are checked by the server (types, sizes), not by the schema
                 continue
-            errors = list(field.validator.iter_errors(value))
+            errors = by_field.get(name)
             if errors:
                 raise _problem(field, value, errors)
 
@@ -107,6 +122,7 @@ def _admits(types: frozenset[str], kind: str) -> bool:
 
 
 def _problem(field: Field, value: Any, errors: list[Any]) -> ApiError:
+    """OpenAI's answer to a field's schema errors (their paths start at the body, with the field's name)."""
     kind = _json_type(value)
     name = field.name
     if field.types and not _admits(field.types, kind):
@@ -128,7 +144,8 @@ def _problem(field: Field, value: Any, errors: list[Any]) -> ApiError:
         )
     error = min(errors, key=lambda e: len(list(e.absolute_path)))
     detail = _leaf(error)
-    where = name + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in detail.absolute_path)
+    inside = list(detail.absolute_path)[1:]
+    where = name + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in inside)
     return ApiError(400, f"Invalid '{where}': {detail.message}", param=name, code="invalid_value")
 
 
@@ -148,111 +165,27 @@ class Contract:
     bodies: Mapping[str, Mapping[str, Body]]
 
 
-def _lookup(spec: Any, ref: str) -> Any:
-    node = spec
-    for part in ref[2:].split("/"):
-        node = node[part.replace("~1", "/").replace("~0", "~")]
-    return node
-
-
-def _inline(spec: Any, node: Any, depth: int = 0) -> Any:
-    if depth > 64:
-        raise ValueError("schema references nest too deep")
-    if isinstance(node, dict):
-        ref = node.get("$ref")
-        if isinstance(ref, str) and ref.startswith("#/"):
-            target = _inline(spec, _lookup(spec, ref), depth + 1)
-            siblings = {k: v for k, v in node.items() if k not in ("$ref", "description", "summary")}
-            if siblings and isinstance(target, dict):
-                return {**target, **_inline(spec, siblings, depth + 1)}
-            return target
-        return {k: _inline(spec, v, depth + 1) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_inline(spec, item, depth + 1) for item in node]
-    return node
-
-
-def _types(schema: Any) -> set[str]:
-    if not isinstance(schema, dict):
-        return set()
-    found: set[str] = set()
-    kind = schema.get("type")
-    if isinstance(kind, str):
-        found.add(kind)
-    elif isinstance(kind, list):
-        found.update(k for k in kind if isinstance(k, str))
-    if "enum" in schema and not kind:
-        found.update(_json_type(v) for v in schema["enum"])
-    for key in ("anyOf", "oneOf"):
-        for sub in schema.get(key) or ():
-            found |= _types(sub)
-    return found
-
-
-def _enum(schema: Any) -> list[str]:
-    if not isinstance(schema, dict):
-        return []
-    values = [v for v in schema.get("enum") or () if isinstance(v, str)]
-    for key in ("anyOf", "oneOf"):
-        for sub in schema.get(key) or ():
-            values += [v for v in _enum(sub) if v not in values]
-    return values
-
-
-def _binary(schema: Any) -> bool:
-    if not isinstance(schema, dict):
-        return False
-    if schema.get("format") == "binary":
-        return True
-    if isinstance(schema.get("items"), dict) and _binary(schema["items"]):
-        return True
-    return any(_binary(sub) for key in ("anyOf", "oneOf") for sub in schema.get(key) or ())
-
-
-def _body(media: str, schema: Any) -> Body:
-    from jsonschema import Draft202012Validator
-
-    props = schema.get("properties") or {}
-    fields = {
-        name: Field(
-            name=name,
-            types=frozenset(_types(sub)),
-            enum=tuple(_enum(sub)),
-            binary=_binary(sub),
-            array_part=sub.get("x-imagewire-array-part-name") if isinstance(sub, dict) else None,
-            validator=Draft202012Validator(sub),
-        )
-        for name, sub in props.items()
-    }
-    return Body(media=media, fields=fields, required=tuple(schema.get("required") or ()))
-
-
 def load(spec_path: str | Path | None = None) -> Contract:
-    """Read and compile the request side of the spec (default: this repository's spec/openapi.yaml), once."""
-    path = Path(spec_path or SPEC_PATH).resolve()
-    return _load(str(path), path.stat().st_mtime_ns)
+    """The request side of the spec (default: this repository's spec/openapi.yaml), compiled once."""
+    return _contract(validator(spec_path or SPEC_PATH))
 
 
 @functools.lru_cache(maxsize=8)
-def _load(path: str, mtime: int) -> Contract:
-    import yaml
-
-    text = Path(path).read_text(encoding="utf-8")
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    spec = yaml.load(text, Loader=loader)
+def _contract(spec: SpecValidator) -> Contract:
     paths: dict[str, str] = {}
     bodies: dict[str, dict[str, Body]] = {}
-    for path, item in (spec.get("paths") or {}).items():
-        post = (item or {}).get("post")
-        if not isinstance(post, dict):
+    for key, op in spec.operations.items():
+        if op.method != "POST":
             continue
-        key = path.rstrip("/").rsplit("/", 1)[-1]
-        paths[key] = path
-        request = post.get("requestBody") or {}
-        if "$ref" in request:
-            request = _lookup(spec, request["$ref"])
-        bodies[key] = {
-            media.lower(): _body(media.lower(), _inline(spec, (content or {}).get("schema") or {}))
-            for media, content in (request.get("content") or {}).items()
-        }
+        paths[key] = op.path
+        bodies[key] = {media: _body(spec, op, media) for media in op.fields}
     return Contract(paths=paths, bodies=bodies)
+
+
+def _body(spec: SpecValidator, op: OperationSpec, media: str) -> Body:
+    return Body(
+        media=media,
+        fields={name: Field.of(declared) for name, declared in op.fields[media].items()},
+        required=op.required[media],
+        errors=functools.partial(spec.body_errors, op, media),
+    )

@@ -8,7 +8,8 @@
     result.save("out/")
 
 Names are imported on first use, so ``import imagewire_client`` stays cheap. The engine's
-functional API stays available underneath in ``imagewire_client.api`` and ``.models``.
+functional API stays available underneath in ``imagewire_client.api`` and ``.models`` (the
+engine's strict reader: it raises on answers that break the contract; the facade reads past them).
 """
 
 from __future__ import annotations

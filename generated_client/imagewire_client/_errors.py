@@ -175,7 +175,7 @@ class APIConnectionError(ImagewireError):
         message = mask_secrets(str(message))
         super().__init__(message)
         self.message = message
-        self.request = request
+        self.request = _safe_request(request)
         self.outcome = outcome
 
     def __str__(self) -> str:
@@ -304,7 +304,7 @@ class APIStatusError(ImagewireError):
         self.body = mask_secrets(_truncate(text, BODY_LIMIT))
         self.headers = redact_headers(headers)
         self.error = _scrub(dict(error)) if error is not None else None
-        self.request = request
+        self.request = _safe_request(request)
         self._derive()
 
     def _derive(self) -> None:
@@ -489,6 +489,15 @@ def _text(value: object) -> str | None:
         value = int(value) if value.is_integer() else value
     text = str(value).strip()
     return text or None
+
+
+def _safe_request(request: httpx.Request | None) -> httpx.Request | None:
+    """A copy of the request that is safe to keep on an exception: credentials redacted, no body."""
+    if request is None:
+        return None
+    import httpx
+
+    return httpx.Request(request.method, redact_url(request.url), headers=redact_headers(request.headers))
 
 
 def _masked(value: object) -> str | None:

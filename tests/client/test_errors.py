@@ -648,11 +648,18 @@ def test_request_id_preference_and_body_fallback() -> None:
 
 
 def test_httpx_headers_and_request() -> None:
-    request = httpx.Request("POST", "https://api.openai.com/v1/images/generations")
+    request = httpx.Request(
+        "POST", "https://api.openai.com/v1/images/generations", headers={"Authorization": "Bearer sk-kept-out-12345"}
+    )
     headers = httpx.Headers([("Content-Type", "application/json"), ("X-Request-Id", "req_h"), ("Retry-After", "3")])
     err = error_from_response(429, headers, envelope(message="m", code="rate_limit_exceeded"), request=request)
     assert isinstance(err, RateLimitError)
-    assert err.request is request and err.request_id == "req_h" and err.retry_after == 3.0
+    assert err.request_id == "req_h" and err.retry_after == 3.0
+    # the exception keeps a redacted copy of the request, never its credentials
+    assert err.request is not None and err.request is not request
+    assert (err.request.method, str(err.request.url)) == ("POST", "https://api.openai.com/v1/images/generations")
+    assert err.request.headers["authorization"] == "[REDACTED]"
+    assert "sk-kept-out" not in repr(vars(err))
     assert err.headers["retry-after"] == "3"
     assert "Request" not in repr(err)
 
@@ -881,7 +888,7 @@ def test_connection_errors() -> None:
     request = httpx.Request("POST", "https://api.openai.com/v1/images/generations")
     err = APITimeoutError("Read timed out.", request=request, outcome="uncertain")
     assert isinstance(err, APIConnectionError)
-    assert err.request is request and err.outcome == "uncertain"
+    assert err.request is not None and str(err.request.url) == str(request.url) and err.outcome == "uncertain"
     assert str(err) == "Read timed out."
     assert "https://api.openai.com/v1/images/generations" in repr(err) and "'POST'" in repr(err)
 

@@ -366,7 +366,7 @@ def test_bothub_never_borrows_another_providers_key(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
     with pytest.raises(ImagewireError) as caught:
         make(Server(ok_b64()), "bothub")
-    assert str(caught.value) == "no API key for bothub: set BOTHUB_API_KEY or pass api_key=..."
+    assert str(caught.value) == "no API key for bothub: set BOTHUB_API_KEY or pass the api_key argument"
     assert SECRET not in repr(caught.value)
 
 
@@ -572,7 +572,7 @@ def test_missing_key_names_the_variable_and_echoes_no_planted_secret(
             monkeypatch.setenv(name, SECRET)
     with pytest.raises(ImagewireError) as caught:
         make(Server(ok_b64()), provider, organization=SECRET, project=SECRET, **REQUIRED.get(provider, {}))
-    assert str(caught.value) == f"no API key for {provider}: set {env} or pass api_key=..."
+    assert str(caught.value) == f"no API key for {provider}: set {env} or pass the api_key argument"
     assert SECRET not in repr(caught.value) and SECRET not in caplog.text
 
 

@@ -237,7 +237,7 @@ TIMEOUTS = [httpx.ConnectTimeout, httpx.ReadTimeout, httpx.WriteTimeout, httpx.P
 def test_timeouts_become_api_timeout_error(cls: type[Exception]) -> None:
     err = to_client_error(make(cls), REQUEST)
     assert type(err) is APITimeoutError
-    assert err.request is REQUEST
+    assert err.request is not None and (err.request.method, err.request.url) == (REQUEST.method, REQUEST.url)
 
 
 @pytest.mark.parametrize(
@@ -289,7 +289,7 @@ def test_fatal_message() -> None:
 
 def test_request_taken_from_the_exception() -> None:
     err = to_client_error(make(httpx.ConnectError))
-    assert err.request is REQUEST
+    assert err.request is not None and (err.request.method, err.request.url) == (REQUEST.method, REQUEST.url)
     bare = to_client_error(httpx.ConnectError("no request"))
     assert bare.request is None and "could not connect" in str(bare)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -145,6 +146,35 @@ def test_a_read_only_output_folder_is_refused_before_sending(
         assert wire.requests == []
     finally:
         locked.chmod(0o700)
+
+
+@pytest.mark.parametrize("out", ["locked/out", "locked", "new/deeper/out"])
+def test_an_unwritable_output_folder_is_refused_before_sending(
+    wire: Wire, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], out: str
+) -> None:
+    """What a read-only folder does to a non-root user, simulated: creating the probe file is denied (as root,
+    the real-permissions test above is skipped, so this is the test of that path that always runs)."""
+    (tmp_path / "locked").mkdir()
+    (tmp_path / "locked" / "mine.txt").write_text("kept", encoding="utf-8")
+    before = files_under(tmp_path)
+    real = _cli_files.tempfile.mkstemp
+    probes: list[str] = []
+
+    def denied(*args: Any, **kwargs: Any) -> tuple[int, str]:
+        if str(kwargs.get("prefix", "")).startswith(".imagewire-probe-"):
+            probes.append(str(kwargs.get("dir")))
+            raise PermissionError(13, "Permission denied")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_cli_files.tempfile, "mkstemp", denied)
+    ran = run(capsys, "generate", "x", *LOCAL, "-m", "gpt-image-1.5", "--out", out)
+    assert ran.code == 2, ran.err
+    assert f"output folder {out!r} is not writable: Permission denied" in ran.err
+    assert "rule: output" in ran.err
+    assert len(probes) == 1
+    assert wire.requests == []
+    assert files_under(tmp_path) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["locked"]
 
 
 def test_the_probe_leaves_nothing_behind(wire: Wire, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

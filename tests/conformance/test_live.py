@@ -24,7 +24,8 @@ from imagewire_client._catalog import MODELS
 from imagewire_client._providers import PROVIDER_MODELS, PROVIDERS
 
 KEY = "sk-imagewire-live-0123456789abcdef"
-PERSONAS = ("openai", "azure", "bothub", "aipomogator", "local", "generic")
+#: every provider of the catalog is a persona of the reference provider
+PERSONAS = tuple(PROVIDERS)
 #: what the Azure persona needs besides its URL (the deployment is taken from each probe's model)
 AZURE_SETTINGS = ("--setting", "resource=imagewire", "--setting", "api_version=2025-04-01-preview")
 LIMIT_SECONDS = 30.0
@@ -356,3 +357,33 @@ def test_the_personas_script_fails_on_a_fault(tmp_path: Path) -> None:
     assert "0 of 1 personas keep the contract; failing: bothub" in result.stdout
     assert "mismatch: probe #2" in result.stderr and (tmp_path / "bothub" / "report.json").is_file()
     assert time.monotonic() - began < LIMIT_SECONDS
+
+
+def test_the_persona_lists_follow_the_provider_catalog(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No hand-typed persona list: a provider added to the catalog is probed by the script and these tests."""
+    import runpy
+
+    from imagewire_client import _providers
+
+    script = Path(__file__).resolve().parents[2] / "scripts" / "check_personas.py"
+    extended = {**PROVIDERS, "acme": PROVIDERS["generic"]._replace(id="acme", title="Acme")}
+    monkeypatch.setattr(_providers, "PROVIDERS", extended)
+    assert runpy.run_path(str(script))["PERSONAS"] == (*PROVIDERS, "acme")
+    assert tuple(PROVIDERS) == PERSONAS and len(PERSONAS) >= 6
+
+
+def test_live_probes_and_imagewire_record_read_answers_alike() -> None:
+    """One reader of answers for both (``record.consume``): a probe's line says what ``imagewire record`` says."""
+    from types import SimpleNamespace
+
+    from conformance import record
+
+    assert live.consume is record.consume
+    assert not hasattr(live, "_consume") and not hasattr(record, "_consume")
+    events = [
+        SimpleNamespace(type="image_generation.partial_image"),
+        SimpleNamespace(type="image_generation.completed"),
+    ]
+    assert record.consume(iter(events), True) == "2 event(s), 1 image(s)"
+    result = SimpleNamespace(data=[1], warnings=["/created: missing"])
+    assert record.consume(result, False) == "1 image(s); 1 deviation(s) from the contract"

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -208,6 +208,64 @@ def test_the_async_transport_records_the_same_way(tmp_path: Path) -> None:
     assert_gone(path, KEY.encode(), TOKEN.encode())
 
 
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
+@pytest.mark.parametrize("how", ["dropped", "stopped", "whole"])
+def test_both_transports_capture_streams_alike(asynchronous: bool, how: str) -> None:
+    """The sync and async transports share their capture: the same bytes and the same ending, either way."""
+    first, second = b'data: {"type":"image_generation.partial_image"}\n\n', b"data: [DONE]\n\n"
+
+    def chunks() -> Iterator[bytes]:
+        yield first
+        if how == "dropped":
+            raise httpx.RemoteProtocolError("peer closed connection without sending complete message body")
+        yield second
+
+    class Sync(httpx.SyncByteStream):
+        def __iter__(self) -> Iterator[bytes]:
+            yield from chunks()
+
+    class Async(httpx.AsyncByteStream):
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            for chunk in chunks():
+                yield chunk
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        stream: Any = Async() if asynchronous else Sync()
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=stream)
+
+    async def answer_async(request: httpx.Request) -> httpx.Response:
+        return answer(request)
+
+    def read_sync() -> None:
+        transport = RecordingTransport(httpx.MockTransport(answer), recorder=recorder)
+        with httpx.Client(transport=transport) as http, http.stream("POST", URL, json={}) as response:
+            for _ in response.iter_bytes():
+                if how == "stopped":
+                    break
+
+    async def read_async() -> None:
+        transport = AsyncRecordingTransport(httpx.MockTransport(answer_async), recorder=recorder)
+        async with httpx.AsyncClient(transport=transport) as http, http.stream("POST", URL, json={}) as response:
+            async for _ in response.aiter_bytes():
+                if how == "stopped":
+                    break
+
+    recorder = Recorder("unit")
+    if how == "dropped":
+        with pytest.raises(httpx.RemoteProtocolError):
+            asyncio.run(read_async()) if asynchronous else read_sync()
+    else:
+        asyncio.run(read_async()) if asynchronous else read_sync()
+    [item] = recorder.interactions()
+    ending = item.response_header(INCOMPLETE_HEADER)
+    if how == "whole":
+        assert item.response_body == first + second and ending is None
+    elif how == "stopped":
+        assert item.response_body == first and ending is not None and ending.startswith("incomplete; the caller")
+    else:
+        assert item.response_body == first and ending is not None and "RemoteProtocolError" in ending
+
+
 # ---------------------------------------------------------------- scrubbing on save
 
 
@@ -231,32 +289,47 @@ def test_a_token_planted_in_every_scrubbed_place_does_not_survive(tmp_path: Path
         payload = {
             "created": 1,
             "data": [
-                {"url": signed, "revised_prompt": f"key sk-{TOKEN} and token {jwt()}"},
+                {"url": signed, "revised_prompt": f"key sk-{TOKEN} and token {jwt()} in project proj_{TOKEN}"},
                 {"b64_json": image_b64},
             ],
+            "project_id": TOKEN,
+            "client_secret": {"value": TOKEN, "expires_at": 1},
         }
         return httpx.Response(
             200,
             json=payload,
-            headers={"Set-Cookie": f"sid={TOKEN}; HttpOnly", "Location": signed, "x-api-key": TOKEN},
+            headers={
+                "Set-Cookie": f"sid={TOKEN}; HttpOnly",
+                "Location": signed,
+                "x-api-key": TOKEN,
+                "x-openai-project": f"proj_{TOKEN}",
+            },
         )
 
     transport = RecordingTransport(httpx.MockTransport(answer))
     with httpx.Client(transport=transport) as http:
         http.post(
-            f"{URL}?api-version=2025-04-01&sig={TOKEN}&se={TOKEN}&X-Amz-Credential={TOKEN}",
+            f"{URL}?api-version=2025-04-01&sig={TOKEN}&se={TOKEN}&X-Amz-Credential={TOKEN}&client_secret={TOKEN}",
             headers=headers,
             json={
-                "prompt": f"sk-{TOKEN} {jwt()}",
+                "prompt": f"sk-{TOKEN} {jwt()} for proj_{TOKEN}",
                 "images": [{"image_url": signed}, {"image_url": f"data:image/png;base64,{image_b64}"}],
                 "api_key": TOKEN,
+                "project_id": TOKEN,
+                "client_secret": TOKEN,
             },
         )
         body, ctype = multipart(
-            {"prompt": f"use sk-proj-{TOKEN} and {jwt()}", "model": "gpt-image-1.5"},
+            {
+                "prompt": f"use sk-proj-{TOKEN} and {jwt()} in proj_{TOKEN}",
+                "model": "gpt-image-1.5",
+                "project_id": TOKEN,
+                "client_secret": TOKEN,
+            },
             {"image[]": ("a.png", image, "image/png")},
         )
-        http.post(URL.replace("generations", "edits"), headers={**headers, "Content-Type": ctype}, content=body)
+        edits = URL.replace("/v1/", f"/v1/projects/proj_{TOKEN}/").replace("generations", "edits")
+        http.post(edits, headers={**headers, "Content-Type": ctype}, content=body)
         http.post(f"{URL}/stream", headers=headers, json={"stream": True})
     assert len(transport.interactions()) == 3
     path = transport.save(tmp_path / "planted.yaml")
@@ -265,6 +338,7 @@ def test_a_token_planted_in_every_scrubbed_place_does_not_survive(tmp_path: Path
     # what was replaced is still described: the image's digest and size, the URL's shape
     assert hashlib.sha256(image).hexdigest() in text and "b64_json_bytes" in text
     assert "sig=REDACTED" in text and "Bearer REDACTED" in text
+    assert "proj_REDACTED" in text and "/projects/proj_REDACTED/" in text
     edit = load(path).interactions[1]
     assert b"X-Imagewire-Original-Sha256: " + hashlib.sha256(image).hexdigest().encode() in edit.request_body
     assert text.startswith("# Recorded by imagewire on ") and "scrubbed" in text.splitlines()[0]

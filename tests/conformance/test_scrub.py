@@ -271,6 +271,30 @@ def test_unreadable_base64_stays_unreadable_and_scrubbing_is_idempotent() -> Non
         assert scrub(first) == first
 
 
+def test_an_answer_cut_off_mid_image_keeps_no_image_bytes() -> None:
+    """Truncated JSON (or an event stream cut in its data) cannot be parsed: the image in it goes all the same."""
+    image = png_with(TOKEN.encode() * 200, width=32)
+    encoded = b64(image)
+    whole = json.dumps({"created": 1, "data": [{"b64_json": encoded}]})
+    event = json.dumps({"type": "image_generation.completed", "b64_json": encoded})
+    cases = {
+        "application/json": whole[: len(whole) // 2],
+        "text/event-stream": f"event: image_generation.completed\ndata: {event}"[: len(event) // 2],
+    }
+    for content_type, body in cases.items():
+        assert len(body) > 1000
+        item = Interaction(
+            "x", 0, "POST", "https://h/v1/images/generations", (), b"", 200, "",
+            (("Content-Type", content_type),), body.encode(),
+        )  # fmt: skip
+        scrubbed = scrub(item)
+        text = scrubbed.response_body.decode()
+        assert encoded[:256] not in text and encoded[300:600] not in text, content_type
+        assert b64(tiny("png")) in text, content_type
+        assert text.startswith(body[:20]) and len(text) < 400, content_type  # the rest of the text is kept
+        assert scrub(scrubbed) == scrubbed
+
+
 def test_a_tiny_image_is_left_alone() -> None:
     body = json.dumps({"created": 1, "data": [{"b64_json": b64(tiny("gif"))}]}).encode()
     item = Interaction("x", 0, "POST", "https://h/v1/images/generations", (), b"", 200, "", (), body)

@@ -1,5 +1,6 @@
-"""Spec validation of traffic: operations matched by path suffix on any host, requests (JSON and multipart)
-and responses (ImagesResponse JSON, SSE events, error envelopes) checked with validators compiled once."""
+"""Spec validation of traffic: operations matched by path suffix on any host and handed to openapi-core at the
+spec's server, requests (JSON and multipart) and responses (ImagesResponse JSON and error envelopes by status
+and content type through openapi-core; SSE events by the kit) checked with validators compiled once."""
 
 from __future__ import annotations
 
@@ -48,6 +49,34 @@ def test_validators_are_compiled_once_and_reused(spec: SpecValidator) -> None:
     assert set(op.events) == {"image_generation.partial_image", "image_generation.completed"}
     assert set(spec.operations["edits"].requests) == {"multipart/form-data", "application/json"}
     assert spec.operations["edits"].array_parts == {"image[]": "image"}
+
+
+def test_openapi_core_is_built_once_and_its_schema_validators_reused(spec: SpecValidator) -> None:
+    assert validator().openapi is spec.openapi
+    factory = spec.openapi.config.schema_validators_factory
+    schema = spec.openapi.spec / "paths" / "/images/generations" / "post" / "responses" / "200"
+    schema = schema / "content" / "application/json" / "schema"
+    assert factory.create(spec.openapi.spec, schema) is factory.create(spec.openapi.spec, schema)
+    spec.validate(interaction({"created": 1, "data": [{"url": "https://x"}]}))
+    compiled = spec.compiled_schemas
+    for _ in range(3):
+        spec.validate(interaction({"created": 1, "data": [{"url": "https://x"}]}))
+        spec.validate(interaction({"error": {"message": "m"}}, status=429))
+    assert spec.compiled_schemas <= compiled + 1  # the 429 envelope once, then nothing new
+
+
+@pytest.mark.parametrize(
+    ("url", "core_path"),
+    [
+        ("https://bothub.chat/api/v2/openai/images/generations", "/v1/images/generations"),
+        ("https://r.openai.azure.com/openai/deployments/d/images/edits?api-version=1", "/v1/images/edits"),
+    ],
+)
+def test_the_providers_prefix_is_replaced_by_the_specs_server(spec: SpecValidator, url: str, core_path: str) -> None:
+    op = spec.operation_for("POST", url)
+    assert op is not None and op.core_url == ("https://api.openai.com", core_path)
+    found = spec.validate(interaction({"data": [{"url": 1}]}, url=url, request={"prompt": "p", "n": "2"}))
+    assert sorted(_kinds(found.findings)) == [("/created", "schema"), ("/data/0/url", "schema"), ("/n", "request")]
 
 
 def _kinds(findings: list[object]) -> list[tuple[str, str]]:
@@ -116,6 +145,77 @@ def test_requests_json_and_multipart(spec: SpecValidator) -> None:
     assert _kinds(findings) == [("", "request")]
 
 
+def _form(*parts: tuple[str, bytes, str | None, str | None], boundary: str = "XyZ") -> bytes:
+    return (
+        b"".join(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"{"; " + fn if fn else ""}\r\n'.encode()
+            + (f"Content-Type: {ct}\r\n".encode() if ct else b"")
+            + b"\r\n"
+            + value
+            + b"\r\n"
+            for name, value, fn, ct in parts
+        )
+        + f"--{boundary}--\r\n".encode()
+    )
+
+
+def test_multipart_requests_are_validated_by_openapi_core(spec: SpecValidator) -> None:
+    body = _form(
+        ("image[]", b"\x89PNG...", 'filename="a.png"', "image/png"),
+        ("image[]", b"\x89PNG...", 'filename="b.png"', "image/png"),
+        ("n", b"two", None, None),
+        ("stream", b"maybe", None, None),
+        ("style", b"vivid", None, None),
+    )
+    edit = interaction(
+        {},
+        url="https://h/v1/images/edits",
+        request=body,
+        request_type="multipart/form-data; boundary=XyZ",
+    )
+    info, findings = spec.request_info(edit, spec.operations["edits"])
+    assert info.files == {"image": 2} and info.fields["image"] == ["<file a.png 7 bytes>", "<file b.png 7 bytes>"]
+    assert sorted(_kinds(findings)) == [
+        ("/n", "request"),
+        ("/prompt", "request"),
+        ("/stream", "request"),
+        ("/style", "request"),
+    ]
+    too_many = _form(
+        *[("image[]", b"\x89PNG", f'filename="{n}.png"', "image/png") for n in range(17)], ("prompt", b"p", None, None)
+    )
+    _, findings = spec.request_info(
+        interaction(
+            {}, url="https://h/v1/images/edits", request=too_many, request_type="multipart/form-data; boundary=XyZ"
+        ),
+        spec.operations["edits"],
+    )
+    assert _kinds(findings) == [("/image", "request")]  # maxItems 16, through the anyOf
+
+
+def test_a_request_content_type_the_operation_does_not_declare(spec: SpecValidator) -> None:
+    variation = interaction({}, url="https://h/v1/images/variations", request={"image": "x"})
+    _, findings = spec.request_info(variation, spec.operations["variations"])
+    assert [(f.pointer, f.message, f.kind) for f in findings] == [
+        ("", "request content type 'application/json' is not one of ['multipart/form-data']", "request")
+    ]
+    _, findings = spec.request_info(interaction({}, request=b"null"), spec.operations["generations"])
+    assert [(f.pointer, f.message) for f in findings] == [("", "expected object, got null")]  # JSON, but no object
+    form = interaction({}, request=b"prompt=x", request_type="application/x-www-form-urlencoded")
+    _, findings = spec.request_info(form, spec.operations["generations"])
+    assert _kinds(findings) == [("", "request")] and "x-www-form-urlencoded" in findings[0].message
+
+
+def test_body_errors_is_the_servers_view_of_a_decoded_body(spec: SpecValidator) -> None:
+    generations = spec.operations["generations"]
+    assert spec.body_errors(generations, "application/json", {"prompt": "p", "n": 2}) == []
+    errors = spec.body_errors(generations, "application/json", {"prompt": "p", "n": "two", "quality": "ultra"})
+    assert sorted(tuple(e.absolute_path) for e in errors) == [("n",), ("quality",)]
+    edits = spec.operations["edits"]
+    values = {"prompt": "p", "image": True, "n": 2, "stream": True}  # a file part: any placeholder
+    assert [tuple(e.absolute_path) for e in spec.body_errors(edits, "multipart/form-data", values)] == [("image",)]
+
+
 def test_azure_model_comes_from_the_deployment(spec: SpecValidator) -> None:
     url = "https://r.openai.azure.com/openai/deployments/my-dalle/images/generations?api-version=1"
     assert (
@@ -152,6 +252,21 @@ def test_error_envelopes(spec: SpecValidator) -> None:
     ]
     plain = spec.validate(interaction("Bad Gateway", status=502, content_type="text/plain"))
     assert _kinds(plain.findings) == [("", "media-type")]
+
+
+def test_responses_are_chosen_by_status_and_a_mislabelled_json_body_still_checked(spec: SpecValidator) -> None:
+    images = {"created": 1, "data": [{"url": "u"}]}
+    assert _kinds(spec.validate(interaction(images, status=400)).findings) == [
+        ("/error", "schema"),
+        ("/created", "extra-key"),
+        ("/data", "extra-key"),
+    ]
+    assert _kinds(spec.validate(interaction({"error": {"message": "m"}}, status=200)).findings) == [
+        ("/created", "schema"),
+        ("/error", "extra-key"),
+    ]
+    html = spec.validate(interaction({"data": 5}, content_type="text/html"))
+    assert _kinds(html.findings) == [("", "media-type"), ("/created", "schema"), ("/data", "schema")]
 
 
 def _stream(body: bytes, **request: object) -> list[tuple[str, str]]:

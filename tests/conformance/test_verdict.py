@@ -6,16 +6,27 @@ from __future__ import annotations
 import base64
 import json
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from kit_support import interaction, sse
 
+import imagewire_client
 from conformance.images import tiny
 from conformance.quirks import ProviderInfo, QuirkInfo, _host_pattern, catalog, guess, matches
 from conformance.verdict import VERDICTS, Judge
 
 PNG = base64.b64encode(tiny("png")).decode()
 JPEG = base64.b64encode(tiny("jpeg")).decode()
+#: the exception classes the generated client exports: the only errors a caller may ever see
+CLIENT_ERRORS = frozenset(
+    name
+    for name in imagewire_client.__all__
+    if isinstance(getattr(imagewire_client, name), type) and issubclass(getattr(imagewire_client, name), BaseException)
+)
+#: JSON nested far deeper than any parser's recursion limit
+DEEP = b"[" * 100_000 + b"]" * 100_000
+#: image URLs a client cannot fetch: an unclosed IPv6 host, a relative path, no scheme
+BAD_URLS = ("http://[::1", "/img.png", "img.png", "ftp://h.example/a.png", "http://")
 
 
 def test_conforms_with_the_parsed_result(judge: Judge) -> None:
@@ -142,13 +153,17 @@ def test_declared_quirks_turn_deviations_into_quirks() -> None:
         ("/data/0/filter", "filter"),
         ("/data/0/b64_json", "jpeg"),
     }
-    mixed = judge.judge(interaction({"created": 1, "data": [{"url": "u", "filter": {}, "other": 1}]}, url=url))
+    mixed = judge.judge(
+        interaction({"created": 1, "data": [{"url": "https://cdn.example/u.png", "filter": {}, "other": 1}]}, url=url)
+    )
     assert mixed.verdict == "deviation"
     nested = judge.judge(interaction({"error": {"message": "m", "inner": {"code": "x"}}}, status=400, url=url))
     assert nested.verdict == "quirk"
-    elsewhere = judge.judge(interaction({"created": 1, "data": [{"url": "u", "filter": {}}]}))
+    elsewhere = judge.judge(interaction({"created": 1, "data": [{"url": "https://cdn.example/u.png", "filter": {}}]}))
     assert elsewhere.provider == "generic" and elsewhere.verdict == "deviation"
-    forced = judge.judge(interaction({"created": 1, "data": [{"url": "u", "filter": {}}]}), provider="acme")
+    forced = judge.judge(
+        interaction({"created": 1, "data": [{"url": "https://cdn.example/u.png", "filter": {}}]}), provider="acme"
+    )
     assert forced.verdict == "quirk"
     broken = judge.judge(interaction({"created": 1, "data": []}, url=url))
     assert broken.verdict == "violation"
@@ -171,7 +186,12 @@ def test_pointer_globs_and_host_guessing() -> None:
 
 
 _json = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text(max_size=12)
+    | st.sampled_from(BAD_URLS),
     lambda inner: (
         st.lists(inner, max_size=4)
         | st.dictionaries(
@@ -190,7 +210,21 @@ _bodies = st.one_of(
         lambda events: "".join(f"data: {json.dumps(e)}\n\n" for e in events).encode(), st.lists(_json, max_size=3)
     ),
     st.sampled_from(
-        [b"", b"data: [DONE]\n\n", b"<html>", b'{"created": 1, "data": [{"b64_json": "\xff"}]}', b"\xef\xbb\xbf{}"]
+        [
+            b"",
+            b"data: [DONE]\n\n",
+            b"<html>",
+            b'{"created": 1, "data": [{"b64_json": "\xff"}]}',
+            b"\xef\xbb\xbf{}",
+            DEEP,
+            b'{"created": 1, "data": ' + DEEP + b"}",
+            b"data: " + DEEP + b"\n\n",
+        ]
+    ),
+    st.builds(
+        lambda url, many: json.dumps({"created": 1, "data": [{"url": url}] * many}).encode(),
+        st.sampled_from(BAD_URLS),
+        st.integers(1, 2),
     ),
 )
 _content_types = st.sampled_from(
@@ -214,19 +248,69 @@ _urls = st.sampled_from(
         "https://h.example/v1/other",
         "not a url",
         "https://[::1/images/generations",
+        "http://[::1",
+        "/img.png",
+        "/v1/images/generations",
     ]
 )
+_STATUSES = [200, 201, 204, 301, 400, 401, 404, 418, 429, 500, 502, 503]
+
+
+def _url_answer(url: str) -> bytes:
+    return json.dumps({"created": 1, "data": [{"url": url}]}).encode()
+
+
+_GENERATIONS = "https://api.openai.com/v1/images/generations"
+_JSON = "application/json"
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     body=_bodies,
     request=st.one_of(st.binary(max_size=80), _json.map(lambda v: json.dumps(v).encode())),
-    status=st.sampled_from([200, 201, 204, 301, 400, 401, 404, 418, 429, 500, 502, 503]),
+    status=st.sampled_from(_STATUSES),
     content_type=_content_types,
     request_type=st.sampled_from(["application/json", "multipart/form-data; boundary=x", "text/plain", ""]),
     url=_urls,
     method=st.sampled_from(["POST", "GET"]),
+)
+@example(body=DEEP, request=b"{}", status=200, content_type=_JSON, request_type=_JSON, url=_GENERATIONS, method="POST")
+@example(body=DEEP, request=b"{}", status=400, content_type=_JSON, request_type=_JSON, url=_GENERATIONS, method="POST")
+@example(
+    body=b"data: " + DEEP + b"\n\n",
+    request=b'{"prompt": "x", "stream": true}',
+    status=200,
+    content_type="text/event-stream",
+    request_type=_JSON,
+    url=_GENERATIONS,
+    method="POST",
+)
+@example(
+    body=_url_answer("http://[::1"),
+    request=b"{}",
+    status=200,
+    content_type=_JSON,
+    request_type=_JSON,
+    url=_GENERATIONS,
+    method="POST",
+)
+@example(
+    body=_url_answer("/img.png"),
+    request=b"{}",
+    status=200,
+    content_type=_JSON,
+    request_type=_JSON,
+    url=_GENERATIONS,
+    method="POST",
+)
+@example(
+    body=_url_answer("https://x/a.png"),
+    request=b"{}",
+    status=200,
+    content_type=_JSON,
+    request_type=_JSON,
+    url="http://[::1",
+    method="POST",
 )
 def test_any_answer_gets_a_verdict_never_a_traceback(
     judge: Judge,
@@ -250,8 +334,24 @@ def test_any_answer_gets_a_verdict_never_a_traceback(
         )
     )
     assert verdict.verdict in VERDICTS
-    assert all(f.kind != "kit" for f in verdict.findings), verdict.findings
+    assert all(f.kind not in ("kit", "client-crash") for f in verdict.findings), verdict.findings
     if verdict.verdict != "skipped":
         assert verdict.outcome is not None
-        assert verdict.outcome.error is None or verdict.outcome.error.endswith("Error"), verdict.outcome
+        assert verdict.outcome.error is None or verdict.outcome.error in CLIENT_ERRORS, verdict.outcome
     json.dumps(verdict.as_dict())
+
+
+def test_the_client_errors_are_the_exported_exception_classes() -> None:
+    assert {"ImagewireError", "ResponseContractError", "RateLimitError", "ValidationError"} <= CLIENT_ERRORS
+    assert not {"RecursionError", "KeyError", "TypeError", "Image", "Client"} & CLIENT_ERRORS
+
+
+def test_deep_nesting_and_unfetchable_image_urls_are_contract_errors(judge: Judge) -> None:
+    """What the property above must never accept: a RecursionError or a crash on a URL the client cannot use."""
+    deep = judge.judge(interaction(DEEP))
+    assert deep.verdict == "violation" and deep.outcome is not None, deep
+    assert deep.outcome.error == "ResponseContractError", deep.outcome
+    for url in ("http://[::1", "/img.png"):
+        verdict = judge.judge(interaction({"created": 1, "data": [{"url": "https://x/a.png"}, {"url": url}]}))
+        assert verdict.outcome is not None and verdict.outcome.error == "ResponseContractError", (url, verdict.outcome)
+        assert verdict.outcome.pointer == "/data/1/url" and verdict.verdict == "violation", (url, verdict.outcome)

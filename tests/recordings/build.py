@@ -1,6 +1,7 @@
-"""Build the recordings of this folder from the seed documents (``shared/seeds``) and the reference's list of
-tolerant shapes: each interaction is written by hand below (the seeds' bodies, realistic headers), scrubbed
-with :func:`conformance.scrub.scrub` exactly as ``imagewire record`` will, and written as a VCR cassette
+"""Build the recordings of this folder from the seed documents (``shared/seeds``; their answers are vendored in
+``seeds.py``) and the reference's list of tolerant shapes: each interaction is written by hand below (the seeds'
+bodies, realistic headers), scrubbed with :func:`conformance.scrub.scrub` exactly as ``imagewire record`` will,
+and written as a VCR cassette
 (``<name>.yaml``) or a HAR file (``<name>.har``) with its expectations (``<name>.expect.yaml``).
 
 The expectations are declared here by hand, not copied from what the kit answers today: the contract test
@@ -28,6 +29,22 @@ import yaml  # noqa: E402
 
 from conformance.recordings import Interaction, write_cassette  # noqa: E402
 from conformance.scrub import scrub  # noqa: E402
+
+
+def _sibling(name: str) -> Any:
+    """A module of this folder by path (``seeds``), without putting the folder on ``sys.path``."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"imagewire_recordings_{name}", HERE / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_seeds = _sibling("seeds")
+ANSWERS: dict[str, Any] = _seeds.ANSWERS
+SEED_000_URL: str = _seeds.SEED_000_URL
 
 # ---------------------------------------------------------------- building blocks
 
@@ -97,31 +114,6 @@ BOTHUB_JWT = (
 OPENAI_KEY = "sk-proj-Q8mW2xZp4LrT7vN1cJ5bH3kD9fG6sA0eY2uI8oP4tR1wE7qZ"
 AZURE_KEY = "4b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e"
 CF_COOKIE = "__cf_bm=pXn8d.Rk2qHwT5vY1mZ3aB7cD9eF0gH2iJ4kL6mN8oP-1749756865-1.0.1.1-AbCdEfGhIjKlMnOpQrStUvWxYz; path=/; expires=Thu, 12-Jun-25 20:04:25 GMT; domain=.api.openai.com; HttpOnly; Secure; SameSite=None"
-
-SEED_000_URL = (
-    "https://oaidalleapiprodscus.blob.core.windows.net/private/org-Dy8ARyqBtu507OGoMBxfUU0S/user-n4L5wc2dF1fH9APAG2dE3Rw9/"
-    "img-oEeMH1QJWSvtVlmG3yc1KOqx.png?st=2025-06-12T18%3A34%3A25Z&se=2025-06-12T20%3A34%3A25Z&sp=r&sv=2024-08-04&sr=b"
-    "&rscd=inline&rsct=image/png&skoid=475fd488-6c59-44a5-9aa9-31c4db451bea&sktid=a48cca56-e6da-484e-a814-9c849652bcb3"
-    "&skt=2025-06-12T11%3A41%3A33Z&ske=2025-06-13T11%3A41%3A33Z&sks=b&skv=2024-08-04&sig=%2BjegkXiCFSi3l80vNiH1IOij4nQ%2BD%2Bd%2BNitOmxISJ1c%3D"
-)
-SEED_001_URL = (
-    "https://oaidalleapiprodscus.blob.core.windows.net/private/org-Dy8ARyqBtu507OGoMBxfUU0S/user-n4L5wc2dF1fH9APAG2dE3Rw9/"
-    "img-StR6prDRbPDFcwREXKuTv5wU.png?st=2025-06-16T17%3A34%3A06Z&se=2025-06-16T19%3A34%3A06Z&sp=r&sv=2024-08-04&sr=b"
-    "&rscd=inline&rsct=image/png&skoid=475fd488-6c59-44a5-9aa9-31c4db451bea&sktid=a48cca56-e6da-484e-a814-9c849652bcb3"
-    "&skt=2025-06-16T07%3A23%3A15Z&ske=2025-06-17T07%3A23%3A15Z&sks=b&skv=2024-08-04&sig=61%2B3ssgypoSq6e9cEYAq1EI8WuxfypYrI1u3EvkzeBc%3D"
-)
-SEED_000_REVISED = (
-    "Imagine a sunny meadow with lush green grass. In the heart of this vibrant landscape, stands a yellow alpaca with its "
-    "woolly fur, shining brightly under the sunlight. Its features are comically endearing with a long neck, a small "
-    "rounded head, and large, expressive eyes. It is peacefully grazing, unperturbed by the world around it, epitomizing "
-    "the tranquility of the idyllic meadow. The gentle breeze flutters its fur, adding an element of charisma to this "
-    "adorable creature. The picture is a beautiful blend of vibrant colors, and a sense of calmness."
-)
-SEED_001_REVISED = (
-    "A charming yellow-colored alpaca standing freely in a pasture. The alpaca is adorned with a lush, thick yellow coat "
-    "that appears to be sun-kissed. It has impressive, moderately curved ears, and expressive eyes that reveal a gentle "
-    "and docile nature. The scene is idyllic, representing rural tranquility, with the alpaca being the center of attention."
-)
 
 
 def openai_response_headers(
@@ -255,10 +247,7 @@ def bothub() -> Recording:
                 url,
                 body,
                 200,
-                dumps(
-                    {"created": 1749756865, "data": [{"revised_prompt": SEED_000_REVISED, "url": SEED_000_URL}]},
-                    indent=2,
-                ),
+                dumps(ANSWERS["000_0bbb8c2e42243b03.txt"], indent=2),
                 "conforms",
                 images=1,
                 request_headers=request_headers,
@@ -271,10 +260,7 @@ def bothub() -> Recording:
                 url,
                 body,
                 200,
-                dumps(
-                    {"created": 1750098846, "data": [{"revised_prompt": SEED_001_REVISED, "url": SEED_001_URL}]},
-                    indent=2,
-                ),
+                dumps(ANSWERS["001_619dde2b4eea99e3.txt"], indent=2),
                 "conforms",
                 images=1,
                 request_headers=request_headers,

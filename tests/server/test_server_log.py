@@ -41,6 +41,18 @@ def test_every_request_is_logged_without_the_key(local: Running) -> None:
     assert "authorization" not in raw.lower()
 
 
+def test_credentials_in_the_url_are_scrubbed_from_the_log(local: Running) -> None:
+    token = "PLANTEDq8W3zK5mV7xR2"
+    url = f"{local.base_url}/images/generations?api-version=x&api-key={token}&sig={token}&note=sk-{token}"
+    assert httpx.post(url, json={}, timeout=TIMEOUT).status_code == 401
+    assert httpx.post(f"{local.origin}/v1/sk-{token}/images/generations", timeout=TIMEOUT).status_code == 404
+    raw = httpx.get(local.origin + "/_imagewire/requests", timeout=TIMEOUT).text
+    assert token not in raw
+    first, second = local.requests()
+    assert first["query"] == "api-version=x&api-key=REDACTED&sig=REDACTED&note=REDACTED"
+    assert first["path"] == "/v1/images/generations" and second["path"] == "/v1/REDACTED/images/generations"
+
+
 def test_reset_empties_the_log(local: Running) -> None:
     httpx.post(local.base_url + "/images/generations", json={}, timeout=TIMEOUT)
     assert len(local.requests()) == 1

@@ -26,6 +26,7 @@ from ._errors import (
     ImagewireError,
     ResponseContractError,
     ValidationError,
+    error_from_payload,
     error_from_response,
     request_id_from_headers,
 )
@@ -143,6 +144,17 @@ def _glob(pattern: str, pointer: str) -> bool:
     return len(have) >= len(want) and all(w in ("*", h) for w, h in zip(want, have, strict=False))
 
 
+def _fetchable(url: str) -> bool:
+    """An absolute http(s) URL that parses (or an inline data: URL)."""
+    if url.startswith("data:"):
+        return True
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
 def _present(data: Any, pattern: str | None) -> bool:
     """Whether a JSON pointer glob (``*`` for any key or index) names something in ``data``."""
     nodes = [data]
@@ -246,10 +258,16 @@ class _Base:
         key = api_key if api_key is not None else (os.environ.get(key_env) or None)
         if key is None and not optional:
             where = f" for {p.id}" if p is not None else ""
-            raise ImagewireError(f"no API key{where}: set {key_env} or pass api_key=...")
+            raise ImagewireError(f"no API key{where}: set {key_env} or pass the api_key argument")
         self.__key = key or ""
         remember_secret(self.__key)
-        parts = urlsplit(template)
+        try:
+            parts = urlsplit(template)
+            parts.port  # noqa: B018 - parses the port, raising on a bad one
+        except ValueError as err:
+            raise ImagewireError(f"base_url {redact_url(template)!r} is not a URL: {err}") from None
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ImagewireError(f"base_url {redact_url(template)!r} is not an absolute http(s) URL")
         self.base_url = urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")).rstrip("/")
         self.models: Mapping[str, CatalogModel] = models if models is not None else (table or MODELS)
         self._default_headers = {**headers, **dict(default_headers or {})}
@@ -324,11 +342,27 @@ class _Base:
                     read = [read_file(item, field=name) for item in items]
                 except InputFileError as err:
                     raise ValidationError(str(err), rule="file", field=name, allowed=None, model=given.get("model"))
+                except (OSError, ValueError) as err:  # unreadable, a closed file, ...
+                    raise ValidationError(
+                        f"{name}: cannot read the file: {err}",
+                        rule="file",
+                        field=name,
+                        allowed=None,
+                        model=given.get("model"),
+                    ) from None
                 uploads[name] = read
                 part = many_part if (len(read) > 1 and many_part) else name
                 files += [(part, upload) for upload in read]
         if stream:
             given["stream"] = True
+        if validate and "prompt" in given and not isinstance(given["prompt"], str):
+            raise ValidationError(
+                f"prompt must be text, not {type(given['prompt']).__name__}",
+                rule="type",
+                field="prompt",
+                allowed=None,
+                model=given.get("model") if isinstance(given.get("model"), str) else None,
+            )
         if validate and not self._passed(op_key, encoding, given, uploads):
             self._check(op_key, encoding, given, uploads)
         body = {**given, **(opts.extra_body or {})}
@@ -436,16 +470,28 @@ class _Base:
             content_type = response.headers.get("content-type", "")
             what = "an HTML page" if "html" in content_type else f"not JSON ({content_type or 'no content type'})"
             raise _contract_error(response, f"the answer is {what}") from None
+        except RecursionError:
+            raise _contract_error(response, "the answer is JSON nested too deeply to read") from None
         try:
             result = answer.from_dict(payload)
         except shape_error as err:
             raise _contract_error(response, f"the answer is not an ImagesResponse: {err.reason}", err.pointer) from None
+        except RecursionError:
+            raise _contract_error(response, "the answer is JSON nested too deeply to read") from None
         if not result.data:
+            error = payload.get("error") if isinstance(payload, dict) else None
+            if isinstance(error, dict):  # an error envelope on a success status: typed by its code all the same
+                raise error_from_payload(payload, status_code=response.status_code, headers=response.headers)
             hint = " (it looks like a chat.completion)" if isinstance(payload, dict) and "choices" in payload else ""
             raise _contract_error(response, f"the answer has no images: data is missing or empty{hint}", "/data")
         for index, image in enumerate(result.data):
-            if image is None or not (getattr(image, "url", None) or getattr(image, "b64_json", None)):
+            url = getattr(image, "url", None)
+            if image is None or not (url or getattr(image, "b64_json", None)):
                 raise _contract_error(response, "an image has neither url nor b64_json", f"/data/{index}")
+            if url and not _fetchable(url):
+                raise _contract_error(
+                    response, f"the image url is not an absolute http(s) URL: {url[:80]!r}", f"/data/{index}/url"
+                )
             image._client = self
         result._client = self
         if result.warnings:
@@ -506,6 +552,8 @@ class _Base:
         events = []
         for image in result.data:
             payload = {"type": COMPLETED_EVENT[op_key], "b64_json": image.b64_json or ""}
+            if getattr(image, "url", None):
+                payload["url"] = image.url
             for name in ("size", "quality", "background", "output_format"):
                 if getattr(result, name, None) is not None:
                     payload[name] = getattr(result, name)
@@ -726,8 +774,12 @@ class Client(_Base):
         """GET an image URL with this client's HTTP stack but none of its credentials."""
         import httpx
 
+        if not _fetchable(url):
+            raise ResponseContractError(f"the image url is not an absolute http(s) URL: {url[:80]!r}", pointer="/url")
         try:
             response = self._http.get(url, headers={"User-Agent": USER_AGENT}, follow_redirects=True)
+        except httpx.InvalidURL as exc:
+            raise ResponseContractError(f"the image url cannot be fetched: {exc}", pointer="/url") from None
         except httpx.HTTPError as exc:
             raise to_client_error(exc, None) from exc
         if not 200 <= response.status_code < 300:
@@ -1065,8 +1117,12 @@ class AsyncClient(_Base):
         """GET an image URL with this client's HTTP stack but none of its credentials."""
         import httpx
 
+        if not _fetchable(url):
+            raise ResponseContractError(f"the image url is not an absolute http(s) URL: {url[:80]!r}", pointer="/url")
         try:
             response = await self._http.get(url, headers={"User-Agent": USER_AGENT}, follow_redirects=True)
+        except httpx.InvalidURL as exc:
+            raise ResponseContractError(f"the image url cannot be fetched: {exc}", pointer="/url") from None
         except httpx.HTTPError as exc:
             raise to_client_error(exc, None) from exc
         if not 200 <= response.status_code < 300:
