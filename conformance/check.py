@@ -117,6 +117,9 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         help="a provider setting (resource, deployment, api_version, organization, project); repeatable",
     )
+    from .record import add_setting_flags
+
+    add_setting_flags(live)
     live.add_argument(
         "--budget",
         metavar="USD",

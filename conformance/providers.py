@@ -179,7 +179,8 @@ def detail(provider: Provider) -> dict[str, Any]:
                 "status": life.status,
                 "retired_on": life.retired_on,
                 "note": life.note,
-                "operations": _offered(provider, model),
+                # as the checks and the matrix see it: a retired model at an any-model provider needs allow_retired
+                "operations": _offered(provider, _served(provider.id, model_id)),
                 "sizes": list(map(str, sizes)) if sizes is not None else None,
                 "prices": _model_prices(provider, model_id),
             }

@@ -523,6 +523,20 @@ _SETTING_ALIASES = {"api-version": "api_version", "openai-organization": "organi
 SETTINGS = ("resource", "deployment", "api_version", "organization", "project")
 
 
+def add_setting_flags(parser: Any) -> None:
+    """``--resource``, ``--deployment``, ``--api-version``: shorthands for ``--setting`` (as ``generate`` has them)."""
+    for name in ("resource", "deployment", "api_version"):
+        flag = "--" + name.replace("_", "-")
+        parser.add_argument(
+            flag,
+            dest="setting",
+            action="append",
+            metavar=name.upper(),
+            type=lambda value, name=name: f"{name}={value}",
+            help=f"the provider setting {name} (same as --setting {name}=...)",
+        )
+
+
 def parse_settings(items: Iterable[str]) -> dict[str, str]:
     """``["resource=x", "api-version=2025-04-01-preview"]`` -> the client's keywords; ``ValueError`` otherwise."""
     settings: dict[str, str] = {}
@@ -559,13 +573,16 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         help=f"a provider setting ({', '.join(SETTINGS)}); repeatable, e.g. --setting api_version=2025-04-01-preview",
     )
+    add_setting_flags(parser)
     parser.add_argument("--operation", choices=("generations", "edits", "variations"), default="generations")
     parser.add_argument("--model", metavar="M", help="model id")
     parser.add_argument("--prompt", metavar="TEXT", default="A red circle on a white background")
     parser.add_argument("--size", metavar="S", help="size, e.g. 1024x1024")
     parser.add_argument("--n", type=int, metavar="N", help="number of images")
     parser.add_argument("--quality", metavar="Q", help="quality (low, standard, ...)")
-    parser.add_argument("--response-format", choices=("url", "b64_json"), help="DALL-E models: url or b64_json")
+    parser.add_argument(
+        "--response-format", "--format", choices=("url", "b64_json"), help="DALL-E models: url or b64_json"
+    )
     parser.add_argument("--image", metavar="FILE", nargs="+", default=[], help="input image(s): edits, variations")
     parser.add_argument("--mask", metavar="FILE", help="mask image (edits)")
     parser.add_argument("--stream", action="store_true", help="stream the answer (GPT image models)")

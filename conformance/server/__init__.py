@@ -253,7 +253,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8765, help="port (default 8765; 0: a free port)")
-    parser.add_argument("--persona", default="local", choices=list(PROVIDERS), help="which provider to play")
+    parser.add_argument(
+        "--persona",
+        "--provider",
+        dest="persona",
+        default="local",
+        choices=list(PROVIDERS),
+        help="which provider to play",
+    )
     parser.add_argument("--api-key", default=None, help="the key clients must send (default: no auth)")
     parser.add_argument("--api-key-env", default=None, metavar="VAR", help="read the key from this variable")
     parser.add_argument("--latency", type=int, default=0, metavar="MS", help="delay every answer by MS")

@@ -56,6 +56,8 @@ class Fault:
 
 
 def _known(name: str) -> str:
+    if name not in FAULTS:  # spelled with hyphens like the rest: moderation-blocked
+        name = {fault.replace("_", "-"): fault for fault in FAULTS}.get(name, name)
     if name not in FAULTS:
         raise ValueError(f"unknown fault {name!r}; known faults: {', '.join(FAULTS)}")
     return name
