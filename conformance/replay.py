@@ -75,6 +75,10 @@ class Replayer:
         item = self._current
         assert item is not None
         headers = [(name, value) for name, value in item.response_headers if name.lower() not in _DROP_HEADERS]
+        if _cut_off(item):  # the recorder saw the connection close mid-answer: replay it that way
+            return httpx.Response(
+                item.status, headers=headers, stream=_Dropped(item.response_content()), request=request
+            )
         return httpx.Response(item.status, headers=headers, content=item.response_content(), request=request)
 
     def replay(self, interaction: Interaction, operation: str, request: RequestInfo | None = None) -> Outcome:
@@ -115,6 +119,24 @@ class Replayer:
         if stream:
             return _read_events(result)
         return _read_result(result)
+
+
+def _cut_off(item: Interaction) -> bool:
+    from .record import INCOMPLETE_HEADER
+
+    marker = INCOMPLETE_HEADER.lower()
+    return any(name.lower() == marker and value.startswith("incomplete") for name, value in item.response_headers)
+
+
+class _Dropped(httpx.SyncByteStream):
+    """The recorded bytes, then the connection closing, as the provider did."""
+
+    def __init__(self, content: bytes) -> None:
+        self._content = content
+
+    def __iter__(self) -> Any:
+        yield self._content
+        raise httpx.RemoteProtocolError("peer closed connection without sending complete message body")
 
 
 def _no_sleep(_: float) -> None:

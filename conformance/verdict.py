@@ -6,13 +6,14 @@
                client still reads it: a parsed result, the events of a stream, or the typed error of an error status
 ``violation``  the client cannot honour it: a 2xx answer the client rejects (``ResponseContractError``: HTML on
                200, truncated JSON, a chat.completion instead of an ImagesResponse, no images, a stream without
-               a final image), an image whose bytes cannot be decoded, or the client failing outright
+               a final image), an answer cut off by the connection closing (``APIConnectionError``), an image
+               whose bytes cannot be decoded, or the client failing outright
 ``skipped``    not an Images API call (no operation of the spec at that method and path, e.g. an image
                download); listed, not judged
 
 "Still readable" is decided by replaying the interaction through the generated client
 (:mod:`conformance.replay`), not guessed from the findings. The same :class:`Judge` serves recorded
-traffic (``imagewire check --replay``) and, later, live probes: anything that yields
+traffic (``imagewire check --replay``) and live probes (``--live``): anything that yields
 :class:`~conformance.recordings.Interaction` values can be judged.
 """
 
@@ -37,6 +38,8 @@ REQUEST_KINDS = frozenset({"request"})
 _TYPED_ERRORS = frozenset(
     {
         "ResponseContractError",
+        "APIConnectionError",
+        "APITimeoutError",
         "APIStatusError",
         "BadRequestError",
         "ContentPolicyError",
@@ -200,6 +203,8 @@ class Judge:
             found.append(
                 Finding(outcome.pointer or "", f"the client rejects the answer: {outcome.message}", "contract")
             )
+        elif outcome.error in ("APIConnectionError", "APITimeoutError"):
+            found.append(Finding("", f"the answer was cut off: {outcome.message}", "contract"))
         for pointer, reason in outcome.broken_images:
             found.append(Finding(pointer, f"the image cannot be decoded: {reason}", "contract"))
         return found

@@ -101,7 +101,7 @@ FAULT_OUTCOMES: Mapping[str, Outcome | None] = {
     "slow": None,
     # the recording keeps the half of the body that arrived (and says so in X-Imagewire-Recorder); replayed,
     # that is a 200 whose JSON breaks off: the client cannot read it
-    "drop": Outcome("violation", "ResponseContractError", findings=("",), live_error="APIConnectionError"),
+    "drop": Outcome("violation", "APIConnectionError", findings=("",)),
     "truncated": Outcome("violation", "ResponseContractError", findings=("",)),
     # an HTML or text error page instead of the error envelope: still typed by its status
     "html": Outcome("deviation", "InternalServerError", findings=("",)),
