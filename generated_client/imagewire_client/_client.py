@@ -163,6 +163,14 @@ def _glob(pattern: str, pointer: str) -> bool:
     return len(have) >= len(want) and all(w in ("*", h) for w, h in zip(want, have, strict=False))
 
 
+def _non_ascii(headers: Mapping[str, str] | None) -> str | None:
+    """The name of the first header whose name or value is not ASCII (its value is never shown)."""
+    for name, value in (headers or {}).items():
+        if not (str(name).isascii() and str(value).isascii()):
+            return str(name)
+    return None
+
+
 def _fetchable(url: str) -> bool:
     """An absolute http(s) URL that parses (or an inline data: URL)."""
     if url.startswith("data:"):
@@ -290,6 +298,9 @@ class _Base:
         self.base_url = urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")).rstrip("/")
         self.models: Mapping[str, CatalogModel] = models if models is not None else (table or MODELS)
         self._default_headers = {**headers, **dict(default_headers or {})}
+        bad = _non_ascii(self._default_headers)
+        if bad:
+            raise ImagewireError(f"header {bad!r} holds non-ASCII text; HTTP header values must be ASCII")
         self._default_query = {
             **dict(parse_qsl(parts.query, keep_blank_values=True)),
             **query,
@@ -384,6 +395,15 @@ class _Base:
             )
         if validate and not self._passed(op_key, encoding, given, uploads):
             self._check(op_key, encoding, given, uploads)
+        bad = _non_ascii(opts.extra_headers)
+        if bad:
+            raise ValidationError(
+                f"header {bad!r} holds non-ASCII text; HTTP header values must be ASCII",
+                rule="header",
+                field=bad,
+                allowed=None,
+                model=given.get("model") if isinstance(given.get("model"), str) else None,
+            )
         body = {**given, **(opts.extra_body or {})}
         headers = {
             **(_STREAM_ACCEPT if stream else {}),

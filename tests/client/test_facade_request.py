@@ -152,3 +152,16 @@ def test_base_url_with_a_query_keeps_the_operation_path() -> None:
     url = server.requests[0].url
     assert url.path == "/openai/deployments/img/images/generations"
     assert url.params["api-version"] == "2025-04-01"
+
+
+def test_non_ascii_headers_are_refused_before_sending() -> None:
+    from imagewire_client import ImagewireError, ValidationError
+
+    server = Server(ok_b64())
+    with pytest.raises(ImagewireError, match="header 'x-team' holds non-ASCII text"):
+        client(server, default_headers={"x-team": "команда"})
+    c = client(server)
+    with pytest.raises(ValidationError, match="header 'x-note' holds non-ASCII text") as caught:
+        c.images.generate(model="gpt-image-1.5", prompt="p", extra_headers={"x-note": "é"})
+    assert "é" not in str(caught.value)
+    assert server.requests == []
