@@ -106,9 +106,14 @@ def _parser() -> argparse.ArgumentParser:
     live.add_argument(
         "--live", action="store_true", help="probe a provider (--provider and/or --base-url) and judge its answers"
     )
-    live.add_argument("--base-url", metavar="URL", help="the provider's base URL (default: the provider's own)")
     live.add_argument(
-        "--api-key", metavar="KEY", help="the key (default: the provider's key variable); never printed or recorded"
+        "--base-url", "--url", metavar="URL", help="the provider's base URL (default: the provider's own)"
+    )
+    live.add_argument(
+        "--api-key",
+        "--token",
+        metavar="KEY",
+        help="the key (default: the provider's key variable); never printed or recorded",
     )
     live.add_argument(
         "--setting",

@@ -562,9 +562,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("out", metavar="OUT", help="the cassette to write (.yaml); a folder gets a timestamped name")
     parser.add_argument("--provider", metavar="P", help="provider preset (address, auth, key variable, models)")
-    parser.add_argument("--base-url", metavar="URL", help="the API's base URL (overrides the preset's)")
+    parser.add_argument("--base-url", "--url", metavar="URL", help="the API's base URL (overrides the preset's)")
     parser.add_argument(
-        "--api-key", metavar="KEY", help="the key (default: the provider's key variable); never printed or written"
+        "--api-key",
+        "--token",
+        metavar="KEY",
+        help="the key (default: the provider's key variable); never printed or written",
     )
     parser.add_argument(
         "--setting",
