@@ -10,6 +10,7 @@ fixture provider added to a copy of ``spec/`` and generated into a temporary fol
 from __future__ import annotations
 
 import asyncio
+import base64
 import importlib.util
 import logging
 import shutil
@@ -38,7 +39,11 @@ from test_facade_support import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-JWT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpZCI6IjUzYTUwNWFiIn0.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg"
+# a made-up JWT-shaped key (bothub's keys are JWTs): header.claims.signature, base64url
+JWT = ".".join(
+    base64.urlsafe_b64encode(part).decode().rstrip("=")
+    for part in (b'{"alg":"HS256","typ":"JWT"}', b'{"id":"planted"}', b"signature-of-the-token")
+)
 AZURE = {"resource": "contoso", "deployment": "img-prod", "api_version": "2025-04-01-preview"}
 AZURE_URL = (
     "https://contoso.openai.azure.com/openai/deployments/img-prod/images/generations?api-version=2025-04-01-preview"

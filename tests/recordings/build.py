@@ -106,11 +106,19 @@ def sse(*events: dict[str, Any] | str, event_lines: bool, comments: bool = False
     return "".join(out).encode()
 
 
-# Real-looking secrets: every one of them must be gone from the written files.
-BOTHUB_JWT = (
-    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpZCI6IjUzYTUwNWFiLTdhYmEtNDkyNy05YmQ0LTZlNDFlZGEyZGRmYyIsImlzRGV2ZWxvcGVyIjp0cnVlfQ"
-    ".q0aG1rP9nJm2hXcE3cKb4f7sT8w2LZyVn6dA1uXo0Rk"
-)
+def _fake_jwt(claims: dict[str, object]) -> str:
+    """A JWT-shaped token made up here (header.claims.signature, base64url): shaped like a key, worth nothing."""
+
+    def part(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+    header = part(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
+    body = part(json.dumps(claims, separators=(",", ":")).encode())
+    return f"{header}.{body}.{part(b'planted-signature-for-scrubbing-tests')}"
+
+
+# Planted, made-up secrets shaped like real ones: every one of them must be gone from the written files.
+BOTHUB_JWT = _fake_jwt({"id": "planted-user", "isDeveloper": True})
 OPENAI_KEY = "sk-proj-Q8mW2xZp4LrT7vN1cJ5bH3kD9fG6sA0eY2uI8oP4tR1wE7qZ"
 AZURE_KEY = "4b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e"
 CF_COOKIE = "__cf_bm=pXn8d.Rk2qHwT5vY1mZ3aB7cD9eF0gH2iJ4kL6mN8oP-1749756865-1.0.1.1-AbCdEfGhIjKlMnOpQrStUvWxYz; path=/; expires=Thu, 12-Jun-25 20:04:25 GMT; domain=.api.openai.com; HttpOnly; Secure; SameSite=None"
