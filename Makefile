@@ -37,8 +37,8 @@ regen: .venv/.synced
 	$(RUN)/imagewire regen
 
 lint: .venv/.synced
-	$(RUN)/ruff check generator conformance tests scripts
-	$(RUN)/ruff format --check generator conformance tests scripts
+	$(RUN)/ruff check imagewire generator tests scripts
+	$(RUN)/ruff format --check imagewire generator tests scripts
 	$(RUN)/ruff check $(GENERATED_RUFF) --select F,I,UP generated_client
 	$(RUN)/ruff format --check $(GENERATED_RUFF) generated_client
 

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .regen import DEFAULTS, Paths
+from .regen import Paths, default_paths
 
 __all__ = ["main"]
 
@@ -20,16 +20,27 @@ def parser() -> argparse.ArgumentParser:
         description="Compile the spec into the generated client (atomically; a no-op when nothing changed).",
     )
     p.add_argument("--check", action="store_true", help="regenerate into a temporary folder and list files that differ")
-    p.add_argument("--spec", type=Path, default=DEFAULTS.spec, help="root OpenAPI document (default: %(default)s)")
-    p.add_argument("--out", type=Path, default=DEFAULTS.out, help="generated tree (default: %(default)s)")
+    p.add_argument(
+        "--spec", type=Path, default=None, help="spec folder or root document (default: ./spec, else the packaged spec)"
+    )
+    p.add_argument("--out", type=Path, default=None, help="generated tree (default: ./generated_client)")
     p.add_argument("--force", action="store_true", help="regenerate even when the inputs are unchanged")
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    same = args.spec.resolve() == DEFAULTS.spec.resolve() and args.out.resolve() == DEFAULTS.out.resolve()
-    paths = Paths(spec=args.spec, out=args.out, readme=DEFAULTS.readme if same else None)
+    from imagewire._spec import SpecNotFound, spec_document
+
+    try:
+        args.spec = spec_document(args.spec)
+    except SpecNotFound as err:
+        print(f"imagewire regen: {err}", file=sys.stderr)
+        return EXIT_PROBLEM
+    defaults = default_paths()
+    args.out = args.out or defaults.out
+    same = args.spec.resolve() == defaults.spec.resolve() and args.out.resolve() == defaults.out.resolve()
+    paths = Paths(spec=args.spec, out=args.out, readme=defaults.readme if same else None)
     from .engine import EngineError
     from .problems import SpecError
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from . import write
 
-__all__ = ["DEFAULTS", "Paths", "Result", "build", "check", "inputs", "regen"]
+__all__ = ["DEFAULTS", "Paths", "Result", "build", "check", "default_paths", "inputs", "regen"]
 
 HERE = Path(__file__).resolve().parent
 
@@ -41,12 +41,18 @@ class Paths:
             return self.spec.name
 
 
-def _default_paths() -> Paths:
-    root = HERE.parent
-    return Paths(spec=root / "spec" / "openapi.yaml", out=root / "generated_client", readme=root / "README.md")
+def default_paths(cwd: Path | None = None) -> Paths:
+    """``./spec`` into ``./generated_client`` (keeping ``./README.md``'s blocks) where the command runs;
+    without a ``./spec``, the packaged spec into ``./generated_client``."""
+    from imagewire._spec import spec_document
+
+    here = cwd or Path.cwd()
+    spec = spec_document(cwd=here)
+    readme = here / "README.md" if spec.parent == here / "spec" and (here / "README.md").is_file() else None
+    return Paths(spec=spec, out=here / "generated_client", readme=readme)
 
 
-DEFAULTS = _default_paths()
+DEFAULTS = default_paths()
 
 
 @dataclass
@@ -88,8 +94,8 @@ def inputs(paths: Paths) -> dict[str, dict[str, str]]:
 def build(paths: Paths, dest: Path, provenance: dict[str, dict[str, str]] | None = None) -> int:
     """Generate the whole tree into ``dest`` (must not exist or be empty). Returns the file count.
 
-    Raises :class:`generator.problems.SpecError` for a broken spec and
-    :class:`generator.engine.EngineError` when the engine drops or refuses something.
+    Raises :class:`imagewire.generator.problems.SpecError` for a broken spec and
+    :class:`imagewire.generator.engine.EngineError` when the engine drops or refuses something.
     """
     import yaml
 

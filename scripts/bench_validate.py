@@ -2,7 +2,7 @@
 
 The spec is compiled once (not timed: one openapi-core ``OpenAPI`` object), then every recorded response of
 an Images API operation is validated, the set repeated to about 5,000 responses. This is the openapi-core
-path of ``conformance.validate``: a JSON body goes through openapi-core (the response chosen by status, the
+path of ``imagewire.check.validate``: a JSON body goes through openapi-core (the response chosen by status, the
 media type among those declared for it, the schema), its schema validators compiled once per schema and
 reused; an event stream is validated event by event with the kit's compiled event validators (openapi-core
 reads no SSE); then extra-key naming and image format sniffing. Prints responses per second, how many went
@@ -23,8 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from conformance.recordings import discover, load  # noqa: E402
-from conformance.validate import validator  # noqa: E402
+from imagewire.check.validate import validator  # noqa: E402
+from imagewire.record.recordings import discover, load  # noqa: E402
 
 FLOOR = 2000.0
 
@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     if args.full:
-        from conformance.verdict import Judge
+        from imagewire.check.verdict import Judge
 
         started = time.perf_counter()
         for item, _ in batch:

@@ -2,7 +2,7 @@
 
     python scripts/check_personas.py [--persona P ...] [--record DIR]
 
-For each persona: start ``conformance.server`` on a free loopback port (with a key), run
+For each persona: start ``imagewire.server`` on a free loopback port (with a key), run
 ``imagewire check --live --provider P --base-url URL --prices-from local --budget 0.01`` (the reference
 server is free: its probes are priced as the ``local`` provider), stop the server by its PID, and print
 one summary row (``--fault NAME`` injects a server fault, to see the check fail). Exit status 1 when any persona shows an unexpected violation or an unmet probe
@@ -21,8 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from conformance import check
-from conformance.server import start
+from imagewire.check import command as check
+from imagewire.server import start
 from imagewire_client._providers import PROVIDERS
 
 #: one persona per provider of the catalog, in catalog order (a provider added to spec/ is probed too)

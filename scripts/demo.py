@@ -2,14 +2,14 @@
 
     python scripts/demo.py [--out demo-output]
 
-See :mod:`conformance.demo`.
+See :mod:`imagewire.demo.gallery`.
 """
 
 from __future__ import annotations
 
 import sys
 
-from conformance.demo import main
+from imagewire.demo.gallery import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -3,7 +3,7 @@
     python scripts/regen_golden.py            # every fixture spec
     python scripts/regen_golden.py tiny       # only the named ones
 
-Each tree is built with :func:`generator.regen.build` (what ``imagewire regen`` writes), keeping only the
+Each tree is built with :func:`imagewire.generator.regen.build` (what ``imagewire regen`` writes), keeping only the
 files of the generated tree (no tool caches), and replaces the old golden tree in one rename. Golden
 trees whose fixture spec is gone are removed. Review the diff (``git diff tests/golden``) before committing:
 a golden tree is the reviewed record of what the generator emits.
@@ -24,9 +24,9 @@ GOLDEN = ROOT / "tests" / "golden"
 
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
-from generator import regen, write  # noqa: E402
-from generator.engine import EngineError  # noqa: E402
-from generator.problems import SpecError  # noqa: E402
+from imagewire.generator import regen, write  # noqa: E402
+from imagewire.generator.engine import EngineError  # noqa: E402
+from imagewire.generator.problems import SpecError  # noqa: E402
 
 
 def fixture_specs() -> dict[str, Path]:

@@ -1,7 +1,7 @@
 """Project-wide test configuration: pytest-recording (vcrpy) writes cassettes scrubbed by the kit's scrubber.
 
 A test marked ``@pytest.mark.vcr`` records with these settings: credential headers are filtered by vcrpy
-itself, and every request and response then goes through :func:`conformance.scrub.scrub` (signed-URL
+itself, and every request and response then goes through :func:`imagewire.record.scrub.scrub` (signed-URL
 values, JWTs, API keys, images replaced by tiny ones with their sha256 kept), the same scrubbing
 ``imagewire record`` and ``imagewire check --live`` apply.
 """
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from conformance.record import vcr_before_record_request, vcr_before_record_response
+from imagewire.record.record import vcr_before_record_request, vcr_before_record_response
 
 #: credential headers vcrpy replaces before our hooks run (the hooks would catch them too)
 FILTERED_HEADERS = (

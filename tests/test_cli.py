@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance import cli
+from imagewire import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -64,7 +64,7 @@ def test_every_command_module_exists() -> None:
 
 def test_installed_console_script(tmp_path: Path) -> None:
     script = Path(sys.executable).with_name("imagewire")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "conformance.cli"]
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "imagewire.cli"]
     listed = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=60)
     assert listed.returncode == 0, listed.stderr
     assert _listed_commands(listed.stdout) == list(cli.COMMANDS)

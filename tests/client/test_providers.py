@@ -688,7 +688,7 @@ def _import_as(folder: Path, name: str) -> ModuleType:
 @pytest.fixture(scope="module")
 def quirky(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
     """A client generated from spec/ plus FIXTURE_ENTRY, imported under a name of its own."""
-    from generator import regen
+    from imagewire.generator import regen
 
     root = tmp_path_factory.mktemp("quirky")
     spec = root / "spec"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.validate import SpecValidator, validator
-from conformance.verdict import Judge
+from imagewire.check.validate import SpecValidator, validator
+from imagewire.check.verdict import Judge
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from conformance.recordings import Interaction
+from imagewire.record.recordings import Interaction
 
 RELAY = "https://relay.example.com/v1/images/generations"
 RECORDINGS = Path(__file__).resolve().parents[1] / "recordings"

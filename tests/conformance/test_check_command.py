@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from kit_support import RECORDINGS
 
-from conformance import check, cli
-from conformance.report import print_terminal
+from imagewire import cli
+from imagewire.check import command as check
+from imagewire.check.report import print_terminal
 
 
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
@@ -23,7 +24,7 @@ def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
 
 
 def test_registered_as_a_subcommand() -> None:
-    assert cli.COMMANDS["check"][0] == "conformance.check"
+    assert cli.COMMANDS["check"][0] == "imagewire.check.command"
 
 
 def test_the_recordings_check_clean_with_their_expectations(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from test_consumer_support import LOCAL, Wire, mock_provider, run
 
-from conformance import _cli_descr
-from conformance._cli_common import UsageProblem
+from imagewire.cli import descr as _cli_descr
+from imagewire.cli.common import UsageProblem
 
 #: seed 000/001: oint openai GetImages --descr "{'prompt':'Yellow alpaca','n':1,'size':'1024x1024'}"
 SEED = "{'prompt':'Yellow alpaca','n':1,'size':'1024x1024'}"

@@ -10,7 +10,8 @@ import httpx
 import pytest
 from test_consumer_support import LOCAL, Wire, files_under, mock_provider, png, run
 
-from conformance import _cli_files, consumer
+from imagewire.cli import files as _cli_files
+from imagewire.cli import images as consumer
 from imagewire_client._catalog import MODELS
 
 

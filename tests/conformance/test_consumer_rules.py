@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from test_consumer_support import LOCAL, Wire, mock_provider, run
 
-from conformance import consumer
+from imagewire.cli import images as consumer
 from imagewire_client import _params
 from imagewire_client._catalog import MODELS
 from imagewire_client._providers import PROVIDERS

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from test_consumer_support import LOCAL, Wire, b64, files_under, jpeg, mock_provider, png, run
 
-from conformance import consumer
+from imagewire.cli import images as consumer
 
 
 @pytest.fixture
@@ -284,7 +284,7 @@ def test_an_unexpected_failure_exits_1_without_a_traceback(
 
 
 def test_the_imagewire_dispatcher_reaches_the_commands(wire: Wire, capsys: pytest.CaptureFixture[str]) -> None:
-    from conformance import cli
+    from imagewire import cli
 
     assert cli.main(["generate", "x", *LOCAL, "-m", "gpt-image-1.5", "--json"]) == 0
     assert capsys.readouterr().out.startswith("{")

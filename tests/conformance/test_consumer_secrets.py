@@ -10,7 +10,7 @@ import httpx
 import pytest
 from test_consumer_support import PLANTED, PLANTED_SK, Wire, images_body, mock_provider, png, run
 
-from conformance import consumer
+from imagewire.cli import images as consumer
 
 BASE = ("--provider", "generic", "--base-url", "http://127.0.0.1:9/v1")
 

@@ -1,4 +1,4 @@
-"""The commands against the reference provider (``conformance.server``, a subprocess on a free loopback port):
+"""The commands against the reference provider (``imagewire.server``, a subprocess on a free loopback port):
 its request log shows that rule errors send nothing, and its faults (``-H 'X-Imagewire-Fault: NAME'``)
 give exit 3 for provider errors and 4 for contract violations."""
 
@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 from test_consumer_support import PLANTED, Ran, files_under, png, run
 
-from conformance import consumer
-from conformance.server import Running, start
+from imagewire.cli import images as consumer
+from imagewire.server import Running, start
 from imagewire_client._providers import PROVIDERS
 
 

@@ -1,7 +1,7 @@
 """Helpers for the consumer command tests (no tests here): a recording mock provider, images made with
-Pillow, and a runner that calls ``conformance.consumer`` in-process and captures what it prints.
+Pillow, and a runner that calls ``imagewire.cli.images`` in-process and captures what it prints.
 
-The mock goes in through ``conformance.consumer.TRANSPORT`` (an ``httpx.MockTransport``), so nothing
+The mock goes in through ``imagewire.cli.images.TRANSPORT`` (an ``httpx.MockTransport``), so nothing
 touches the network and every request that would have left is counted.
 """
 
@@ -19,8 +19,8 @@ import httpx
 import pytest
 from PIL import Image
 
-from conformance import consumer
-from conformance._cli_wire import multipart_parts
+from imagewire.cli import images as consumer
+from imagewire.cli.wire import multipart_parts
 from imagewire_client._providers import PROVIDERS
 
 #: a key that matches none of the client's secret patterns: only the redactor's by-value pass can hide it

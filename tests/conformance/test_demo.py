@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from conformance import demo
+from imagewire.demo import gallery as demo
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "demo.py"
@@ -128,7 +128,7 @@ def test_a_folder_the_demo_did_not_make_is_kept(tmp_path: Path, capsys: pytest.C
 def test_a_failing_step_stops_the_server_and_keeps_the_previous_gallery(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from conformance import server as server_module
+    from imagewire import server as server_module
 
     out = tmp_path / "demo-output"
     out.mkdir()

@@ -16,10 +16,11 @@ from typing import Any
 import httpx
 import pytest
 
-from conformance import check, live
-from conformance.live import BAD_KEY, BAD_SIZE, build_plan, decide, families
-from conformance.recordings import load
-from conformance.server import Running, start
+from imagewire.check import command as check
+from imagewire.check import live
+from imagewire.check.live import BAD_KEY, BAD_SIZE, build_plan, decide, families
+from imagewire.record.recordings import load
+from imagewire.server import Running, start
 from imagewire_client._catalog import MODELS
 from imagewire_client._providers import PROVIDER_MODELS, PROVIDERS
 
@@ -376,7 +377,7 @@ def test_live_probes_and_imagewire_record_read_answers_alike() -> None:
     """One reader of answers for both (``record.consume``): a probe's line says what ``imagewire record`` says."""
     from types import SimpleNamespace
 
-    from conformance import record
+    from imagewire.record import record
 
     assert live.consume is record.consume
     assert not hasattr(live, "_consume") and not hasattr(record, "_consume")

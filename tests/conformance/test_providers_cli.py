@@ -20,7 +20,8 @@ from typing import Any
 import pytest
 import yaml
 
-from conformance import cli, providers
+from imagewire import cli
+from imagewire.cli import providers
 
 ROOT = Path(__file__).resolve().parents[2]
 ANSI = "\x1b["
@@ -42,8 +43,8 @@ def as_json(capsys: pytest.CaptureFixture[str], *argv: str) -> Any:
 
 
 def test_the_command_is_registered_and_its_import_is_light() -> None:
-    assert cli.COMMANDS["providers"][0] == "conformance.providers"
-    probe = "import sys, conformance.providers; print(sorted(m for m in sys.modules if m.split('.')[0] in ('rich', 'imagewire_client', 'httpx')))"
+    assert cli.COMMANDS["providers"][0] == "imagewire.cli.providers"
+    probe = "import sys, imagewire.cli.providers; print(sorted(m for m in sys.modules if m.split('.')[0] in ('rich', 'imagewire_client', 'httpx')))"
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
@@ -274,7 +275,7 @@ def readme_example() -> str:
 @pytest.fixture(scope="module")
 def acme(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """spec/ copied, the README's example entry appended to providers.yaml, generated into a tmp folder."""
-    from generator import regen
+    from imagewire.generator import regen
 
     root = tmp_path_factory.mktemp("acme")
     spec = root / "spec"
@@ -340,14 +341,14 @@ def test_the_new_provider_is_in_the_generated_tables(acme: Path) -> None:
 
 
 def test_the_new_provider_is_in_imagewire_providers(acme: Path) -> None:
-    done = _python(acme, "-m", "conformance.cli", "providers", "--json")
+    done = _python(acme, "-m", "imagewire", "providers", "--json")
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
     assert data["providers"]["acme"] == ACME
     rows = {row["model"]: row["offered"] for row in data["matrix"]}
     assert rows["dall-e-3"]["acme"] == ["generations"]
     assert rows["gpt-image-1.5"]["acme"] == []
-    detail = _python(acme, "-m", "conformance.cli", "providers", "--provider", "acme")  # stdout is a pipe: plain
+    detail = _python(acme, "-m", "imagewire", "providers", "--provider", "acme")  # stdout is a pipe: plain
     assert detail.returncode == 0, detail.stderr
     assert "no-created (deviation at /created): answers omit created" in detail.stdout
     assert re.search(
@@ -391,7 +392,7 @@ def test_the_new_provider_behaves_as_the_readme_says(acme: Path) -> None:
 def test_plain_text_survives_an_ascii_terminal() -> None:
     environ = {**os.environ, "PYTHONIOENCODING": "ascii"}
     done = subprocess.run(
-        [sys.executable, "-m", "conformance.cli", "providers"],
+        [sys.executable, "-m", "imagewire", "providers"],
         capture_output=True,
         text=True,
         cwd=ROOT,

@@ -25,8 +25,10 @@ import pytest
 import yaml
 from PIL import Image, PngImagePlugin
 
-from conformance import cli, record
-from conformance.record import (
+from imagewire import cli
+from imagewire.check.verdict import Judge
+from imagewire.record import record
+from imagewire.record.record import (
     INCOMPLETE_HEADER,
     AsyncRecordingTransport,
     Recorder,
@@ -36,9 +38,8 @@ from conformance.record import (
     vcr_before_record_request,
     vcr_before_record_response,
 )
-from conformance.recordings import load
-from conformance.server import start
-from conformance.verdict import Judge
+from imagewire.record.recordings import load
+from imagewire.server import start
 
 #: planted in every place the scrubber must clean; no byte of it may reach a written file
 TOKEN = "PLANTEDx7Q9zK2mW4vR8"
@@ -118,7 +119,7 @@ def multipart(fields: dict[str, str], files: dict[str, tuple[str, bytes, str]]) 
 
 
 def test_registered_as_a_subcommand() -> None:
-    assert cli.COMMANDS["record"][0] == "conformance.record"
+    assert cli.COMMANDS["record"][0] == "imagewire.record.record"
 
 
 def test_captures_request_and_response_as_an_interaction() -> None:

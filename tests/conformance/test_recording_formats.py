@@ -11,7 +11,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conformance.recordings import Interaction, discover, dump_cassette, load, load_all, write_cassette
+from imagewire.record.recordings import Interaction, discover, dump_cassette, load, load_all, write_cassette
 
 VCR_TEXT = """\
 interactions:
@@ -260,7 +260,7 @@ def test_any_body_survives_a_round_trip(request_body: bytes, response_body: byte
     import yaml
 
     data = yaml.safe_load(dump_cassette([item]))
-    from conformance.recordings import parse_cassette
+    from imagewire.record.recordings import parse_cassette
 
     back = parse_cassette(data, "x").interactions[0]
     assert back.request_body == request_body and back.response_body == response_body

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from kit_support import RECORDINGS
 
-from conformance import expect
-from conformance.recordings import discover, load
-from conformance.verdict import Judge
+from imagewire.check import expect
+from imagewire.check.verdict import Judge
+from imagewire.record.recordings import discover, load
 
 FILES = discover(RECORDINGS)
 
@@ -84,7 +84,7 @@ def test_the_reference_provider_is_recorded_in_every_persona_with_every_fault() 
     it serves streams, each operation it serves a model for, every fault of the server, the moderation word."""
     import json
 
-    from conformance.server.faults import FAULTS, HEADER
+    from imagewire.server.faults import FAULTS, HEADER
     from imagewire_client._catalog import MODELS
     from imagewire_client._providers import PROVIDER_MODELS, PROVIDERS
 

@@ -14,10 +14,10 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conformance.images import decode_b64, sniff_bytes, tiny
-from conformance.recordings import Interaction, load, write_cassette
-from conformance.scrub import REDACTED, scrub, scrub_url
-from conformance.validate import parse_multipart
+from imagewire.check.validate import parse_multipart
+from imagewire.record.images import decode_b64, sniff_bytes, tiny
+from imagewire.record.recordings import Interaction, load, write_cassette
+from imagewire.record.scrub import REDACTED, scrub, scrub_url
 
 TOKEN = "Pl4ntedS3cretT0kenXyZ"
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ" + TOKEN + "In0." + TOKEN + "sig"

@@ -10,8 +10,8 @@ import json
 import pytest
 from kit_support import interaction, sse
 
-from conformance.images import tiny
-from conformance.validate import SpecValidator, validator
+from imagewire.check.validate import SpecValidator, validator
+from imagewire.record.images import tiny
 
 PNG = base64.b64encode(tiny("png")).decode()
 

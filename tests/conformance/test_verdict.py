@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from kit_support import interaction, sse
 
 import imagewire_client
-from conformance.images import tiny
-from conformance.quirks import ProviderInfo, QuirkInfo, _host_pattern, catalog, guess, matches
-from conformance.verdict import VERDICTS, Judge
+from imagewire.check.quirks import ProviderInfo, QuirkInfo, _host_pattern, catalog, guess, matches
+from imagewire.check.verdict import VERDICTS, Judge
+from imagewire.record.images import tiny
 
 PNG = base64.b64encode(tiny("png")).decode()
 JPEG = base64.b64encode(tiny("jpeg")).decode()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from generator import regen
+from imagewire.generator import regen
 
 TESTS = Path(__file__).resolve().parents[1]
 SPECS = TESTS / "specs"

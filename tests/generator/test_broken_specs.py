@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from generator import cli
+from imagewire.generator import cli
 
 BROKEN = Path(__file__).resolve().parents[1] / "broken_specs"
 CASES = sorted(p for p in BROKEN.iterdir() if p.is_dir())

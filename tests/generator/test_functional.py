@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from generator import regen
+from imagewire.generator import regen
 
 OPENAPI = """\
 openapi: 3.1.0

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from generator import regen, write
+from imagewire.generator import regen, write
 
 TESTS = Path(__file__).resolve().parents[1]
 SPECS = TESTS / "specs"

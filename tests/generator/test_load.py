@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from generator import spec
-from generator.load import Document, load
-from generator.problems import Problem, SpecError, pointer, unescape
+from imagewire.generator import spec
+from imagewire.generator.load import Document, load
+from imagewire.generator.problems import Problem, SpecError, pointer, unescape
 
 TINY = Path(__file__).resolve().parents[1] / "specs" / "tiny"
 

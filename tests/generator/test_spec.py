@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from generator import spec
-from generator.problems import SpecError
+from imagewire.generator import spec
+from imagewire.generator.problems import SpecError
 
 SPECS = Path(__file__).resolve().parents[1] / "specs"
 TINY = SPECS / "tiny"

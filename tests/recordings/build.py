@@ -1,6 +1,6 @@
 """Build the recordings of this folder from the seed documents (``shared/seeds``; their answers are vendored in
 ``seeds.py``) and the reference's list of tolerant shapes: each interaction is written by hand below (the seeds'
-bodies, realistic headers), scrubbed with :func:`conformance.scrub.scrub` exactly as ``imagewire record`` will,
+bodies, realistic headers), scrubbed with :func:`imagewire.record.scrub.scrub` exactly as ``imagewire record`` will,
 and written as a VCR cassette
 (``<name>.yaml``) or a HAR file (``<name>.har``) with its expectations (``<name>.expect.yaml``).
 
@@ -27,8 +27,8 @@ sys.path.insert(0, str(HERE.parents[1]))
 
 import yaml  # noqa: E402
 
-from conformance.recordings import Interaction, write_cassette  # noqa: E402
-from conformance.scrub import scrub  # noqa: E402
+from imagewire.record.recordings import Interaction, write_cassette  # noqa: E402
+from imagewire.record.scrub import scrub  # noqa: E402
 
 
 def _sibling(name: str) -> Any:

@@ -1,15 +1,15 @@
-"""Record the reference provider (``conformance.server``) in every persona, with every fault, into ``reference/``.
+"""Record the reference provider (``imagewire.server``) in every persona, with every fault, into ``reference/``.
 
 For each provider of ``imagewire_client._providers.PROVIDERS`` (each one is a persona of the server; none is
-named here) this starts ``conformance.server.start(persona)`` on a free loopback port and calls it through the
-generated client and a recording transport (``conformance.record``), as ``imagewire record`` does:
+named here) this starts ``imagewire.server.start(persona)`` on a free loopback port and calls it through the
+generated client and a recording transport (``imagewire.record.record``), as ``imagewire record`` does:
 
-* a generation: the first generation of the persona's live probe plan (``conformance.live.build_plan``: a model
+* a generation: the first generation of the persona's live probe plan (``imagewire.check.live.build_plan``: a model
   it serves, its cheapest size and quality) as ``b64_json``, and as ``url`` where the model takes
   ``response_format``;
 * a stream, where a model the persona serves streams (the plan's first streamed probe, one partial image);
 * an edit where the persona offers edits, a variation where it offers variations (the plan's first of each);
-* that generation again once per fault of ``conformance.server.faults.FAULTS`` (the ``X-Imagewire-Fault``
+* that generation again once per fault of ``imagewire.server.faults.FAULTS`` (the ``X-Imagewire-Fault``
   header; ``slow`` sleeps the server's latency, :data:`LATENCY_MS` here), and once with the moderation marker
   word in the prompt.
 
@@ -44,19 +44,19 @@ sys.path.insert(0, str(HERE.parents[1]))
 import httpx  # noqa: E402
 import yaml  # noqa: E402
 
-from conformance.live import Probe, build_plan, input_png  # noqa: E402
-from conformance.record import Recorder, RecordingTransport, consume  # noqa: E402
-from conformance.recordings import Headers, Interaction, write_cassette  # noqa: E402
-from conformance.server import start  # noqa: E402
-from conformance.server.faults import FAULTS, HEADER  # noqa: E402
-from conformance.server.personas import PERSONAS  # noqa: E402
+from imagewire.check.live import Probe, build_plan, input_png  # noqa: E402
+from imagewire.record.record import Recorder, RecordingTransport, consume  # noqa: E402
+from imagewire.record.recordings import Headers, Interaction, write_cassette  # noqa: E402
+from imagewire.server import start  # noqa: E402
+from imagewire.server.faults import FAULTS, HEADER  # noqa: E402
+from imagewire.server.personas import PERSONAS  # noqa: E402
 from imagewire_client._catalog import MODELS  # noqa: E402
 from imagewire_client._providers import PROVIDERS  # noqa: E402
 
 OUT = HERE / "reference"
 KEY = "sk-imagewire-reference-0123456789abcdef"
 PROMPT = "A red circle on a white background (imagewire reference recording)"
-#: the server's moderation marker word (conformance.server.app): a prompt holding it is refused
+#: the server's moderation marker word (imagewire.server.app): a prompt holding it is refused
 MARKER_PROMPT = "A forbidden red circle (imagewire reference recording)"
 #: what every request waits on the server; the ``slow`` fault waits this long too (instead of 2 s)
 LATENCY_MS = 5
@@ -89,7 +89,7 @@ class Outcome:
     live_error: str | None = None
 
 
-#: by fault name (the keys of conformance.server.faults.FAULTS; a new fault needs an entry here).
+#: by fault name (the keys of imagewire.server.faults.FAULTS; a new fault needs an entry here).
 #: ``None``: the fault does not change the answer, which replays as the plain generation does.
 FAULT_OUTCOMES: Mapping[str, Outcome | None] = {
     "rate-limit": Outcome("conforms", "RateLimitError"),
@@ -327,7 +327,7 @@ def write(persona: str, out: Path, log: Callable[[str], None] = print) -> list[P
         replace(item, source=f"{persona}.yaml", index=index)
         for index, item in enumerate(recorder.scrubbed(normalise(item, origin) for item in raw))
     ]
-    title = f"the reference provider (conformance.server) as the {persona} persona: calls, every fault"
+    title = f"the reference provider (imagewire.server) as the {persona} persona: calls, every fault"
     path = write_cassette(
         out / f"{persona}.yaml",
         interactions,

@@ -10,7 +10,7 @@ import pytest
 from server_support import KEY
 from starlette.testclient import TestClient
 
-from conformance.server import Running, make_app, start
+from imagewire.server import Running, make_app, start
 
 Serve = Callable[..., Running]
 App = Callable[..., TestClient]

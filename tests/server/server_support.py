@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 from PIL import Image
 
-from conformance.recordings import Interaction
-from conformance.validate import Finding, validator
+from imagewire.check.validate import Finding, validator
+from imagewire.record.recordings import Interaction
 
 KEY = "sk-imagewire-test-0123456789abcdef"
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)
@@ -85,7 +85,7 @@ def interaction(response: httpx.Response) -> Interaction:
 
 
 def findings(response: httpx.Response, *, allow: Iterable[str] = ()) -> list[Finding]:
-    """What the spec (conformance.validate) finds wrong with one answer, minus tolerated kinds."""
+    """What the spec (imagewire.check.validate) finds wrong with one answer, minus tolerated kinds."""
     ignored = TOLERATED | set(allow)
     validation = validator().validate(interaction(response))
     assert validation.operation is not None, f"no operation of the spec at {response.request.url}"

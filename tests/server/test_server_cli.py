@@ -12,7 +12,7 @@ import httpx
 import pytest
 from server_support import KEY, TIMEOUT
 
-from conformance.server import Running, main, start
+from imagewire.server import Running, main, start
 
 IMAGEWIRE = os.path.join(os.path.dirname(sys.executable), "imagewire")
 

@@ -8,7 +8,7 @@ import pytest
 from conftest import Serve
 from server_support import KEY, mask, picture
 
-from conformance.server import Running
+from imagewire.server import Running
 from imagewire_client import (
     AuthenticationError,
     Client,

@@ -1,4 +1,4 @@
-"""The reference provider's request checks: read from conformance.validate's compiled spec (one validator for
+"""The reference provider's request checks: read from imagewire.check.validate's compiled spec (one validator for
 the project, openapi-core underneath) and worded as OpenAI words them, first problem in the order sent."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from conformance.server.contract import load
-from conformance.server.errors import ApiError
-from conformance.validate import validator
+from imagewire.check.validate import validator
+from imagewire.server.contract import load
+from imagewire.server.errors import ApiError
 
 
 def test_the_contract_is_the_kits_compiled_spec() -> None:

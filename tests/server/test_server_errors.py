@@ -109,7 +109,7 @@ def test_bad_values_are_400_with_param_and_code(app: App, body: dict[str, Any], 
 
 
 def test_spec_level_rejections_agree_with_the_spec_validator(app: App) -> None:
-    """What the server rejects by the spec's schema, conformance.validate finds wrong in the request too."""
+    """What the server rejects by the spec's schema, imagewire.check.validate finds wrong in the request too."""
     for body in (
         {"model": "gpt-image-1.5"},
         {"model": "gpt-image-1.5", "prompt": "p", "n": "two"},
@@ -263,7 +263,7 @@ def test_unknown_path_method_and_operation(app: App) -> None:
 
 
 def test_unexpected_failures_are_500_envelopes(app: App, monkeypatch: pytest.MonkeyPatch) -> None:
-    from conformance.server import app as module
+    from imagewire.server import app as module
 
     def boom(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("boom")

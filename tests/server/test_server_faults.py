@@ -11,7 +11,7 @@ import pytest
 from conftest import Serve
 from server_support import KEY, TIMEOUT, assert_conforms, error, events
 
-from conformance.server import Running
+from imagewire.server import Running
 
 BODY = {"model": "gpt-image-1.5", "prompt": "A yellow alpaca", "size": "1024x1024"}
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -154,7 +154,7 @@ def test_faults_for_every_request(serve: Serve) -> None:
 
 
 def test_start_rejects_unknown_faults() -> None:
-    from conformance.server import start
+    from imagewire.server import start
 
     with pytest.raises(ValueError, match="unknown fault"):
         start(faults=["meteor"])

@@ -12,7 +12,7 @@ from conftest import App
 from PIL import ImageChops, ImageStat
 from server_support import decode, open_image
 
-from conformance.server import render
+from imagewire.server import render
 from imagewire_client._sniff import sniff
 
 GEN = "/v1/images/generations"

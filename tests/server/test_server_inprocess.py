@@ -7,7 +7,7 @@ import asyncio
 import httpx
 from server_support import KEY, picture
 
-from conformance.server import make_app
+from imagewire.server import make_app
 from imagewire_client import AsyncClient
 from imagewire_client._sniff import sniff
 

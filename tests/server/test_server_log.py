@@ -9,7 +9,7 @@ import httpx
 import pytest
 from server_support import KEY, TIMEOUT
 
-from conformance.server import Running
+from imagewire.server import Running
 from imagewire_client import Client, ValidationError
 
 

@@ -9,7 +9,7 @@ import pytest
 from conftest import App, Serve
 from server_support import KEY, TIMEOUT, assert_conforms, decode, error
 
-from conformance.server.personas import PERSONAS
+from imagewire.server.personas import PERSONAS
 from imagewire_client._providers import PROVIDER_MODELS, PROVIDERS
 from imagewire_client._sniff import sniff
 
@@ -187,7 +187,7 @@ def test_each_persona_serves_over_http(serve: Serve, persona: str) -> None:
 
 
 def test_extra_keys_follow_any_pointer() -> None:
-    from conformance.server.app import _place
+    from imagewire.server.app import _place
 
     body: dict[str, Any] = {"created": 1, "data": [{"url": "u"}, {"url": "v"}]}
     _place(body, ["prompt_filter_results"], "prompt-filter-results")

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from server_support import KEY, TIMEOUT, assert_conforms, decode, mask, picture
 
-from conformance.server import Running
+from imagewire.server import Running
 from imagewire_client._sniff import sniff
 
 openai = pytest.importorskip("openai")

@@ -8,8 +8,8 @@ import httpx
 from conftest import App
 from server_support import KEY, TIMEOUT, decode
 
-from conformance.server import Running
-from conformance.server.files import FileStore
+from imagewire.server import Running
+from imagewire.server.files import FileStore
 
 GEN = "/v1/images/generations"
 

@@ -49,6 +49,10 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from imagewire.cli.common import Redactor, UsageProblem, words
+from imagewire.cli.descr import choices, merge, parse
+from imagewire.cli.files import Input, OutputFolder, read_input
+from imagewire.cli.wire import Captured, CaptureTransport, describe
 from imagewire_client import (
     APIConnectionError,
     APIStatusError,
@@ -73,11 +77,6 @@ from imagewire_client._params import (
 )
 from imagewire_client._providers import PROVIDERS, UnknownProviderError
 from imagewire_client._sniff import sniff
-
-from ._cli_common import Redactor, UsageProblem, words
-from ._cli_descr import choices, merge, parse
-from ._cli_files import Input, OutputFolder, read_input
-from ._cli_wire import Captured, CaptureTransport, describe
 
 __all__ = [
     "DEFAULT_OUT",
@@ -1016,11 +1015,11 @@ def main_vary(argv: Sequence[str] | None = None) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m conformance.consumer generate|edit|vary ...``."""
+    """``python -m imagewire.cli.images generate|edit|vary ...``."""
     args = list(sys.argv[1:] if argv is None else argv)
     entries = {"generate": main_generate, "edit": main_edit, "vary": main_vary}
     if not args or args[0] not in entries:
-        print("usage: python -m conformance.consumer generate|edit|vary [ARGS]...", file=sys.stderr)
+        print("usage: python -m imagewire.cli.images generate|edit|vary [ARGS]...", file=sys.stderr)
         return EXIT_USAGE
     return entries[args[0]](args[1:])
 

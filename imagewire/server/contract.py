@@ -5,9 +5,9 @@ The server answers such a body as OpenAI does: ``unknown_parameter`` for a field
 declare, ``missing_required_parameter``, ``invalid_type`` for a value of the wrong JSON type,
 ``invalid_value`` for a value outside an enum, pattern or range (the first problem, in the order the fields
 were sent). Nothing here reads or compiles the spec: operations, fields and their types come from
-:mod:`conformance.validate`'s compiled spec (one per spec file, shared with the conformance kit), and a body
+:mod:`imagewire.check.validate`'s compiled spec (one per spec file, shared with the conformance kit), and a body
 is checked by the same openapi-core request validation the kit judges recorded traffic with
-(:meth:`~conformance.validate.SpecValidator.body_errors`); this module only words the first problem.
+(:meth:`~imagewire.check.validate.SpecValidator.body_errors`); this module only words the first problem.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..validate import DEFAULT_SPEC, OperationSpec, RequestField, SpecValidator, validator
-from .errors import ApiError, quote_list
+from imagewire.check.validate import DEFAULT_SPEC, OperationSpec, RequestField, SpecValidator, validator
+from imagewire.server.errors import ApiError, quote_list
 
 __all__ = ["SPEC_PATH", "Body", "Contract", "Field", "load"]
 
@@ -61,7 +61,7 @@ class Body:
     media: str
     fields: Mapping[str, Field]
     required: tuple[str, ...]
-    #: the spec's schema errors for a decoded body (openapi-core, through conformance.validate)
+    #: the spec's schema errors for a decoded body (openapi-core, through imagewire.check.validate)
     errors: Callable[[Mapping[str, Any]], list[Any]]
 
     @property

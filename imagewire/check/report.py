@@ -10,10 +10,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from .expect import Mismatch
-from .recordings import LoadError
-from .validate import Finding
-from .verdict import VERDICTS, Verdict
+from imagewire.check.expect import Mismatch
+from imagewire.check.validate import Finding
+from imagewire.check.verdict import VERDICTS, Verdict
+from imagewire.record.recordings import LoadError
 
 __all__ = ["CheckReport", "matrix", "print_terminal", "render_html", "render_json", "render_markdown", "render_text"]
 

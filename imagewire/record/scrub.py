@@ -42,8 +42,8 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import unquote
 
-from .images import decode_b64, sniff_b64, sniff_bytes, tiny, tiny_formats
-from .recordings import Headers, Interaction
+from imagewire.record.images import decode_b64, sniff_b64, sniff_bytes, tiny, tiny_formats
+from imagewire.record.recordings import Headers, Interaction
 
 __all__ = [
     "MARKER_SUFFIXES",

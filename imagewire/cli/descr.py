@@ -22,10 +22,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
+from imagewire.cli.common import UsageProblem, words
 from imagewire_client import _params
 from imagewire_client._client import Images
-
-from ._cli_common import UsageProblem, words
 
 __all__ = ["Field", "body_fields", "choices", "merge", "parse"]
 

@@ -113,7 +113,7 @@ def make_inputs(folder: Path) -> dict[str, Path]:
 
 def _cli(command: str, argv: Sequence[str]) -> dict[str, Any]:
     """Run ``imagewire COMMAND ... --json`` in this process; its JSON document (a DemoError otherwise)."""
-    from . import consumer
+    from imagewire.cli import images as consumer
 
     entry: Callable[[Sequence[str]], int] = {
         "generate": consumer.main_generate,
@@ -341,7 +341,7 @@ def render_gallery(entries: Sequence[Entry], folder: Path) -> str:
         "<h1>imagewire demo</h1>",
         '<p class="lead">Images made by the generated client <code>imagewire_client</code>, through the '
         "<code>imagewire</code> command line and the Python API, against the reference provider "
-        "(<code>conformance.server</code>, persona <code>local</code>) on a free loopback port. "
+        "(<code>imagewire.server</code>, persona <code>local</code>) on a free loopback port. "
         "<code>$BASE_URL</code> stands for that server's address (<code>imagewire serve</code> listens on "
         "<code>http://127.0.0.1:8765/v1</code>).</p>",
     ]
@@ -393,7 +393,7 @@ def _staging(target: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
-    (stage / MARKER).write_text("made by conformance.demo; replaced whole on every run\n", encoding="utf-8")
+    (stage / MARKER).write_text("made by imagewire.demo.gallery; replaced whole on every run\n", encoding="utf-8")
     old = None
     if target.exists():
         old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
@@ -428,7 +428,7 @@ def _relocate(entries: Sequence[Entry], stage: Path, target: Path) -> None:
 
 def run(out: Path, console: Console) -> list[Entry]:
     """Start the server, make every picture, write the gallery; the server is stopped on every path."""
-    from .server import start
+    from imagewire.server import start
 
     entries: list[Entry] = []
     with _staging(out) as stage:

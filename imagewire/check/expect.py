@@ -29,8 +29,8 @@ from typing import Any
 
 import yaml
 
-from .recordings import EXPECT_SUFFIX
-from .verdict import VERDICTS, Verdict
+from imagewire.check.verdict import VERDICTS, Verdict
+from imagewire.record.recordings import EXPECT_SUFFIX
 
 __all__ = ["Expectations", "Expected", "Mismatch", "compare", "expectation_path", "load", "render", "write"]
 

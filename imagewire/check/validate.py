@@ -4,7 +4,7 @@ of ``text/event-stream`` answers), shaped for providers that are not api.openai.
 
 Who does what:
 
-* **openapi-core** (one ``OpenAPI`` object, built once from the spec dict that ``generator.spec`` loaded and
+* **openapi-core** (one ``OpenAPI`` object, built once from the spec dict that ``imagewire.generator.spec`` loaded and
   checked with openapi-spec-validator, so openapi-core does not check it again) matches the request to its
   operation (method, path template, server) and validates
   - request bodies (``V31RequestBodyValidator``): the content type among those the operation declares, then
@@ -15,7 +15,7 @@ Who does what:
   its operation lookup is memoised (``_KnownOperations``): left to itself openapi-core compiles a validator
   per call and stays under the 2,000 responses/s that ``scripts/bench_validate.py`` requires. Security
   (credentials are scrubbed from recordings) and response headers are not judged.
-* **the adapters here** turn an :class:`~conformance.recordings.Interaction` into openapi-core's request and
+* **the adapters here** turn an :class:`~imagewire.record.recordings.Interaction` into openapi-core's request and
   response: the operation is found by **path suffix** (``/images/generations`` matches bothub's
   ``/api/v2/openai/images/generations`` and Azure's ``/openai/deployments/{d}/images/generations``) and the
   provider's prefix is replaced by the spec's server (the query, such as ``api-version``, is not part of the
@@ -35,7 +35,7 @@ Who does what:
   error's path.
 
 :func:`validator` caches the compiled spec per path. Findings are values, never exceptions; any body (random
-bytes, wrong content types) gives findings. The reference provider (``conformance.server.contract``) checks
+bytes, wrong content types) gives findings. The reference provider (``imagewire.server.contract``) checks
 the requests it serves with the same compiled spec (:meth:`SpecValidator.body_errors`).
 
 A :class:`Finding` names where (a JSON pointer into the body; for event streams ``/events/<n>/…``, where
@@ -63,9 +63,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from .images import decode_b64, sniff_b64, sniff_bytes
-from .recordings import Interaction
-from .scrub import is_marker
+from imagewire._spec import ROOT_DOCUMENT, packaged_spec_dir
+from imagewire.record.images import decode_b64, sniff_b64, sniff_bytes
+from imagewire.record.recordings import Interaction
+from imagewire.record.scrub import is_marker
 
 if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError as SchemaError
@@ -83,7 +84,7 @@ __all__ = [
     "validator",
 ]
 
-DEFAULT_SPEC = Path(__file__).resolve().parents[1] / "spec" / "openapi.yaml"
+DEFAULT_SPEC = packaged_spec_dir() / ROOT_DOCUMENT
 _MESSAGE_LIMIT = 200
 _JSON = "application/json"
 _MULTIPART = "multipart/form-data"
@@ -455,7 +456,7 @@ def _openapi(data: Mapping[str, Any], validators: Any) -> OpenAPI:
     from openapi_core.validation.response.validators import V31ResponseDataValidator
 
     config = Config(
-        # generator.spec checked the document with openapi-spec-validator already; None (openapi-core's documented
+        # imagewire.generator.spec checked the document with openapi-spec-validator already; None (openapi-core's documented
         # way to skip its own check) is missing from the annotation
         spec_validator_cls=None,  # type: ignore[arg-type]
         request_validator_cls=V31RequestBodyValidator,
@@ -582,7 +583,7 @@ class SpecValidator:
     """Every operation of a spec compiled once (one openapi-core ``OpenAPI`` object); validate interactions."""
 
     def __init__(self, spec_path: str | Path = DEFAULT_SPEC) -> None:
-        from generator.spec import read
+        from imagewire.generator.spec import read
 
         spec = read(Path(spec_path))
         self.spec_path = Path(spec_path)

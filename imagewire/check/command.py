@@ -8,10 +8,10 @@ differs from the expectation file beside its recording (``<name>.expect.yaml``);
 an expectation declares, or all of them with ``--allow-violations``, do not fail the check.
 
 The judging is :func:`check_interactions`: anything that yields
-:class:`~conformance.recordings.Interaction` values goes through the same validator, replaying client
+:class:`~imagewire.record.recordings.Interaction` values goes through the same validator, replaying client
 and provider catalog.
 
-``--live --provider P`` (or ``--base-url URL``, or both) probes a provider instead (:mod:`conformance.live`):
+``--live --provider P`` (or ``--base-url URL``, or both) probes a provider instead (:mod:`imagewire.check.live`):
 a plan from the catalogs (each operation x each model it serves, one model per family where it takes any,
 at the cheapest size, plus free error probes: a bad size, a bad key), printed with each probe's price
 estimate before anything is sent; paid probes are sent while they fit in ``--budget USD`` (default 0:
@@ -33,10 +33,10 @@ from typing import Any
 
 import httpx
 
-from . import expect as expectations
-from .recordings import Interaction, LoadError, discover, load
-from .report import CheckReport, print_terminal, render_html, render_json, render_markdown
-from .verdict import Judge
+from imagewire.check import expect as expectations
+from imagewire.check.report import CheckReport, print_terminal, render_html, render_json, render_markdown
+from imagewire.check.verdict import Judge
+from imagewire.record.recordings import Interaction, LoadError, discover, load
 
 __all__ = ["check_interactions", "check_paths", "main"]
 
@@ -122,7 +122,7 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         help="a provider setting (resource, deployment, api_version, organization, project); repeatable",
     )
-    from .record import add_setting_flags
+    from imagewire.record.record import add_setting_flags
 
     add_setting_flags(live)
     live.add_argument(
@@ -205,7 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     _write_reports(args, report)
     if args.quiet:
-        from .report import summary_line
+        from imagewire.check.report import summary_line
 
         print(summary_line(report))
         for error in report.load_errors:
@@ -233,12 +233,11 @@ def _write_reports(args: argparse.Namespace, report: CheckReport, extra: dict[st
 
 
 def _main_live(args: argparse.Namespace) -> int:
+    from imagewire.check import live
+    from imagewire.cli.common import Redactor
+    from imagewire.record.record import parse_settings
     from imagewire_client import ImagewireError
     from imagewire_client._providers import PROVIDERS
-
-    from . import live
-    from ._cli_common import Redactor
-    from .record import parse_settings
 
     def fail(message: str) -> int:
         print(redact(f"imagewire check: {message}"), file=sys.stderr)
@@ -310,7 +309,7 @@ def _main_live(args: argparse.Namespace) -> int:
     extra = {"live": _live_json(run)}
     _write_reports(args, report, extra)
     if args.quiet:
-        from .report import summary_line
+        from imagewire.check.report import summary_line
 
         print(redact(summary_line(report)))
         for mismatch in report.mismatches:

@@ -12,9 +12,9 @@
                download); listed, not judged
 
 "Still readable" is decided by replaying the interaction through the generated client
-(:mod:`conformance.replay`), not guessed from the findings. The same :class:`Judge` serves recorded
+(:mod:`imagewire.check.replay`), not guessed from the findings. The same :class:`Judge` serves recorded
 traffic (``imagewire check --replay``) and live probes (``--live``): anything that yields
-:class:`~conformance.recordings.Interaction` values can be judged.
+:class:`~imagewire.record.recordings.Interaction` values can be judged.
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import quirks as provider_catalog
-from .recordings import Interaction
-from .replay import Outcome, Replayer
-from .validate import Finding, SpecValidator, validator
+from imagewire.check import quirks as provider_catalog
+from imagewire.check.replay import Outcome, Replayer
+from imagewire.check.validate import Finding, SpecValidator, validator
+from imagewire.record.recordings import Interaction
 
 __all__ = ["VERDICTS", "Judge", "Verdict"]
 

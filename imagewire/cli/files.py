@@ -14,11 +14,10 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from imagewire.cli.common import UsageProblem, words
 from imagewire_client import ImagesResponse
 from imagewire_client._catalog import MODELS
 from imagewire_client._sniff import FORMATS, ImageInfo, sniff
-
-from ._cli_common import UsageProblem, words
 
 __all__ = ["Input", "OutputFolder", "input_limit", "read_input"]
 

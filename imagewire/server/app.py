@@ -36,19 +36,18 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route, request_response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from imagewire.record.scrub import scrub_url
+from imagewire.server import render
+from imagewire.server.contract import Body, Contract, load
+from imagewire.server.errors import ApiError, quote_list
+from imagewire.server.faults import HEADER, PRE, Canned, parse_header, parse_list, pre_fault
+from imagewire.server.files import FileStore
+from imagewire.server.personas import Persona
+from imagewire.server.personas import persona as find_persona
 from imagewire_client._catalog import MODELS, Model, OperationRules
 from imagewire_client._checks import CheckError, check
 from imagewire_client._multipart import Upload
 from imagewire_client._sniff import sniff
-
-from ..scrub import scrub_url
-from . import render
-from .contract import Body, Contract, load
-from .errors import ApiError, quote_list
-from .faults import HEADER, PRE, Canned, parse_header, parse_list, pre_fault
-from .files import FileStore
-from .personas import Persona
-from .personas import persona as find_persona
 
 __all__ = ["DEFAULT_MAX_BODY", "ServerState", "make_app"]
 
@@ -107,7 +106,7 @@ class ServerState:
 class RequestLog:
     """ASGI middleware: every request but ``/_imagewire/*`` is logged when its answer starts (never a header).
 
-    The path and query string are logged as :func:`conformance.scrub.scrub_url` leaves them: a key or a
+    The path and query string are logged as :func:`imagewire.record.scrub.scrub_url` leaves them: a key or a
     signature sent in the URL (``?api-key=...``, ``&sig=...``) never reaches the log.
     """
 

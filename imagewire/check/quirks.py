@@ -19,10 +19,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from imagewire._spec import packaged_spec_dir
+
 __all__ = ["GENERIC", "ProviderInfo", "QuirkInfo", "catalog", "guess", "matches"]
 
 GENERIC = "generic"
-_SPEC_CATALOG = Path(__file__).resolve().parents[1] / "spec" / "providers.yaml"
+_SPEC_CATALOG = packaged_spec_dir() / "providers.yaml"
 
 
 @dataclass(frozen=True)

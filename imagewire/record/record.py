@@ -2,14 +2,14 @@
 
 :class:`RecordingTransport` (and :class:`AsyncRecordingTransport`) wrap the transport that really sends
 (``httpx.HTTPTransport()`` by default) and keep every request and its response as an
-:class:`~conformance.recordings.Interaction`. The request body is read before it is forwarded; the
+:class:`~imagewire.record.recordings.Interaction`. The request body is read before it is forwarded; the
 response body is captured *as the caller reads it* (a streamed ``text/event-stream`` answer included),
 so the caller sees no difference. An answer that is cut off (the connection drops mid-body, or the
 caller closes it early) is kept with the bytes that did arrive and a ``X-Imagewire-Recorder`` response
 header saying so; a request that got no answer at all is kept in :attr:`Recorder.failures`.
 
 :meth:`Recorder.save` writes a VCR cassette (the format ``imagewire check --replay``, vcrpy and
-pytest-recording read) **scrubbed** by :func:`conformance.scrub.scrub`: credentials, signed-URL
+pytest-recording read) **scrubbed** by :func:`imagewire.record.scrub.scrub`: credentials, signed-URL
 values, JWTs, API keys and images (replaced by tiny images with their sha256 kept). Known secrets (the
 API key in use, of any shape) are also replaced wherever they appear. ``scrub=False`` writes the
 traffic as it was: it exists for tests of this module, warns (:class:`UnscrubbedCassetteWarning`) and
@@ -42,9 +42,9 @@ from typing import Any
 
 import httpx
 
-from .recordings import Headers, Interaction, load, write_cassette
-from .scrub import REDACTED
-from .scrub import scrub as scrub_interaction
+from imagewire.record.recordings import Headers, Interaction, load, write_cassette
+from imagewire.record.scrub import REDACTED
+from imagewire.record.scrub import scrub as scrub_interaction
 
 __all__ = [
     "INCOMPLETE_HEADER",
@@ -478,7 +478,7 @@ def _vcr_body(body: Any) -> bytes:
 
 
 def vcr_before_record_request(request: Any) -> Any:
-    """vcrpy ``before_record_request`` hook: the request scrubbed as :func:`conformance.scrub.scrub` does."""
+    """vcrpy ``before_record_request`` hook: the request scrubbed as :func:`imagewire.record.scrub.scrub` does."""
     raw = getattr(request, "body_bytes", None)
     body = _vcr_body(raw if raw is not None else request.body)
     headers: Headers = tuple((str(k), str(v)) for k, v in request.headers.items())
@@ -492,7 +492,7 @@ def vcr_before_record_request(request: Any) -> Any:
 
 
 def vcr_before_record_response(response: Any) -> Any:
-    """vcrpy ``before_record_response`` hook: the response (a dict) scrubbed as :func:`~conformance.scrub.scrub`."""
+    """vcrpy ``before_record_response`` hook: the response (a dict) scrubbed as :func:`~imagewire.record.scrub.scrub`."""
     if not isinstance(response, dict):
         return response
     status = response.get("status") or {}
@@ -630,6 +630,7 @@ def consume(result: Any, stream: bool) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``imagewire record``: one call, recorded; the exit status says how it went (see the module doc)."""
+    from imagewire.cli.common import Redactor
     from imagewire_client import (
         APIConnectionError,
         APIStatusError,
@@ -638,8 +639,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         ResponseContractError,
         ValidationError,
     )
-
-    from ._cli_common import Redactor
 
     args = _parser().parse_args(list(sys.argv[1:] if argv is None else argv))
     api_key = args.api_key if args.api_key is not None else (os.environ.get(_key_env(args.provider)) or None)

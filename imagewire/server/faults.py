@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import ApiError
+from imagewire.server.errors import ApiError
 
 __all__ = ["FAULTS", "HEADER", "Fault", "parse_header", "parse_list", "pre_fault"]
 

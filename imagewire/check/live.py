@@ -23,10 +23,10 @@ budget of 0); a probe whose price is unknown is skipped unless a budget was give
 are allowed. The plan, with every estimate and every skip, is printed before anything is sent.
 
 Every probe is sent through the generated client (no retries) with a recording transport; what was
-recorded is scrubbed, written as a cassette, and judged by :class:`~conformance.verdict.Judge` exactly
+recorded is scrubbed, written as a cassette, and judged by :class:`~imagewire.check.verdict.Judge` exactly
 as ``imagewire check --replay`` judges the file. Beside the verdicts, each probe's expectation is
 checked (an image for a paid probe, 400 / 401 with an error envelope for the free ones); an unmet
-expectation is a :class:`~conformance.expect.Mismatch` of the report.
+expectation is a :class:`~imagewire.check.expect.Mismatch` of the report.
 """
 
 from __future__ import annotations
@@ -44,13 +44,12 @@ from typing import IO, Any
 
 import httpx
 
+from imagewire.check.expect import Mismatch
+from imagewire.check.report import CheckReport
+from imagewire.record.record import Recorder, RecordingTransport, consume
+from imagewire.record.recordings import Interaction
 from imagewire_client._catalog import MODELS, Model, OperationRules
 from imagewire_client._providers import PROVIDER_MODELS, PROVIDERS, Estimate, Provider, estimate
-
-from .expect import Mismatch
-from .record import Recorder, RecordingTransport, consume
-from .recordings import Interaction
-from .report import CheckReport
 
 __all__ = [
     "BAD_KEY",

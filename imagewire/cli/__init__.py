@@ -13,15 +13,15 @@ __all__ = ["COMMANDS", "main"]
 
 #: name -> (module with a ``main(argv) -> int``, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "regen": ("generator.cli", "compile spec/ into generated_client/ (--check: fail on drift)"),
-    "summary": ("conformance.summary", "print the generated API: operations and models with their status"),
-    "providers": ("conformance.providers", "the provider x model x operation matrix (--json)"),
-    "generate": ("conformance.consumer", "generate images from a prompt and save them"),
-    "edit": ("conformance.consumer", "edit one or more images with a prompt (and a mask)"),
-    "vary": ("conformance.consumer", "make variations of an image"),
-    "serve": ("conformance.server", "run the reference provider on this machine"),
-    "check": ("conformance.check", "judge a provider against the contract (--replay recordings, --live probes)"),
-    "record": ("conformance.record", "record traffic to a provider as scrubbed cassettes"),
+    "regen": ("imagewire.generator.cli", "compile spec/ into generated_client/ (--check: fail on drift)"),
+    "summary": ("imagewire.cli.summary", "print the generated API: operations and models with their status"),
+    "providers": ("imagewire.cli.providers", "the provider x model x operation matrix (--json)"),
+    "generate": ("imagewire.cli.images", "generate images from a prompt and save them"),
+    "edit": ("imagewire.cli.images", "edit one or more images with a prompt (and a mask)"),
+    "vary": ("imagewire.cli.images", "make variations of an image"),
+    "serve": ("imagewire.server", "run the reference provider on this machine"),
+    "check": ("imagewire.check.command", "judge a provider against the contract (--replay recordings, --live probes)"),
+    "record": ("imagewire.record.record", "record traffic to a provider as scrubbed cassettes"),
 }
 
 

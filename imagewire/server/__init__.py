@@ -6,7 +6,7 @@ and declared quirks, signed expiring image URLs, faults on demand, and a request
 
 Python API::
 
-    from conformance.server import start
+    from imagewire.server import start
 
     with start("local", api_key="sk-test") as server:      # a subprocess on 127.0.0.1, a free port
         client = Client(provider="local", base_url=server.base_url, api_key="sk-test")
@@ -53,9 +53,9 @@ def make_app(
     max_body_bytes: int | None = None,
     spec_path: str | None = None,
 ) -> Starlette:
-    """The reference provider as an ASGI application; see :func:`conformance.server.app.make_app`."""
-    from .app import DEFAULT_MAX_BODY
-    from .app import make_app as build
+    """The reference provider as an ASGI application; see :func:`imagewire.server.app.make_app`."""
+    from imagewire.server.app import DEFAULT_MAX_BODY
+    from imagewire.server.app import make_app as build
 
     return build(
         persona,
@@ -173,18 +173,18 @@ def start(
     faults: Sequence[str] = (),
     url_ttl: int = 3600,
 ) -> Running:
-    """Start ``python -m conformance.server`` and wait (at most ~10 s) until it answers."""
+    """Start ``python -m imagewire.server`` and wait (at most ~10 s) until it answers."""
     import tempfile
 
     import httpx
 
-    from .faults import parse_list
+    from imagewire.server.faults import parse_list
 
     faults = parse_list(faults)
     args = [
         sys.executable,
         "-m",
-        "conformance.server",
+        "imagewire.server",
         "--host",
         host,
         "--port",
@@ -242,9 +242,8 @@ def start(
 
 
 def _parser() -> argparse.ArgumentParser:
+    from imagewire.server.faults import FAULTS
     from imagewire_client._providers import PROVIDERS
-
-    from .faults import FAULTS
 
     parser = argparse.ArgumentParser(
         prog="imagewire serve",
@@ -275,7 +274,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """``imagewire serve``: run until SIGTERM or SIGINT; 0 on a clean stop."""
     import socket
 
-    from .faults import parse_list
+    from imagewire.server.faults import parse_list
 
     parser = _parser()
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
@@ -323,7 +322,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     port = sock.getsockname()[1]
     shown = f"[{args.host}]" if family == socket.AF_INET6 else args.host
     origin = f"http://{shown}:{port}"
-    from .personas import persona as find_persona
+    from imagewire.server.personas import persona as find_persona
 
     print(f"{_BANNER}{find_persona(args.persona).base_url(origin)} (persona {args.persona})", flush=True)
     if stop_requested.is_set():
@@ -347,7 +346,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _warm_up() -> None:
     """Load the font and the encoders once, so the first answer is as fast as the others."""
-    from . import render
+    from imagewire.server import render
 
     image = render.render(render.Picture(seed=b"imagewire", width=64, height=64, prompt="warm up", caption="."))
     for fmt in ("png", "jpeg", "webp"):

@@ -15,9 +15,9 @@ from typing import Any
 
 import httpx
 
-from .images import tiny
-from .recordings import Interaction
-from .validate import RequestInfo
+from imagewire.check.validate import RequestInfo
+from imagewire.record.images import tiny
+from imagewire.record.recordings import Interaction
 
 __all__ = ["Outcome", "Replayer"]
 
@@ -122,7 +122,7 @@ class Replayer:
 
 
 def _cut_off(item: Interaction) -> bool:
-    from .record import INCOMPLETE_HEADER
+    from imagewire.record.record import INCOMPLETE_HEADER
 
     marker = INCOMPLETE_HEADER.lower()
     return any(name.lower() == marker and value.startswith("incomplete") for name, value in item.response_headers)

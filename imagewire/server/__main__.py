@@ -1,0 +1,10 @@
+"""``python -m imagewire.server``: the same as ``imagewire serve``."""
+
+from __future__ import annotations
+
+import sys
+
+from imagewire.server import main
+
+if __name__ == "__main__":
+    sys.exit(main())
