@@ -1,11 +1,18 @@
 """``imagewire check``: judge traffic against the spec and the generated client.
 
 ``--replay PATH`` reads recordings (a VCR cassette, a HAR file, or a folder of them, recursively) and
-prints a matrix provider x operation x model with verdict counts, then the findings of every
-interaction that does not conform. ``--json`` / ``--markdown`` / ``--html`` write the same report as
-files. Exit status 1 when any interaction is a violation, any recording is unreadable, or a verdict
-differs from the expectation file beside its recording (``<name>.expect.yaml``); violations that
-an expectation declares, or all of them with ``--allow-violations``, do not fail the check.
+prints a matrix provider x operation x model with verdict counts, then every interaction that does not
+conform (``--all``: every interaction), named ``file#N`` with N counted from 1, its findings ordered by
+consequence (the deciding one first, the rest folded by kind), and the skipped ones with why.
+``--show-body`` adds each request and answer, scrubbed and truncated. ``--json`` / ``--markdown`` /
+``--html`` write the same report as files.
+
+Exit status (:class:`~imagewire.check.report.CheckExit`): 0 when nothing is a violation (conforming
+answers, declared quirks and deviations); 1 on a violation or a verdict that differs from the expectation
+file beside its recording (``<name>.expect.yaml``; violations an expectation declares, or all of them with
+``--allow-violations``, do not fail the check); 2 on unreadable or invalid input (a missing file, one that
+is not a cassette or HAR, a broken expectation file) or a bad command line; 3 when a live provider cannot be
+reached. The highest applies.
 
 The judging is :func:`check_interactions`: anything that yields
 :class:`~imagewire.record.recordings.Interaction` values goes through the same validator, replaying client
@@ -25,9 +32,10 @@ never printed; ``--setting NAME=VALUE`` passes provider settings (Azure: resourc
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -62,8 +70,10 @@ def check_paths(
     judge: Judge | None = None,
     use_expectations: bool = True,
     write_expectations: bool = False,
+    show_body: bool = False,
 ) -> CheckReport:
-    """Read every recording under ``paths``, judge it, and compare with the expectations beside it."""
+    """Read every recording under ``paths``, judge it, and compare with the expectations beside it
+    (``show_body``: keep each request and answer, scrubbed and truncated, for the report)."""
     judge = judge or Judge()
     report = CheckReport()
     for path in paths:
@@ -73,6 +83,8 @@ def check_paths(
         for file in files:
             recording = load(file)
             report.load_errors += recording.errors
+            if show_body:
+                report.add_previews(recording.interactions)
             known = expectations.load(file) if use_expectations else None
             chosen = provider or (known.provider if known is not None else None)
             verdicts = judge.judge_all(recording.interactions, chosen)
@@ -81,6 +93,9 @@ def check_paths(
                 expectations.write(file, verdicts, provider=known.provider if known is not None else provider)
                 continue
             if known is None:
+                continue
+            if known.errors:  # a broken expectation file is invalid input, not a mismatch
+                report.load_errors += [LoadError(str(known.path), None, error) for error in known.errors]
                 continue
             report.mismatches += expectations.compare(known, verdicts, recording.source)
             for index, entry in known.entries.items():
@@ -175,6 +190,10 @@ def _parser() -> argparse.ArgumentParser:
         help="(re)write <name>.expect.yaml beside each recording from the verdicts it gets now (notes are kept)",
     )
     parser.add_argument("--quiet", "-q", action="store_true", help="print only the summary line")
+    parser.add_argument("--all", action="store_true", help="list every interaction, the conforming ones too")
+    parser.add_argument(
+        "--show-body", action="store_true", help="show each listed request and answer (scrubbed, truncated)"
+    )
     return parser
 
 
@@ -202,6 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         judge=judge,
         use_expectations=not args.no_expectations,
         write_expectations=args.write_expectations,
+        show_body=args.show_body,
     )
     _write_reports(args, report)
     if args.quiet:
@@ -213,12 +233,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         for mismatch in report.mismatches:
             print(f"mismatch: {mismatch}")
     else:
-        print_terminal(report, sys.stdout)
+        print_terminal(report, sys.stdout, show_all=args.all)
     return report.exit_code(allow_violations=args.allow_violations)
 
 
 def _write_reports(args: argparse.Namespace, report: CheckReport, extra: dict[str, Any] | None = None) -> None:
-    outputs = ((args.json, render_json), (args.markdown, render_markdown), (args.html, render_html))
+    outputs: tuple[tuple[str | None, Callable[..., str]], ...] = (
+        (args.json, render_json),
+        (args.markdown, functools.partial(render_markdown, show_all=args.all)),
+        (args.html, functools.partial(render_html, show_all=args.all)),
+    )
     for target, render in outputs:
         if target:
             path = Path(target)
@@ -305,6 +329,8 @@ def _main_live(args: argparse.Namespace) -> int:
     except ImagewireError as problem:  # no key, a missing setting: nothing was sent
         return fail(str(problem))
     report = check_interactions(run.interactions, provider=provider, judge=judge)
+    if args.show_body:
+        report.add_previews(run.interactions)
     live.apply(run, report)
     extra = {"live": _live_json(run)}
     _write_reports(args, report, extra)
@@ -314,8 +340,10 @@ def _main_live(args: argparse.Namespace) -> int:
         print(redact(summary_line(report)))
         for mismatch in report.mismatches:
             print(redact(f"mismatch: {mismatch}"))
+        for unreachable in report.unreachable:
+            print(redact(f"unreachable: {unreachable}"))
     else:  # what is shown was recorded, and so scrubbed (the key included, by value)
-        print_terminal(report, sys.stdout)
+        print_terminal(report, sys.stdout, show_all=args.all)
     known, unknown = run.spent()
     money = f"${known:.3f}" + (f" + {unknown} probe(s) at unknown prices" if unknown else "")
     skipped = sum(1 for d in decisions if not d.send)
@@ -352,7 +380,7 @@ def _live_json(run: Any) -> dict[str, Any]:
                 "estimate_usd": r.probe.estimate.usd if r.probe.estimate is not None else None,
                 "sent": r.sent,
                 "skipped": next((d.reason for d in run.decisions if d.probe is r.probe and not d.send), None),
-                "interactions": list(r.indexes),
+                "interactions": [i + 1 for i in r.indexes],
                 "client": r.client,
                 "problem": r.problem,
             }

@@ -5,12 +5,12 @@
     # Expected verdicts of replaying bothub-dalle3.yaml (imagewire check --replay).
     provider: bothub            # optional: the provider whose quirks apply (as --provider; default: from the host)
     interactions:
-    - index: 0
+    - interaction: 1                       # its place in the recording, counted from 1 (as reports name it: file#1)
       note: seed 000, 2025-06-12          # free text
       verdict: conforms                    # conforms | quirk | deviation | violation | skipped
       result: {images: 1}                  # the client parsed it: images (and events, for a stream)
       findings: []                         # optional: the JSON pointers of the response findings, exactly
-    - index: 1
+    - interaction: 2
       verdict: violation
       error: ResponseContractError         # the client raised this (class name)
       findings: [/data]
@@ -63,7 +63,7 @@ class Mismatch:
     message: str
 
     def __str__(self) -> str:
-        where = self.source if self.index is None else f"{self.source}#{self.index}"
+        where = self.source if self.index is None else f"{self.source}#{self.index + 1}"
         return f"{where}: {self.message}"
 
 
@@ -96,18 +96,21 @@ def load(recording: str | os.PathLike[str]) -> Expectations | None:
     for position, entry in enumerate(entries):
         problem = _entry(entry, found)
         if problem:
-            found.errors.append(f"{path} entry {position}: {problem}")
+            found.errors.append(f"{path} entry {position + 1}: {problem}")
     return found
 
 
 def _entry(entry: Any, found: Expectations) -> str | None:
     if not isinstance(entry, dict):
         return "must be a mapping"
-    index, verdict = entry.get("index"), entry.get("verdict")
-    if not isinstance(index, int) or isinstance(index, bool) or index < 0:
-        return f"'index' must be a non-negative integer, got {index!r}"
+    if "index" in entry:
+        return "'index' (counted from 0) is now 'interaction', counted from 1 as reports number them"
+    number, verdict = entry.get("interaction"), entry.get("verdict")
+    if not isinstance(number, int) or isinstance(number, bool) or number < 1:
+        return f"'interaction' must be a number from 1, got {number!r}"
+    index = number - 1
     if index in found.entries:
-        return f"index {index} is listed twice"
+        return f"interaction {number} is listed twice"
     if verdict not in VERDICTS:
         return f"'verdict' must be one of {', '.join(VERDICTS)}, got {verdict!r}"
     result, error, findings = entry.get("result"), entry.get("error"), entry.get("findings")
@@ -186,7 +189,7 @@ def render(
     """The text of an expectation file that the given verdicts satisfy (notes kept from an older file)."""
     entries = []
     for verdict in verdicts:
-        entry: dict[str, Any] = {"index": verdict.index}
+        entry: dict[str, Any] = {"interaction": verdict.number}
         note = (notes or {}).get(verdict.index)
         if note:
             entry["note"] = note

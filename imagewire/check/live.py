@@ -457,6 +457,7 @@ class ProbeResult:
     end: int = 0
     client: str = ""  # what the client made of it (a result, events, or the error raised)
     problem: str | None = None  # not sent after all (the client refused it), or no answer
+    unreachable: bool = False  # no connection to the provider could be made (exit 3)
     #: the positions of its interactions in the cassette (requests without an answer have none)
     indexes: list[int] = field(default_factory=list)
 
@@ -580,6 +581,7 @@ def run_plan(
             except APIConnectionError as err:
                 result.client = f"{type(err).__name__}"
                 result.problem = f"no answer: {err}"
+                result.unreachable = isinstance(err.__cause__, (httpx.ConnectError, httpx.ConnectTimeout))
             except APIStatusError as err:
                 result.client = f"{type(err).__name__} ({err.status_code})"
             except ImagewireError as err:
@@ -661,6 +663,8 @@ def expectations(run: LiveRun) -> list[Mismatch]:
         probe = result.probe
         items = [by_index[i] for i in result.indexes if i in by_index]
         where = items[-1].index if items else None
+        if result.unreachable and not items:
+            continue  # reported as unreachable, not as a mismatch
         if result.problem is not None and not items:
             found.append(Mismatch(source, None, f"probe #{probe.number} ({probe.name}): {result.problem}"))
             continue
@@ -698,8 +702,12 @@ def expectations(run: LiveRun) -> list[Mismatch]:
 
 
 def apply(run: LiveRun, report: CheckReport) -> CheckReport:
-    """Add the probes' unmet expectations to ``report`` (whose verdicts judged ``run.interactions``)."""
+    """Add the probes' unmet expectations, and those that could not reach the provider, to ``report``
+    (whose verdicts judged ``run.interactions``)."""
     report.mismatches += expectations(run)
+    report.unreachable += [
+        f"probe #{r.probe.number} ({r.probe.name}): {r.problem}" for r in run.sent if r.unreachable and not r.indexes
+    ]
     return report
 
 

@@ -647,7 +647,9 @@ class SpecValidator:
         return op if op is not None and op.method == method.upper() else None
 
     def operation_for_path(self, url: str) -> OperationSpec | None:
-        path = _url_path(url).rstrip("/")
+        """The operation whose path ends the URL's path; an action suffix (Azure's legacy
+        ``images/generations:submit``) names the operation it starts."""
+        path = re.sub(r":[A-Za-z]+$", "", _url_path(url).rstrip("/"))
         for op in self._by_path:
             if path == op.path or path.endswith(op.path):
                 return op

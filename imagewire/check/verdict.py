@@ -6,10 +6,16 @@
                client still reads it: a parsed result, the events of a stream, or the typed error of an error status
 ``violation``  the client cannot honour it: a 2xx answer the client rejects (``ResponseContractError``: HTML on
                200, truncated JSON, a chat.completion instead of an ImagesResponse, no images, a stream without
-               a final image), an answer cut off by the connection closing (``APIConnectionError``), an image
-               whose bytes cannot be decoded, or the client failing outright
-``skipped``    not an Images API call (no operation of the spec at that method and path, e.g. an image
-               download); listed, not judged
+               a final image), an asynchronous answer (202 Accepted, an ``operation-location`` to poll), a
+               content type the client cannot read, an empty body, an answer cut off by the connection closing
+               (``APIConnectionError``), an image whose bytes cannot be decoded, or the client failing outright
+``skipped``    not an Images API call (no operation of the spec at that method and path: an image download, a
+               CORS preflight, the poll of an asynchronous operation); counted and listed with the reason
+               (:attr:`Verdict.reason`), not judged
+
+The findings of a verdict are kept ordered by consequence (:func:`by_consequence`): the finding that decides
+the verdict (:attr:`Verdict.deciding`) first, then undeclared deviations before declared quirks, then the
+caller's own request findings.
 
 "Still readable" is decided by replaying the interaction through the generated client
 (:mod:`imagewire.check.replay`), not guessed from the findings. The same :class:`Judge` serves recorded
@@ -19,6 +25,7 @@ traffic (``imagewire check --replay``) and live probes (``--live``): anything th
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +41,23 @@ __all__ = ["VERDICTS", "Judge", "Verdict"]
 VERDICTS = ("conforms", "quirk", "deviation", "violation", "skipped")
 #: finding kinds that describe the caller's request, not the provider's answer
 REQUEST_KINDS = frozenset({"request"})
+#: finding kinds that make a violation (the client cannot honour the answer); no quirk declares them away
+VIOLATION_KINDS = ("kit", "client-crash", "async", "empty-body", "content-type", "contract")
+#: every finding kind, most consequential first (unknown kinds sort just before ``extra-key``)
+CONSEQUENCE = (
+    *VIOLATION_KINDS,
+    "status",
+    "media-type",
+    "json",
+    "stream-error",
+    "schema",
+    "image",
+    "image-format",
+    "client",
+    "extra-key",
+    "request",
+)
+_RANK = {kind: rank for rank, kind in enumerate(CONSEQUENCE)}
 #: the client's typed errors (anything else raised while reading is a crash of the client)
 _TYPED_ERRORS = frozenset(
     {
@@ -75,19 +99,36 @@ class Verdict:
     verdict: str
     findings: list[Finding] = field(default_factory=list)
     outcome: Outcome | None = None
+    #: why a ``skipped`` interaction is not judged (empty otherwise)
+    reason: str = ""
+
+    @property
+    def number(self) -> int:
+        """The interaction's place in its file, counted from 1 (``index`` counts from 0)."""
+        return self.index + 1
 
     @property
     def where(self) -> str:
-        return f"{self.source}#{self.index}"
+        """``file#N``, N counted from 1: how every report names the interaction."""
+        return f"{self.source}#{self.number}"
 
     @property
     def response_findings(self) -> list[Finding]:
         return [f for f in self.findings if f.kind not in REQUEST_KINDS]
 
+    @property
+    def deciding(self) -> Finding | None:
+        """The finding that decides the verdict (first in :attr:`findings`); ``None`` for conforms and skipped."""
+        if self.verdict in ("conforms", "skipped"):
+            return None
+        return next(iter(self.response_findings), None)
+
     def as_dict(self) -> dict[str, Any]:
+        deciding = self.deciding
         return {
+            "interaction": self.where,
             "source": self.source,
-            "index": self.index,
+            "number": self.number,
             "provider": self.provider,
             "host": self.host,
             "method": self.method,
@@ -97,9 +138,56 @@ class Verdict:
             "status": self.status,
             "content_type": self.content_type,
             "verdict": self.verdict,
-            "findings": [f.as_dict() for f in self.findings],
+            **({"reason": self.reason} if self.reason else {}),
+            "findings": [f.as_dict() | ({"deciding": True} if f is deciding else {}) for f in self.findings],
             "outcome": self.outcome.as_dict() if self.outcome is not None else None,
         }
+
+
+def by_consequence(findings: Iterable[Finding], verdict: str) -> list[Finding]:
+    """``findings`` ordered by what they weigh: for a quirk verdict the declared quirks first (one of them
+    decides it), otherwise undeclared findings before declared ones; within that by kind
+    (:data:`CONSEQUENCE`), then as found. The caller's request findings always come last."""
+
+    def key(item: tuple[int, Finding]) -> tuple[int, int, int, int]:
+        position, finding = item
+        request = finding.kind in REQUEST_KINDS
+        declared = finding.quirk is not None
+        quirk_rank = (0 if declared else 1) if verdict == "quirk" else (1 if declared else 0)
+        return (request, quirk_rank, _RANK.get(finding.kind, _RANK["extra-key"] - 1), position)
+
+    return [finding for _, finding in sorted(enumerate(findings), key=key)]
+
+
+#: the status URL of an asynchronous image operation (Azure's legacy ``images/generations:submit``)
+_POLL = re.compile(r"/operations/images/[^/]+$")
+#: where an asynchronous answer says to poll
+_ASYNC_HEADERS = ("operation-location", "azure-asyncoperation")
+
+
+def _no_images(interaction: Interaction) -> tuple[str, str] | None:
+    """Why a 2xx answer holds no images the client could read, when it is one of the named reasons:
+    an asynchronous answer, an empty body, a content type that is neither JSON nor an event stream."""
+    status = f"{interaction.status}{' ' + interaction.reason if interaction.reason else ''}"
+    poll = next((value for name in _ASYNC_HEADERS if (value := interaction.response_header(name))), None)
+    if interaction.status == 202 or poll:
+        where = (
+            f" with {_ASYNC_HEADERS[0] if interaction.response_header(_ASYNC_HEADERS[0]) else 'a poll URL'} {poll}"
+            if poll
+            else ""
+        )
+        return (
+            "async",
+            f"an asynchronous answer ({status}{where}): the images would come from polling, which the contract does not have",
+        )
+    if not interaction.response_content().strip():
+        return "empty-body", f"an empty body ({status})"
+    content_type = interaction.response_header("content-type") or ""
+    media = content_type.split(";")[0].strip().lower()
+    readable = media in ("", "text/event-stream", "text/json") or media == "application/json" or media.endswith("+json")
+    if not readable and "html" not in media:
+        return "content-type", f"content type {media!r}, neither JSON nor an event stream"
+    return None
 
 
 def _warning_finding(warning: str) -> Finding:
@@ -169,6 +257,7 @@ class Judge:
             list(validation.findings),
         )
         if validation.operation is None:
+            verdict.reason = self._why_skipped(interaction)
             return verdict
         outcome = self.replayer.replay(interaction, validation.operation, validation.request)
         verdict.outcome = outcome
@@ -178,7 +267,7 @@ class Judge:
             if finding.pointer not in seen:
                 verdict.findings.append(finding)
                 seen.add(finding.pointer)
-        violations = self._violations(outcome)
+        violations = self._violations(interaction, outcome)
         verdict.findings += violations
         verdict.findings = self._apply_quirks(verdict.findings, provider_id)
         if violations:
@@ -191,14 +280,36 @@ class Judge:
                 verdict.verdict = "quirk"
             else:
                 verdict.verdict = "deviation"
+        verdict.findings = by_consequence(verdict.findings, verdict.verdict)
         return verdict
 
-    def _violations(self, outcome: Outcome) -> list[Finding]:
+    def _why_skipped(self, interaction: Interaction) -> str:
+        """Why an interaction is not an Images API call, in a few words."""
+        method, path = interaction.method.upper(), interaction.path or "/"
+        if _POLL.search(path):
+            return (
+                f"{method} {path} polls an asynchronous image operation (Azure's legacy API); "
+                "the call that started it is judged"
+            )
+        same_path = self.spec.operation_for_path(interaction.url)
+        if same_path is not None:
+            if method == "OPTIONS":
+                return f"a CORS preflight (OPTIONS {path}), not an Images API call"
+            return f"{method} {path}: the spec has {same_path.key} at {same_path.method} only"
+        media = (interaction.response_header("content-type") or "").split(";")[0].strip().lower()
+        if media.startswith("image/"):
+            return f"an image download ({method} {path}), not an Images API call"
+        return f"not an Images API call: no operation of the spec at {method} {path}"
+
+    def _violations(self, interaction: Interaction, outcome: Outcome) -> list[Finding]:
         found: list[Finding] = []
         if outcome.kind == "error" and outcome.error not in _TYPED_ERRORS:
             found.append(
                 Finding("", f"the generated client failed: {outcome.error}: {outcome.message}", "client-crash")
             )
+        elif 200 <= interaction.status < 300 and not outcome.images and (named := _no_images(interaction)):
+            kind, message = named
+            found.append(Finding("", f"{message}; the client cannot turn it into images", kind))
         elif outcome.contract_error:
             found.append(
                 Finding(outcome.pointer or "", f"the client rejects the answer: {outcome.message}", "contract")
@@ -215,7 +326,7 @@ class Judge:
             return findings
         out = []
         for finding in findings:
-            if finding.kind not in REQUEST_KINDS and finding.kind not in ("contract", "client-crash", "kit"):
+            if finding.kind not in REQUEST_KINDS and finding.kind not in VIOLATION_KINDS:
                 quirk = next((q for q in provider.quirks if q.covers(finding.pointer)), None)
                 if quirk is not None:
                     finding = Finding(finding.pointer, finding.message, finding.kind, quirk.id)

@@ -85,8 +85,8 @@ class Interaction:
 
     @property
     def where(self) -> str:
-        """``source#index``: how reports name this interaction."""
-        return f"{self.source}#{self.index}"
+        """``source#N``, N counted from 1: how reports name this interaction (``index`` counts from 0)."""
+        return f"{self.source}#{self.index + 1}"
 
     @property
     def path(self) -> str:
@@ -112,14 +112,15 @@ class Interaction:
 
 @dataclass(frozen=True)
 class LoadError:
-    """A recording file, or one entry of it, that could not be read. ``index`` is ``None`` for the whole file."""
+    """A recording file, or one entry of it, that could not be read. ``index`` (from 0) is ``None`` for the whole
+    file; the message names the entry from 1, as reports number interactions."""
 
     source: str
     index: int | None
     message: str
 
     def __str__(self) -> str:
-        where = self.source if self.index is None else f"{self.source} entry {self.index}"
+        where = self.source if self.index is None else f"{self.source}#{self.index + 1}"
         return f"{where}: {self.message}"
 
 

@@ -51,18 +51,19 @@ def test_the_recordings_check_clean_with_their_expectations(tmp_path: Path, caps
     entries = report["interactions"]
     assert len(entries) == report["summary"]["interactions"] > 40
     for entry in entries:
-        assert {"source", "index", "operation", "status", "verdict", "findings"} <= set(entry)
+        assert {"interaction", "source", "number", "operation", "status", "verdict", "findings"} <= set(entry)
+        assert entry["interaction"] == f"{entry['source']}#{entry['number']}" and entry["number"] >= 1
         assert all({"pointer", "message", "kind"} <= set(f) for f in entry["findings"])
         assert entry["expected"]["matches"] is True
     chat = next(e for e in entries if e["source"].endswith("proxy-chat-completion.yaml"))
     assert chat["verdict"] == "violation" and chat["outcome"]["error"] == "ResponseContractError"
 
     markdown = (tmp_path / "r.md").read_text()
-    assert "| provider | operation | model |" in markdown and "`/data/0/content_filter_results`" in markdown
+    assert "| provider | operation | model |" in markdown and "/data/0/content_filter_results" in markdown
 
     page = (tmp_path / "r.html").read_text()
     assert page.startswith("<!DOCTYPE html>") and "<style>" in page
-    assert not re.search(r"<(script|link|img|iframe)\b", page) and not re.search(r"(src|href)=", page)
+    assert not re.search(r"<(link|img|iframe)\b", page) and not re.search(r"(src|href)=", page)  # nothing fetched
     assert "content-filter-results" in page
 
 
@@ -94,12 +95,12 @@ def test_malformed_inputs_are_reported_and_the_rest_is_checked(
         )
     )
     code, out = run(["--replay", str(tmp_path), "--json", str(tmp_path / "out" / "r.json")], capsys)
-    assert code == 1
+    assert code == 2  # unreadable input
     assert f"{tmp_path / 'broken.yaml'}: not valid YAML" in out
-    assert f"{tmp_path / 'partly.json'} entry 0: 'response' is missing" in out
+    assert f"{tmp_path / 'partly.json'}#1: 'response' is missing" in out
     report = json.loads((tmp_path / "out" / "r.json").read_text())
     assert len(report["interactions"]) == 2 + 3 + 1
-    assert [e["index"] for e in report["load_errors"]] == [None, 0]
+    assert [e["number"] for e in report["load_errors"]] == [None, 1]
 
 
 def test_expectation_mismatches_fail_and_say_where(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -107,7 +108,7 @@ def test_expectation_mismatches_fail_and_say_where(tmp_path: Path, capsys: pytes
     shutil.copy(RECORDINGS / "azure-dalle3.expect.yaml", tmp_path / "azure.expect.yaml")
     assert run(["--replay", str(tmp_path / "azure.yaml")], capsys)[0] == 0
     code, out = run(["--replay", str(tmp_path / "azure.yaml"), "--provider", "generic"], capsys)
-    assert code == 1 and f"{tmp_path / 'azure.yaml'}#0: verdict deviation, expected quirk" in out
+    assert code == 1 and f"{tmp_path / 'azure.yaml'}#1: verdict deviation, expected quirk" in out
     text = (
         (tmp_path / "azure.expect.yaml").read_text().replace("error: AuthenticationError", "error: RateLimitError", 1)
     )
@@ -127,7 +128,7 @@ def test_write_expectations_then_check_against_them(tmp_path: Path, capsys: pyte
 def test_the_cli_entry_point_and_a_missing_path(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["check", "--replay", str(RECORDINGS / "openai-gpt-image.har"), "-q"]) == 0
     assert "3 interactions" in capsys.readouterr().out
-    assert check.main(["--replay", "/nonexistent/recordings"]) == 1
+    assert check.main(["--replay", "/nonexistent/recordings"]) == 2
     assert "/nonexistent/recordings: cannot read the file" in capsys.readouterr().out
     with pytest.raises(SystemExit) as exc:
         check.main([])

@@ -198,7 +198,7 @@ def test_a_provider_that_accepts_a_bad_size_fails_the_check(
     assert "expected 400, got 200" in out and "401 without the error envelope" in out
 
 
-def test_no_answer_is_a_mismatch(
+def test_an_unreachable_provider_exits_3(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     def refuse(request: httpx.Request) -> httpx.Response:
@@ -207,7 +207,7 @@ def test_no_answer_is_a_mismatch(
     monkeypatch.setattr(check, "LIVE_TRANSPORT", _mock(refuse))
     code = check.main(["--live", "--provider", "bothub", "--api-key", KEY, "--record", str(tmp_path), "-q"])
     out = capsys.readouterr().out
-    assert code == 1 and out.count("no answer") == 2
+    assert code == 3 and out.count("unreachable: probe #") == 2 and "mismatch" not in out
     assert not (tmp_path / "live-bothub.yaml").exists()  # nothing answered, nothing recorded
 
 
@@ -228,7 +228,7 @@ def test_probes_map_to_their_interactions_when_one_got_no_answer(
     [mismatch] = report["expectation_mismatches"]
     assert "probe #2" in mismatch["message"] and "no answer" in mismatch["message"]
     bad_key = report["live"]["probes"][2]
-    assert bad_key["interactions"] == [0] and report["interactions"][0]["status"] == 401
+    assert bad_key["interactions"] == [1] and report["interactions"][0]["status"] == 401  # counted from 1
 
 
 def test_usage_problems_send_nothing(

@@ -164,7 +164,7 @@ def test_malformed_entries_are_collected_by_index_and_the_rest_is_read(tmp_path:
     assert [i.index for i in recording.interactions] == [0, 5]
     assert [e.index for e in recording.errors] == [1, 2, 3, 4]
     messages = [str(e) for e in recording.errors]
-    assert all(m.startswith(f"{path} entry ") for m in messages)
+    assert [m.split(":")[0] for m in messages] == [f"{path}#{n}" for n in (2, 3, 4, 5)]  # counted from 1
     assert "method is missing" in messages[1] and "100-599" in messages[2] and "base64" in messages[3]
 
 

@@ -196,7 +196,7 @@ class Item:
         )
 
     def expectation(self, index: int) -> dict[str, Any]:
-        entry: dict[str, Any] = {"index": index, "note": self.note, "verdict": self.verdict}
+        entry: dict[str, Any] = {"interaction": index + 1, "note": self.note, "verdict": self.verdict}
         if self.error is not None:
             entry["error"] = self.error
         elif self.verdict != "skipped":

@@ -308,7 +308,7 @@ def normalise(item: Interaction, origin: str) -> Interaction:
 
 def _expectation(index: int, call: Call) -> dict[str, Any]:
     expected = call.expected
-    entry: dict[str, Any] = {"index": index, "note": call.note, "verdict": expected.verdict}
+    entry: dict[str, Any] = {"interaction": index + 1, "note": call.note, "verdict": expected.verdict}
     if expected.error is not None:
         entry["error"] = expected.error
     else:
