@@ -50,7 +50,9 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     env.pop("VIRTUAL_ENV", None)
     uv = _uv()
     _run(uv, "build", "--quiet", "--offline", "--wheel", "--out-dir", dist, ROOT, cwd=base, env=env)
-    _run(uv, "build", "--quiet", "--offline", "--wheel", "--out-dir", dist, ROOT / "generated_client", cwd=base, env=env)
+    _run(
+        uv, "build", "--quiet", "--offline", "--wheel", "--out-dir", dist, ROOT / "generated_client", cwd=base, env=env
+    )
     venv = base / "venv"
     _run(uv, "venv", "--quiet", "--python", sys.executable, venv, cwd=base, env=env)
     wheels = sorted(dist.glob("*.whl"))
