@@ -68,6 +68,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(err, file=sys.stderr)
         print(f"nothing was written; {args.out} is unchanged", file=sys.stderr)
         return EXIT_PROBLEM
+    except Exception as err:
+        print(f"imagewire regen: unexpected {type(err).__name__}: {err}", file=sys.stderr)
+        print(f"nothing was written; {args.out} is unchanged", file=sys.stderr)
+        return EXIT_PROBLEM
     if result.status == "unchanged":
         print(f"unchanged: inputs match {args.out}/imagewire.lock; nothing to do ({result.seconds:.2f}s)")
     else:

@@ -62,7 +62,9 @@ def _snake(name: str) -> str:
 
 def _member(prefix: str, value: str) -> str:
     """``256x256`` -> ``SIZE_256X256``; ``image/png`` -> ``IMAGE_PNG``; ``auto`` -> ``AUTO``."""
-    body = re.sub(r"[^0-9A-Za-z]+", "_", value).strip("_").upper() or "EMPTY"
+    from .spec import enum_member
+
+    body = enum_member(value)
     return f"{prefix}_{body}" if body[0].isdigit() else body
 
 

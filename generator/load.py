@@ -2,6 +2,8 @@
 
 A syntax error becomes a :class:`Problem` naming the file, the JSON pointer of the last key that was
 read before the error, and the line. Duplicate keys (which YAML loaders silently collapse) are problems too.
+So is a file over :data:`MAX_BYTES`, or a YAML document that holds more than :data:`MAX_BYTES` once its
+aliases are expanded (an alias "bomb": a few hundred bytes that stand for billions of values).
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ import yaml
 
 from .problems import Problem, pointer
 
-__all__ = ["Document", "load"]
+__all__ = ["MAX_BYTES", "Document", "expanded_size", "load"]
+
+#: the largest spec file read, and the most a YAML document may hold with its aliases expanded (bytes)
+MAX_BYTES = 16 * 1024 * 1024
 
 try:  # the C loader is several times faster; fall back where libyaml is missing
     _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment,unused-ignore]
@@ -44,9 +49,12 @@ class Document:
             ptr = ptr.rsplit("/", 1)[0]
 
 
-def load(path: Path, name: str) -> Document | Problem:
-    """Load ``path``; a problem (never an exception) when it cannot be read or parsed."""
+def load(path: Path, name: str, *, max_bytes: int = MAX_BYTES) -> Document | Problem:
+    """Load ``path``; a problem (never an exception) when it cannot be read or parsed, or exceeds a limit."""
     try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            return Problem(name, "", f"the file has {size:,} bytes; the limit is {max_bytes:,}", "limit")
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return Problem(name, "", "file not found", "load")
@@ -68,18 +76,53 @@ def load(path: Path, name: str) -> Document | Problem:
         except json.JSONDecodeError as err:
             return Problem(name, "", f"JSON syntax error: {err.msg}", "json", err.lineno)
         if duplicates:  # JSON is YAML: its reader names where the duplicate stands
-            found = _load_yaml(path, name, text)
+            found = _load_yaml(path, name, text, max_bytes)
             where, line = (found.pointer, found.line) if isinstance(found, Problem) else ("", None)
             message = f"duplicate key {duplicates[0]!r} (JSON readers keep only the last one)"
             return Problem(name, where, message, "json", line)
         return Document(path, name, data)
-    return _load_yaml(path, name, text)
+    return _load_yaml(path, name, text, max_bytes)
 
 
-def _load_yaml(path: Path, name: str, text: str) -> Document | Problem:
+def expanded_size(node: yaml.Node, limit: int) -> int:
+    """Roughly how many bytes ``node`` stands for with every alias expanded (each scalar's length plus one
+    per node), counted without expanding anything: an aliased node is one shared object, so its size is
+    remembered. Counting stops past ``limit``; a recursive alias counts as ``limit + 1``."""
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(item: yaml.Node) -> int:
+        key = id(item)
+        if key in sizes:
+            return sizes[key]
+        if key in active:  # a recursive alias: infinite once expanded
+            return limit + 1
+        active.add(key)
+        total = 1 + (len(item.value) if isinstance(item, yaml.ScalarNode) else 0)
+        if isinstance(item, yaml.MappingNode):
+            for key_node, value_node in item.value:
+                total += size(key_node) + size(value_node)
+                if total > limit:
+                    break
+        elif isinstance(item, yaml.SequenceNode):
+            for child in item.value:
+                total += size(child)
+                if total > limit:
+                    break
+        active.discard(key)
+        sizes[key] = min(total, limit + 1)
+        return sizes[key]
+
+    return size(node)
+
+
+def _load_yaml(path: Path, name: str, text: str, max_bytes: int = MAX_BYTES) -> Document | Problem:
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
+        if node is not None and expanded_size(node, max_bytes) > max_bytes:
+            message = f"with its aliases expanded the document holds over {max_bytes:,} bytes (an alias bomb?)"
+            return Problem(name, "", message, "limit")
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
@@ -88,11 +131,16 @@ def _load_yaml(path: Path, name: str, text: str) -> Document | Problem:
         return Problem(name, _pointer_before_error(text), f"YAML syntax error: {what}", "yaml", line)
     except yaml.YAMLError as err:  # pragma: no cover - defensive
         return Problem(name, "", f"YAML error: {err}", "yaml")
+    except RecursionError:
+        return Problem(name, "", "the document is nested too deeply to read", "limit")
     finally:
         loader.dispose()
     doc = Document(path, name, data)
     if node is not None:
-        duplicate = _walk(node, "", doc.lines)
+        try:
+            duplicate = _walk(node, "", doc.lines)
+        except RecursionError:
+            return Problem(name, "", "the document is nested too deeply to read", "limit")
         if duplicate is not None:
             ptr, line = duplicate
             return Problem(name, ptr, "duplicate key (YAML keeps only the last one)", "yaml", line)

@@ -139,6 +139,31 @@ def _name(path: Path, base: Path) -> str:
 # --- references ------------------------------------------------------------------------------------
 
 
+def enum_member(value: str) -> str:
+    """The member name an enum value gets in the client (before its prefix): ``256x256`` -> ``256X256``."""
+    return re.sub(r"[^0-9A-Za-z]+", "_", value).strip("_").upper() or "EMPTY"
+
+
+def _enum_clashes(doc: Document) -> Iterator[Problem]:
+    """String enums whose values would get the same member name in the client (``256x256``, ``256X256``)."""
+    for ptr, node in _walk(doc.data):
+        values = node.get("enum") if isinstance(node, dict) else None
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            continue
+        names = node.get("x-enum-varnames")
+        if not isinstance(names, list) or len(names) != len(values):
+            names = [enum_member(v) for v in values]
+        seen: dict[str, str] = {}
+        for value, name in zip(values, names, strict=True):
+            other = seen.setdefault(str(name).upper(), value)
+            if other != value:
+                yield doc.problem(
+                    ptr + "/enum",
+                    f"enum values {other!r} and {value!r} would both be named {str(name).upper()} in the client",
+                    "house:enum-names",
+                )
+
+
 def _walk(node: Any, ptr: str = "") -> Iterator[tuple[str, Any]]:
     yield ptr, node
     if isinstance(node, dict):
@@ -297,6 +322,7 @@ def _house_rules(doc: Document, operations: dict[str, Operation]) -> Iterator[Pr
         body = op.data.get("requestBody")
         if body is not None:
             yield from _no_defaults(doc, body, op.pointer + "/requestBody", set())
+    yield from _enum_clashes(doc)
     for ptr, node in _walk(doc.data):
         if isinstance(node, dict) and "enum" in node and isinstance(node.get("type"), list) and "null" in node["type"]:
             yield doc.problem(

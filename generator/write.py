@@ -5,10 +5,13 @@ Nothing here imports the engine or YAML, so the unchanged-inputs short-cut stays
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import hashlib
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import tomllib
 from collections.abc import Iterable, Iterator
@@ -153,7 +156,16 @@ def _alive(pid: int) -> bool:
 
 
 def swap(new: Path, target: Path) -> None:
-    """Replace ``target`` with the finished tree ``new``; on any failure the old tree stays in place."""
+    """Replace ``target`` with the finished tree ``new``; on any failure the old tree stays in place.
+
+    Where the system can (Linux ``renameat2(RENAME_EXCHANGE)``), the two trees trade places in one atomic
+    step, so ``target`` always holds a whole tree; the old one is then removed from ``new``'s place (a run
+    killed before that leaves a scratch folder, which :func:`recover` removes). Elsewhere, two renames, the
+    old tree set aside in between, and :func:`recover` puts it back after a kill.
+    """
+    if target.exists() and _exchange(new, target):
+        shutil.rmtree(new, ignore_errors=True)
+        return
     old = target.with_name(f".{target.name}.old-{os.getpid()}")
     moved = False
     if target.exists():
@@ -167,6 +179,27 @@ def swap(new: Path, target: Path) -> None:
         raise
     if moved:
         shutil.rmtree(old, ignore_errors=True)
+
+
+_AT_FDCWD, _RENAME_EXCHANGE = -100, 2
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically; ``False`` where the system or file system cannot."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):  # pragma: no cover - a libc without renameat2 (glibc < 2.28)
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    renameat2.restype = ctypes.c_int
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):  # pragma: no cover - e.g. an old kernel
+        return False
+    raise OSError(code, os.strerror(code), str(b))
 
 
 def compare(expected: Path, actual: Path) -> list[str]:

@@ -13,13 +13,16 @@ an optional ``encoding: base64``).
 
 Nothing here raises on bad input: a file or entry that cannot be read becomes a :class:`LoadError`
 (file and entry index) in :attr:`Recording.errors`, and every other entry is still read.
+
+Files come from strangers, so reading is bounded (:class:`Limits`): the file's size, its size once YAML
+aliases are expanded, the number of interactions and each body's size once its ``Content-Encoding`` is
+undone (counted while decompressing). A refusal is a :class:`LoadError` whose ``limit`` names the limit.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import gzip
 import json
 import os
 import uuid
@@ -32,10 +35,15 @@ from urllib.parse import quote, urlsplit
 
 import yaml
 
+from imagewire.generator.load import expanded_size
+
 __all__ = [
     "EXTENSIONS",
+    "LIMITS",
     "Headers",
     "Interaction",
+    "LimitExceeded",
+    "Limits",
     "LoadError",
     "Recording",
     "discover",
@@ -59,6 +67,32 @@ try:  # the C loader/dumper are several times faster; fall back where libyaml is
 except AttributeError:  # pragma: no cover
     _Loader = yaml.SafeLoader
 
+_MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much a recording may hold before it is refused."""
+
+    #: the file's size, and its size once YAML aliases are expanded (bytes)
+    file_bytes: int = 256 * _MB
+    #: one request or response body once its Content-Encoding (gzip, deflate) is undone (bytes)
+    decoded_bytes: int = 64 * _MB
+    #: interactions (cassette) or entries (HAR) in one file
+    interactions: int = 100_000
+
+
+#: the limits used when none are given
+LIMITS = Limits()
+
+
+class LimitExceeded(ValueError):
+    """A recording, or one body in it, is larger than a :class:`Limits` field allows."""
+
+    def __init__(self, limit: str, message: str) -> None:
+        super().__init__(message)
+        self.limit = limit  # the Limits field that was exceeded
+
 
 @dataclass(frozen=True)
 class Interaction:
@@ -74,6 +108,8 @@ class Interaction:
     reason: str = ""
     response_headers: Headers = ()
     response_body: bytes = b""
+    #: the most a body may hold once decoded (see :attr:`Limits.decoded_bytes`)
+    max_decoded: int = field(default=LIMITS.decoded_bytes, compare=False, repr=False)
 
     def request_header(self, name: str) -> str | None:
         """The first value of a request header (case-insensitive), or ``None``."""
@@ -103,11 +139,12 @@ class Interaction:
             return ""
 
     def response_content(self) -> bytes:
-        """The response body with any ``Content-Encoding`` (gzip, deflate) undone, when it is still encoded."""
-        return _decoded(self.response_body, self.response_header("content-encoding"))
+        """The response body with any ``Content-Encoding`` (gzip, deflate) undone, when it is still encoded.
+        Raises :class:`LimitExceeded` when it would decode to more than :attr:`max_decoded` bytes."""
+        return _decoded(self.response_body, self.response_header("content-encoding"), self.max_decoded)
 
     def request_content(self) -> bytes:
-        return _decoded(self.request_body, self.request_header("content-encoding"))
+        return _decoded(self.request_body, self.request_header("content-encoding"), self.max_decoded)
 
 
 @dataclass(frozen=True)
@@ -118,6 +155,8 @@ class LoadError:
     source: str
     index: int | None
     message: str
+    #: the :class:`Limits` field the file or entry exceeded, when that is why it was refused
+    limit: str | None = None
 
     def __str__(self) -> str:
         where = self.source if self.index is None else f"{self.source}#{self.index + 1}"
@@ -142,28 +181,49 @@ def _first(headers: Headers, name: str) -> str | None:
     return None
 
 
-def _decoded(body: bytes, encoding: str | None) -> bytes:
+def _decoded(body: bytes, encoding: str | None, limit: int) -> bytes:
     coding = (encoding or "").strip().lower()
     if not body or not coding or coding == "identity":
         return body
     try:
         if coding in ("gzip", "x-gzip") and body[:2] == b"\x1f\x8b":
-            return gzip.decompress(body)
+            return _inflate(body, 16 + zlib.MAX_WBITS, limit)
         if coding == "deflate":
             try:
-                return zlib.decompress(body)
+                return _inflate(body, zlib.MAX_WBITS, limit)
             except zlib.error:
-                return zlib.decompress(body, -zlib.MAX_WBITS)
-    except (OSError, EOFError, zlib.error):
+                return _inflate(body, -zlib.MAX_WBITS, limit)
+    except zlib.error:
         return body
     return body  # already decoded by the recorder (vcrpy's decode_compressed_response), or unknown coding
+
+
+def _inflate(body: bytes, wbits: int, limit: int) -> bytes:
+    """Decompress ``body`` (every gzip member), never holding more than ``limit + 1`` bytes of output."""
+    out = bytearray()
+    data = body
+    while data:
+        engine = zlib.decompressobj(wbits)
+        out += engine.decompress(data, limit + 1 - len(out))
+        while engine.unconsumed_tail and len(out) <= limit:
+            out += engine.decompress(engine.unconsumed_tail, limit + 1 - len(out))
+        if len(out) > limit:
+            raise LimitExceeded(
+                "decoded_bytes", f"a body decodes to more than {limit:,} bytes (the decoded_bytes limit)"
+            )
+        if not engine.eof:
+            raise zlib.error("truncated stream")
+        data = engine.unused_data.lstrip(b"\0") if wbits > 16 else b""
+    return bytes(out)
 
 
 # ---------------------------------------------------------------- reading
 
 
 class _EntryError(Exception):
-    pass
+    def __init__(self, message: str, limit: str | None = None) -> None:
+        super().__init__(message)
+        self.limit = limit
 
 
 def discover(path: str | os.PathLike[str]) -> list[Path]:
@@ -183,12 +243,20 @@ def discover(path: str | os.PathLike[str]) -> list[Path]:
     return found
 
 
-def load(path: str | os.PathLike[str], *, source: str | None = None) -> Recording:
-    """Read one cassette or HAR file (told apart by content, not only by name)."""
+def _refused(name: str, err: LimitExceeded) -> Recording:
+    return Recording(name, "unknown", errors=[LoadError(name, None, str(err), err.limit)])
+
+
+def load(path: str | os.PathLike[str], *, source: str | None = None, limits: Limits = LIMITS) -> Recording:
+    """Read one cassette or HAR file (told apart by content, not only by name), within ``limits``."""
     file = Path(path)
     name = source if source is not None else str(path)
     try:
-        raw = file.read_bytes()
+        with file.open("rb") as handle:
+            raw = handle.read(limits.file_bytes + 1)
+        if len(raw) > limits.file_bytes:
+            message = f"the file is larger than {limits.file_bytes:,} bytes (the file_bytes limit)"
+            return _refused(name, LimitExceeded("file_bytes", message))
     except OSError as err:
         return Recording(
             name, "unknown", errors=[LoadError(name, None, f"cannot read the file: {err.strerror or err}")]
@@ -198,7 +266,9 @@ def load(path: str | os.PathLike[str], *, source: str | None = None) -> Recordin
     except UnicodeDecodeError as err:
         return Recording(name, "unknown", errors=[LoadError(name, None, f"not UTF-8 text: {err}")])
     try:
-        data = json.loads(text) if file.suffix.lower() in (".har", ".json") else yaml.load(text, Loader=_Loader)
+        data = json.loads(text) if file.suffix.lower() in (".har", ".json") else _yaml(text, limits.file_bytes)
+    except LimitExceeded as err:
+        return _refused(name, err)
     except (ValueError, RecursionError) as err:
         return Recording(name, "unknown", errors=[LoadError(name, None, f"not valid JSON: {err}")])
     except yaml.YAMLError as err:
@@ -207,9 +277,9 @@ def load(path: str | os.PathLike[str], *, source: str | None = None) -> Recordin
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
         return Recording(name, "unknown", errors=[LoadError(name, None, f"not valid YAML{where}: {problem}")])
     if isinstance(data, dict) and isinstance(data.get("log"), dict):
-        return parse_har(data, name)
+        return parse_har(data, name, limits=limits)
     if isinstance(data, dict) and "interactions" in data:
-        return parse_cassette(data, name)
+        return parse_cassette(data, name, limits=limits)
     return Recording(
         name,
         "unknown",
@@ -217,7 +287,22 @@ def load(path: str | os.PathLike[str], *, source: str | None = None) -> Recordin
     )
 
 
-def load_all(paths: Iterable[str | os.PathLike[str]]) -> list[Recording]:
+def _yaml(text: str, limit: int) -> Any:
+    """The YAML document in ``text``; :class:`LimitExceeded` when its aliases expand beyond ``limit`` bytes."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if expanded_size(node, limit) > limit:
+            message = f"with its YAML aliases expanded the file holds over {limit:,} bytes (the file_bytes limit)"
+            raise LimitExceeded("file_bytes", message)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def load_all(paths: Iterable[str | os.PathLike[str]], *, limits: Limits = LIMITS) -> list[Recording]:
     """Every recording under each path (a file or a folder)."""
     recordings = []
     for path in paths:
@@ -225,11 +310,30 @@ def load_all(paths: Iterable[str | os.PathLike[str]]) -> list[Recording]:
         if not files:
             recordings.append(Recording(str(path), "unknown", errors=[LoadError(str(path), None, "no recordings")]))
         for file in files:
-            recordings.append(load(file))
+            recordings.append(load(file, limits=limits))
     return recordings
 
 
-def parse_cassette(data: Any, source: str) -> Recording:
+def _entries(recording: Recording, entries: list[Any], limits: Limits) -> bool:
+    """Whether the number of entries is within the limit (else the recording says why it is refused)."""
+    if len(entries) <= limits.interactions:
+        return True
+    message = f"{len(entries):,} interactions; the limit is {limits.interactions:,} (the interactions limit)"
+    recording.errors.append(LoadError(recording.source, None, message, "interactions"))
+    return False
+
+
+def _bounded(interaction: Interaction, limits: Limits) -> Interaction:
+    """``interaction`` once both bodies are known to decode within ``limits`` (else :class:`_EntryError`)."""
+    try:
+        interaction.request_content()
+        interaction.response_content()
+    except LimitExceeded as err:
+        raise _EntryError(str(err), err.limit) from None
+    return interaction
+
+
+def parse_cassette(data: Any, source: str, *, limits: Limits = LIMITS) -> Recording:
     """A decoded VCR cassette as a :class:`Recording`."""
     recording = Recording(source, "cassette")
     if not isinstance(data, dict):
@@ -244,15 +348,17 @@ def parse_cassette(data: Any, source: str) -> Recording:
     if not isinstance(entries, list):
         recording.errors.append(LoadError(source, None, "'interactions' must be a list"))
         return recording
+    if not _entries(recording, entries, limits):
+        return recording
     for index, entry in enumerate(entries):
         try:
-            recording.interactions.append(_cassette_entry(entry, source, index))
+            recording.interactions.append(_bounded(_cassette_entry(entry, source, index, limits), limits))
         except _EntryError as err:
-            recording.errors.append(LoadError(source, index, str(err)))
+            recording.errors.append(LoadError(source, index, str(err), err.limit))
     return recording
 
 
-def _cassette_entry(entry: Any, source: str, index: int) -> Interaction:
+def _cassette_entry(entry: Any, source: str, index: int, limits: Limits) -> Interaction:
     if not isinstance(entry, dict):
         raise _EntryError("an interaction must be a mapping with 'request' and 'response'")
     request, response = entry.get("request"), entry.get("response")
@@ -284,6 +390,7 @@ def _cassette_entry(entry: Any, source: str, index: int) -> Interaction:
         reason=str(message or ""),
         response_headers=_cassette_headers(response.get("headers"), "response.headers"),
         response_body=_cassette_body(response.get("body"), "response.body"),
+        max_decoded=limits.decoded_bytes,
     )
 
 
@@ -329,7 +436,7 @@ def _cassette_body(body: Any, what: str) -> bytes:
     raise _EntryError(f"{what} must be text or bytes, got {type(body).__name__}")
 
 
-def parse_har(data: Any, source: str) -> Recording:
+def parse_har(data: Any, source: str, *, limits: Limits = LIMITS) -> Recording:
     """A decoded HAR document as a :class:`Recording`."""
     recording = Recording(source, "har")
     log = data.get("log") if isinstance(data, dict) else None
@@ -342,15 +449,17 @@ def parse_har(data: Any, source: str) -> Recording:
     if not isinstance(entries, list):
         recording.errors.append(LoadError(source, None, "log.entries must be a list"))
         return recording
+    if not _entries(recording, entries, limits):
+        return recording
     for index, entry in enumerate(entries):
         try:
-            recording.interactions.append(_har_entry(entry, source, index))
+            recording.interactions.append(_bounded(_har_entry(entry, source, index, limits), limits))
         except _EntryError as err:
-            recording.errors.append(LoadError(source, index, str(err)))
+            recording.errors.append(LoadError(source, index, str(err), err.limit))
     return recording
 
 
-def _har_entry(entry: Any, source: str, index: int) -> Interaction:
+def _har_entry(entry: Any, source: str, index: int, limits: Limits) -> Interaction:
     if not isinstance(entry, dict):
         raise _EntryError("an entry must be an object with 'request' and 'response'")
     request, response = entry.get("request"), entry.get("response")
@@ -381,6 +490,7 @@ def _har_entry(entry: Any, source: str, index: int) -> Interaction:
         reason=str(response.get("statusText") or ""),
         response_headers=_har_headers(response.get("headers"), "response.headers"),
         response_body=_har_text(content or {}, "response.content"),
+        max_decoded=limits.decoded_bytes,
     )
 
 

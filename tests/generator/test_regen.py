@@ -173,7 +173,22 @@ def test_a_failure_mid_build_leaves_the_tree_untouched(
     assert leftovers(tree) == []
 
 
-def test_an_engine_failure_is_reported_and_nothing_is_written(
+@pytest.mark.parametrize(
+    ("error", "said"),
+    [
+        (
+            engine.EngineError("the engine (openapi-python-client) did not accept the document:\n  WARNING: dropped"),
+            "did not accept the document",
+        ),
+        (
+            ValueError("Duplicate key SIZE_256X256"),
+            "imagewire regen: unexpected ValueError: Duplicate key SIZE_256X256",
+        ),
+    ],
+)
+def test_a_failure_is_reported_in_lines_and_nothing_is_written(
+    error: Exception,
+    said: str,
     monkeypatch: pytest.MonkeyPatch,
     tree: Path,
     snapshot: Snapshot,
@@ -181,14 +196,15 @@ def test_an_engine_failure_is_reported_and_nothing_is_written(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     def refuse(*args: object, **kwargs: object) -> None:
-        raise engine.EngineError("the engine (openapi-python-client) did not accept the document:\n  WARNING: dropped")
+        raise error
 
     before = snapshot(tree)
     monkeypatch.setattr(engine, "render", refuse)
     assert cli.main(["--force", "--spec", str(TINY), "--out", str(tree)]) == 1
     err = capsys.readouterr().err
-    assert "did not accept the document" in err
-    assert f"nothing was written; {tree} is unchanged" in err
+    assert said in err
+    assert "Traceback" not in err
+    assert err.splitlines()[-1] == f"nothing was written; {tree} is unchanged"
     assert snapshot(tree) == before
     assert leftovers(tree) == []
 
@@ -210,6 +226,7 @@ def test_a_failed_swap_puts_the_old_tree_back(
         real_rename(src, dst)
 
     monkeypatch.setattr(os, "rename", rename)  # write.py calls os.rename
+    monkeypatch.setattr(write, "_exchange", lambda a, b: False)  # where the system cannot exchange
     with pytest.raises(OSError, match="disk on fire"):
         write.swap(new, target)
     assert snapshot(target) == before
@@ -226,6 +243,26 @@ def test_swap_replaces_the_tree(tmp_path: Path) -> None:
     write.swap(new, target)
     assert sorted(p.name for p in target.iterdir()) == ["new.py"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["generated_client"]
+
+
+def test_swap_is_one_exchange_and_a_kill_after_it_leaves_only_a_scratch_folder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, leftovers: Leftovers
+) -> None:
+    target = tmp_path / "generated_client"
+    target.mkdir()
+    (target / "old.py").write_text("old\n", encoding="utf-8")
+    new = write.scratch(target)
+    (new / "new.py").write_text("new\n", encoding="utf-8")
+    monkeypatch.setattr(os, "rename", _boom)  # the exchange alone must do it
+    monkeypatch.setattr(shutil, "rmtree", _boom)  # killed right after the exchange
+    with pytest.raises(RuntimeError, match="boom"):
+        write.swap(new, target)
+    assert sorted(p.name for p in target.iterdir()) == ["new.py"]
+    assert sorted(p.name for p in new.iterdir()) == ["old.py"]  # the old tree, in the scratch folder's place
+    monkeypatch.undo()
+    write.recover(target)
+    assert sorted(p.name for p in target.iterdir()) == ["new.py"]
+    assert leftovers(target) == []
 
 
 def test_recover_restores_a_set_aside_tree(tmp_path: Path, snapshot: Snapshot, pristine: Path) -> None:

@@ -1,0 +1,1 @@
+"""Hostile HTTP servers (filled in with the client cases)."""

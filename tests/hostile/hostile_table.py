@@ -1,0 +1,39 @@
+"""Print the before/after table of the hostile cases (Markdown), one row per case.
+
+    .venv/bin/python tests/hostile/hostile_table.py BEFORE_CHECKOUT [AFTER_CHECKOUT]
+
+BEFORE_CHECKOUT is a checkout of an older commit (``git worktree add --detach /tmp/before <commit>``);
+AFTER_CHECKOUT defaults to this one. Each case runs in a child process against each checkout.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+from hostile_files import KIT
+from hostile_harness import ROOT, bound_mb, run_case
+
+
+def main(argv: list[str]) -> int:
+    before = Path(argv[0]).resolve()
+    after = Path(argv[1]).resolve() if len(argv) > 1 else ROOT
+    print("| case | before | after | bound (RSS, time) |")
+    print("|---|---|---|---|")
+    for name, spec in KIT.items():
+        cells = []
+        for root in (before, after):
+            with tempfile.TemporaryDirectory(prefix="hostile-input-") as tmp:
+                crafted = spec.write(Path(tmp))
+                outcome = run_case(
+                    name, root=root, env={"HOSTILE_INPUT": str(crafted), "HOSTILE_LIMIT": str(spec.limit)}
+                )
+            cells.append(outcome.summary().replace("|", "\\|"))
+        bound = spec.rss_mb or bound_mb(spec.limit)
+        print(f"| {name} | {cells[0]} | {cells[1]} | {bound:.0f} MB, {spec.seconds:.0f} s |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,24 @@
+"""Hostile inputs: crafted files and hostile loopback servers, each case run in a child process and measured
+(typed error, peak RSS, elapsed time, nothing written). The before/after table is in README.md beside this
+file; ``scripts/bench_hostile.py`` prints it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hostile_files import KIT
+from hostile_harness import bound_mb, run_case
+
+
+@pytest.mark.parametrize("name", sorted(KIT))
+def test_crafted_file_is_refused_within_bounds(name: str, tmp_path: Path) -> None:
+    spec = KIT[name]
+    crafted = spec.write(tmp_path)
+    outcome = run_case(name, env={"HOSTILE_INPUT": str(crafted), "HOSTILE_LIMIT": str(spec.limit)})
+    assert not outcome.killed, outcome.summary()
+    assert outcome.error == spec.error, outcome
+    assert not outcome.facts.get("traceback"), outcome
+    assert outcome.rss_mb <= (spec.rss_mb or bound_mb(spec.limit)), outcome.summary()
+    assert outcome.seconds <= spec.seconds, outcome.summary()
+    assert outcome.written == [], outcome.written
