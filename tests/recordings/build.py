@@ -1185,6 +1185,146 @@ def violations() -> Recording:
     return Recording("violations", "answers the generated client cannot honour: KNOWN VIOLATIONS", items)
 
 
+AZURE_LEGACY = "https://contoso-images.openai.azure.com/openai"
+AZURE_LEGACY_VERSION = "api-version=2023-06-01-preview"
+
+
+def azure_legacy_async() -> Recording:
+    """Azure's old DALL·E 2 API: submit, get 202 Accepted with an operation-location, poll it, download."""
+    operation = "6d1c9e2b-8f0a-4e3b-9b51-0c7d2a4f1e88"
+    poll = f"{AZURE_LEGACY}/operations/images/{operation}?{AZURE_LEGACY_VERSION}"
+    image_url = f"https://dalleprodsec.blob.core.windows.net/private/images/{operation}/generated_00.png?se=2026-11-18&sig=abc%3D"
+    headers = [("Content-Type", "application/json"), ("api-key", AZURE_KEY)]
+    items = [
+        Item(
+            "submit: 202 Accepted with operation-location; the images come from polling (the contract has none)",
+            f"{AZURE_LEGACY}/images/generations:submit?{AZURE_LEGACY_VERSION}",
+            dumps({"prompt": "A yellow alpaca", "size": "1024x1024", "n": 1}),
+            202,
+            dumps({"id": operation, "status": "notRunning"}),
+            "violation",
+            findings=["", "/created", "/id", "/status"],
+            error="ResponseContractError",
+            request_headers=headers,
+            response_headers=json_headers([("operation-location", poll), ("Retry-After", "2")]),
+        ),
+        Item(
+            "the poll: not an Images API call (the submit is judged)",
+            poll,
+            b"",
+            200,
+            dumps(
+                {
+                    "created": 1763700000,
+                    "expires": 1763786400,
+                    "id": operation,
+                    "result": {"created": 1763700000, "data": [{"url": image_url}]},
+                    "status": "succeeded",
+                }
+            ),
+            "skipped",
+            method="GET",
+            request_headers=[("api-key", AZURE_KEY)],
+            response_headers=json_headers(),
+        ),
+        Item(
+            "the image download: not an Images API call",
+            image_url,
+            b"",
+            200,
+            png(1024, 1024),
+            "skipped",
+            method="GET",
+            response_headers=json_headers(ctype="image/png"),
+        ),
+    ]
+    return Recording(
+        "azure-legacy-async",
+        "Azure's legacy asynchronous DALL·E 2 API (images/generations:submit, 202 + operation-location): "
+        "a KNOWN VIOLATION, its poll and download skipped",
+        items,
+        provider="azure",
+    )
+
+
+def unreadable_answers() -> Recording:
+    items = [
+        Item(
+            "raw PNG bytes instead of JSON: a content type the client cannot read",
+            RELAY,
+            gen("dall-e-2"),
+            200,
+            png(256, 256),
+            "violation",
+            findings=[""],
+            error="ResponseContractError",
+            response_headers=json_headers(ctype="image/png"),
+        ),
+        Item(
+            "application/octet-stream",
+            RELAY,
+            gen("dall-e-2"),
+            200,
+            b"\x00\x01\x02 not an images answer",
+            "violation",
+            findings=[""],
+            error="ResponseContractError",
+            response_headers=json_headers(ctype="application/octet-stream"),
+        ),
+        Item(
+            "an empty body on 200",
+            RELAY,
+            gen("dall-e-2"),
+            200,
+            b"",
+            "violation",
+            findings=[""],
+            error="ResponseContractError",
+            response_headers=json_headers(),
+        ),
+        Item(
+            "204 No Content",
+            RELAY,
+            gen("dall-e-2"),
+            204,
+            b"",
+            "violation",
+            findings=[""],
+            error="ResponseContractError",
+            response_headers=[("Date", "Mon, 17 Nov 2026 10:00:00 GMT")],
+        ),
+        Item(
+            "a CORS preflight: not an Images API call",
+            RELAY,
+            b"",
+            204,
+            b"",
+            "skipped",
+            method="OPTIONS",
+            response_headers=[("Access-Control-Allow-Methods", "POST"), ("Access-Control-Allow-Origin", "*")],
+        ),
+        Item(
+            "the model list: not an Images API call",
+            "https://relay.example.com/v1/models",
+            b"",
+            200,
+            dumps({"object": "list", "data": [{"id": "dall-e-2", "object": "model"}]}),
+            "skipped",
+            method="GET",
+            response_headers=json_headers(),
+        ),
+    ]
+    for item in items:
+        if item.method == "POST":
+            item.request_headers = relay_headers()
+    return Recording(
+        "unreadable-answers",
+        "answers the client cannot turn into images (unknown content types, empty bodies): KNOWN VIOLATIONS; "
+        "other traffic skipped",
+        items,
+    )
+
+
 def openai_har() -> Recording:
     body = dumps(
         {
@@ -1360,6 +1500,8 @@ RECORDINGS = (
     azure,
     violations,
     openai_har,
+    azure_legacy_async,
+    unreadable_answers,
 )
 
 
