@@ -542,7 +542,7 @@ table.matrix{border-collapse:collapse;width:100%}
 .matrix th{background:var(--soft);font-weight:600;font-size:.9em}
 .matrix td.n,.matrix th.n{text-align:right;font-variant-numeric:tabular-nums;width:6.5em}
 .matrix td.zero{color:#c4cbd2}
-.matrix td.first{font-weight:600}
+.matrix td.first{font-weight:600}.matrix tr.group td{border-top:2px solid var(--line)}
 .pill{display:inline-block;min-width:2em;text-align:center;padding:0 .5em;border-radius:99px;color:#fff;
  font-weight:600;background:var(--c)}
 .mini{display:flex;height:6px;width:120px;border-radius:3px;overflow:hidden;background:var(--soft)}
@@ -633,13 +633,15 @@ def _finding_html(finding: Finding, *, deciding: bool) -> str:
 
 def _item_html(position: int, verdict: Verdict, report: CheckReport) -> str:
     key = (verdict.source, verdict.index)
-    expected = report.expected.get(key) == verdict.verdict and verdict.verdict != "conforms"
+    expected = report.expected.get(key) == verdict.verdict and verdict.verdict not in ("conforms", "skipped")
     what = " ".join(x for x in (verdict.operation or "", verdict.model or "") if x)
     head = [
         f'<span class="badge">{_h(verdict.verdict)}</span>',
         f"<code>{_h(verdict.where)}</code>",
         f'<span class="meta">{_h(verdict.provider)}{" · " + _h(what) if what else ""}</span>',
-        f'<span class="meta">{_h(verdict.method)} {verdict.status} → {_h(_outcome_text(verdict))}</span>',
+        f'<span class="meta">{_h(verdict.method)} {verdict.status}'
+        + ("" if verdict.outcome is None else f" → {_h(_outcome_text(verdict))}")
+        + "</span>",
     ]
     if expected:
         head.append('<span class="expected">expected</span>')
@@ -686,7 +688,9 @@ def _status_html(report: CheckReport) -> str:
     code = report.exit_code()
     unexpected = len(report.unexpected_violations())
     if code == CheckExit.OK:
-        return '<div class="status ok">Exit status 0: no violation, nothing unreadable, every expectation met.</div>'
+        known = len(report.known_violations & {(v.source, v.index) for v in report.verdicts})
+        violations = f"the {known} violation(s) are all declared by expectation files" if known else "no violation"
+        return f'<div class="status ok">Exit status 0: {violations}, nothing unreadable, every expectation met.</div>'
     problems: list[str] = []
     if unexpected:
         problems.append(f"<li>{unexpected} violation(s) no expectation declares</li>")
@@ -694,6 +698,14 @@ def _status_html(report: CheckReport) -> str:
     problems += [f"<li>expectation mismatch: {_h(m)}</li>" for m in report.mismatches]
     problems += [f"<li>unreachable: {_h(u)}</li>" for u in report.unreachable]
     return f'<div class="status fail"><strong>Exit status {int(code)}</strong><ul>{"".join(problems)}</ul></div>'
+
+
+def _subtitle(report: CheckReport, total: int, sources: int) -> str:
+    text = f"{total} interaction{'s' if total != 1 else ''} from {sources} recording{'s' if sources != 1 else ''}"
+    known = len(report.known_violations & {(v.source, v.index) for v in report.verdicts})
+    if known:
+        text += f"; {known} violation{'s' if known != 1 else ''} expected by the expectation files"
+    return text
 
 
 def render_html(report: CheckReport, *, show_all: bool = False) -> str:
@@ -708,7 +720,7 @@ def render_html(report: CheckReport, *, show_all: bool = False) -> str:
         f"<title>imagewire check: {_h(summary_line(report))}</title>",
         f"<style>{_CSS}</style></head><body><main>",
         "<h1>imagewire check</h1>",
-        f'<p class="sub">{total} interaction(s) from {sources} recording(s); {_h(summary_line(report))}</p>',
+        f'<p class="sub">{_h(_subtitle(report, total, sources))}</p>',
         '<section class="band" aria-label="verdict counts">',
     ]
     for name in _COLUMNS:
@@ -735,8 +747,9 @@ def render_html(report: CheckReport, *, show_all: bool = False) -> str:
         )
         first = p != previous
         previous = p
+        provider = f'<td class="first">{_h(p)}</td>' if first else f'<td title="{_h(p)}"></td>'
         out.append(
-            f'<tr><td class="{"first" if first else "zero"}">{_h(p)}</td><td>{_h(o)}</td><td><code>{_h(m)}</code></td>'
+            f"<tr{' class=group' if first else ''}>{provider}<td>{_h(o)}</td><td><code>{_h(m)}</code></td>"
             f"{cells}<td>{_bar(row, sum(row.values()), 'mini')}</td></tr>"
         )
     out.append("</tbody></table>")
