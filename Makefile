@@ -11,11 +11,11 @@ PY := $(CURDIR)/.venv/bin/python
 RUN := $(CURDIR)/.venv/bin
 GENERATED_RUFF := --isolated --line-length 120 --target-version py311
 
-.PHONY: help demo test lint types drift conformance unit regen bench clean
+.PHONY: help demo test lint types drift upstream conformance unit regen bench clean
 
 help:
 	@echo "make demo   - regenerate if needed, run the reference provider, make images, write demo-output/index.html"
-	@echo "make test   - lint, types, drift check and tests"
+	@echo "make test   - lint, types, drift checks (generated tree, upstream SDK) and tests"
 	@echo "make regen  - compile spec/ into generated_client/"
 	@echo "make bench  - benchmarks (see BENCHMARKS.md)"
 
@@ -48,6 +48,10 @@ types: .venv/.synced
 drift: .venv/.synced
 	$(RUN)/imagewire regen --check
 
+# spec/ against the locked openai SDK's image types: a dependency bump that brings new upstream fields fails here
+upstream: .venv/.synced
+	$(RUN)/imagewire drift
+
 # recorded traffic against the contract, then every persona of the reference provider probed live
 conformance: .venv/.synced
 	$(RUN)/imagewire check --replay tests/recordings --quiet
@@ -56,7 +60,7 @@ conformance: .venv/.synced
 unit: .venv/.synced
 	$(RUN)/pytest -q
 
-test: lint types drift conformance unit
+test: lint types drift upstream conformance unit
 
 bench: .venv/.synced
 	$(PY) scripts/bench_regen.py

@@ -37,6 +37,10 @@ def context(spec: Spec, spec_name: str, config: dict[str, Any]) -> dict[str, Any
         if str(status).isdigit() and int(status) >= 400
     }
     models = resolve_models(spec.catalogs["models"].data)
+    for model in models.values():  # the client states several replacements as one piece of advice
+        life = model.get("lifecycle") or {}
+        if isinstance(life.get("replacement"), list):
+            model["lifecycle"] = {**life, "replacement": " or ".join(life["replacement"])}
     providers = resolve_providers(spec.catalogs["providers"].data, models) if "providers" in spec.catalogs else {}
     provider_params = sorted(
         {
@@ -224,7 +228,9 @@ class _Params:
         if _is_binary(target):
             return "FileInput", "file"
         branches = [
-            b for b in (target.get("anyOf") or target.get("oneOf") or []) if self.spec.resolve(b).get("type") != "null"
+            b
+            for b in (target.get("anyOf") or target.get("oneOf") or [])
+            if self.spec.resolve(b).get("type") != "null" and set(self.spec.resolve(b)) != {"required"}
         ]
         if branches:
             parts = [self.annotation(name, b) for b in branches]

@@ -35,14 +35,27 @@ def prepare(document: Mapping[str, Any]) -> dict[str, Any]:
 
     - string enums whose values are not identifiers (``256x256``) get readable member names through
       ``x-enum-varnames`` (``SIZE_256X256``), unless the spec already names them;
-    - our own ``x-imagewire-*`` keys are removed (they are read by the generator, not the engine).
+    - our own ``x-imagewire-*`` keys are removed (they are read by the generator, not the engine);
+    - an object's ``oneOf``/``anyOf`` whose branches only list ``required`` fields (``ImageReference``:
+      exactly one of ``image_url`` and ``file_id``) is removed: the engine would turn the object into a
+      union; the rule stays in the spec for validators and the reference provider.
     """
     prepared = copy.deepcopy(dict(document))
     for key in [k for k in prepared if k.startswith("x-imagewire-")]:
         del prepared[key]
     for name, schema in ((prepared.get("components") or {}).get("schemas") or {}).items():
         _name_enum(name, schema)
+        _drop_required_only_branches(schema)
     return prepared
+
+
+def _drop_required_only_branches(schema: Any) -> None:
+    if not isinstance(schema, dict) or "properties" not in schema:
+        return
+    for key in ("oneOf", "anyOf"):
+        branches = schema.get(key)
+        if isinstance(branches, list) and all(isinstance(b, dict) and set(b) == {"required"} for b in branches):
+            del schema[key]
 
 
 def _name_enum(schema_name: str, schema: Any) -> None:

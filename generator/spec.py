@@ -439,9 +439,12 @@ def _check_models(catalog: Document, operations: dict[str, Operation], doc: Docu
         for key in ("extends", "snapshot_of"):
             if key in model and model[key] not in models:
                 yield catalog.problem(at + f"/{key}", f"unknown model {model[key]!r}", "catalog:model-ref")
-        replacement = (model.get("lifecycle") or {}).get("replacement")
-        if replacement is not None and replacement not in models:
-            yield catalog.problem(at + "/lifecycle/replacement", f"unknown model {replacement!r}", "catalog:model-ref")
+        replacement: Any = (model.get("lifecycle") or {}).get("replacement")
+        several = isinstance(replacement, list)
+        for index, named in enumerate(replacement if several else [] if replacement is None else [replacement]):
+            if named not in models:
+                where = at + "/lifecycle/replacement" + (pointer(index) if several else "")
+                yield catalog.problem(where, f"unknown model {named!r}", "catalog:model-ref")
         chain = [model_id]
         parent = model.get("extends")
         while parent in models:

@@ -1,4 +1,4 @@
-"""Regeneration benchmark: full, unchanged (no-op) and drift check, beside the bare engine.
+"""Regeneration benchmark: full, unchanged (no-op) and drift check, beside the bare engine; upstream drift.
 
 Each measurement is a fresh ``imagewire`` process (interpreter start and imports included, as a user
 sees it), repeated; the table shows the median of the runs and the floor each must meet.
@@ -29,6 +29,15 @@ def timed(cmd: list[str], env: dict[str, str] | None = None) -> float:
     return time.perf_counter() - start
 
 
+def _official() -> Path | None:
+    """OpenAI's official document in shared/upstream beside (or above) the checkout, read in place."""
+    for folder in ROOT.parents:
+        candidate = folder / "shared" / "upstream" / "openai-openapi" / "openapi.yaml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
@@ -44,6 +53,11 @@ def main() -> int:
         full = [timed([imagewire, "regen", "--force", "--out", str(out)]) for _ in range(runs)]
         noop = [timed([imagewire, "regen", "--out", str(out)]) for _ in range(runs)]
         check = [timed([imagewire, "regen", "--check", "--out", str(out)]) for _ in range(runs)]
+        upstream = [timed([imagewire, "drift"]) for _ in range(runs)]
+        official = _official()
+        upstream_doc = (
+            [timed([imagewire, "drift", "--openapi", str(official)]) for _ in range(runs)] if official else []
+        )
         bare_out = Path(tmp) / "bare"
         bare_cmd = [str(BIN / "openapi-python-client"), "generate", "--path", str(SPEC), "--meta", "none"]
         bare_cmd += ["--output-path", str(bare_out), "--overwrite"]
@@ -56,7 +70,12 @@ def main() -> int:
         ("unchanged inputs (imagewire regen)", noop, 0.3),
         ("drift check (imagewire regen --check)", check, 5.0),
         ("bare openapi-python-client generate", bare, None),
+        ("upstream drift (imagewire drift)", upstream, 2.0),
     ]
+    if upstream_doc:
+        rows.append(("drift with the official document (--openapi)", upstream_doc, 2.0))
+    else:
+        print("shared/upstream/openai-openapi/openapi.yaml is not beside the checkout: drift --openapi not measured")
     print(f"{'measurement':<46} {'median s':>9} {'min s':>7} {'max s':>7} {'floor s':>8}  verdict")
     failed = False
     for name, samples, floor in rows:

@@ -189,7 +189,8 @@ def check(
             f"{model} {verb}{when}; {advice}",
             rule="lifecycle",
             field="model",
-            allowed=(life.replacement,) if life.replacement else None,
+            # several replacements are one advice, "a or b"; model ids hold no spaces
+            allowed=tuple(life.replacement.split(" or ")) if life.replacement else None,
             model=model,
         )
 

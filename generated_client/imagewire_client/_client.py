@@ -34,6 +34,7 @@ from ._logs import log_response, log_retry, logger, redact_url, remember_secret
 from ._multipart import FileInput, InputFileError, Upload, encode, read_file
 from ._params import (
     ImageBackground,
+    ImageComplexity,
     ImageInputFidelity,
     ImageModeration,
     ImageOutputFormat,
@@ -42,6 +43,7 @@ from ._params import (
     ImageResponseFormat,
     ImageSize,
     ImageStyle,
+    ImageSvgOptions,
     ModelId,
 )
 from ._providers import PROVIDER_MODELS, Estimate, Provider, Quirk, Setting, estimate, providers_serving, setting
@@ -874,6 +876,10 @@ class Images:
         background: ImageBackground | None = None,
         moderation: ImageModeration | None = None,
         partial_images: int | None = None,
+        complexity: ImageComplexity | None = None,
+        frame_count: int | None = None,
+        frame_duration_ms: int | None = None,
+        svg: ImageSvgOptions | None = None,
         user: str | None = None,
         safety_identifier: str | None = None,
         stream: Literal[False] = False,
@@ -902,6 +908,10 @@ class Images:
         background: ImageBackground | None = None,
         moderation: ImageModeration | None = None,
         partial_images: int | None = None,
+        complexity: ImageComplexity | None = None,
+        frame_count: int | None = None,
+        frame_duration_ms: int | None = None,
+        svg: ImageSvgOptions | None = None,
         user: str | None = None,
         safety_identifier: str | None = None,
         stream: Literal[True],
@@ -929,6 +939,10 @@ class Images:
         background: ImageBackground | None = None,
         moderation: ImageModeration | None = None,
         partial_images: int | None = None,
+        complexity: ImageComplexity | None = None,
+        frame_count: int | None = None,
+        frame_duration_ms: int | None = None,
+        svg: ImageSvgOptions | None = None,
         user: str | None = None,
         safety_identifier: str | None = None,
         stream: bool = False,
@@ -945,14 +959,10 @@ class Images:
         ``prompt``: A text description of the desired image(s). Maximum length: 1000 characters for dall-e-2,
             4000 for dall-e-3, 32000 for the GPT image models; provider models have their own limits
             (see models.yaml).
-        ``model``: The model id. Known ids: dall-e-2, dall-e-3 (both retired on OpenAI 2026-05-12, still sold
-            by some providers), gpt-image-1 (shut down 2026-10-23), gpt-image-1-mini, gpt-image-1.5,
-            chatgpt-image-latest, gpt-image-2, gpt-image-2-2026-04-21, gpt-image-2.5-sunburst,
-            gpt-image-2.5-flare, gpt-image-2.5-sunburst-2026-09-08, gpt-image-2.5-flare-2026-09-08,
-            gpt-image-2.6-sunburst, gpt-image-2.6-flare; providers add their own (e.g.
-            yandexgpt/yandex-art). Per-model rules: models.yaml. There is no agreed default: the
-            official spec names dall-e-2, which is retired, so always send a model. (Azure OpenAI
-            takes the model from the deployment in the URL.)
+        ``model``: The model id. The known ids, their lifecycle and per-model rules are in models.yaml (the
+            generated client lists them in its catalog); providers add their own. There is no agreed
+            default: the official spec names dall-e-2, which is retired, so always send a model.
+            (Azure OpenAI takes the model from the deployment in the URL.)
         ``n``: Number of images, 1-10 (dall-e-3 accepts only 1). Server default 1.
         ``size``: `WxH` in pixels, or `auto`. dall-e-2: 256x256, 512x512, 1024x1024. dall-e-3: 1024x1024,
             1792x1024, 1024x1792. gpt-image-1, -1-mini, -1.5, chatgpt-image-latest: 1024x1024,
@@ -973,6 +983,17 @@ class Images:
         ``moderation``: GPT image models. Content moderation level, `low` or `auto` (server default).
         ``partial_images``: GPT image models, with `stream: true`: number of partial images (0-3) sent before the
             final image. Server default 0. The final image may arrive before all partials.
+        ``complexity``: gpt-image-2.5 and 2.6 families. `low`, `medium` or `high`; omitted, the model's default.
+        ``frame_count``: Frames of a GIF (`output_format: gif` only), 2-16. Server default 9. The size must satisfy
+            the model's GIF size limits; GIF output allows no `stream`, `partial_images`, `mask` or
+            `output_compression`.
+        ``frame_duration_ms``: Delay per GIF frame in milliseconds (`output_format: gif` only). Server default 200;
+            rounded to 10 ms, at most 655350 ms per frame.
+        ``svg``: Selects the model and reasoning effort that author SVG output (`output_format: svg`,
+            access-gated). Send it only when SVG model selection is enabled for the project; otherwise
+            omit it. SVG output needs `n: 1` and allows no `stream`, `partial_images` or
+            `output_compression`. Multipart bodies carry it as the parts `svg[model]` and
+            `svg[reasoning][effort]`.
         ``user``: Deprecated; replaced by `safety_identifier`. A stable identifier for your end user. (deprecated)
         ``safety_identifier``: A stable identifier for your end user (hash names or emails) that helps the provider
             detect abuse. Replaces `user`.
@@ -992,6 +1013,10 @@ class Images:
                 "background": background,
                 "moderation": moderation,
                 "partial_images": partial_images,
+                "complexity": complexity,
+                "frame_count": frame_count,
+                "frame_duration_ms": frame_duration_ms,
+                "svg": svg,
                 "user": user,
                 "safety_identifier": safety_identifier,
             },
@@ -1018,6 +1043,10 @@ class Images:
         moderation: ImageModeration | None = None,
         input_fidelity: ImageInputFidelity | None = None,
         partial_images: int | None = None,
+        complexity: ImageComplexity | None = None,
+        frame_count: int | None = None,
+        frame_duration_ms: int | None = None,
+        svg: ImageSvgOptions | None = None,
         user: str | None = None,
         safety_identifier: str | None = None,
         markup: FileInput | None = None,
@@ -1050,6 +1079,10 @@ class Images:
         moderation: ImageModeration | None = None,
         input_fidelity: ImageInputFidelity | None = None,
         partial_images: int | None = None,
+        complexity: ImageComplexity | None = None,
+        frame_count: int | None = None,
+        frame_duration_ms: int | None = None,
+        svg: ImageSvgOptions | None = None,
         user: str | None = None,
         safety_identifier: str | None = None,
         markup: FileInput | None = None,
@@ -1081,6 +1114,10 @@ class Images:
         moderation: ImageModeration | None = None,
         input_fidelity: ImageInputFidelity | None = None,
         partial_images: int | None = None,
+        complexity: ImageComplexity | None = None,
+        frame_count: int | None = None,
+        frame_duration_ms: int | None = None,
+        svg: ImageSvgOptions | None = None,
         user: str | None = None,
         safety_identifier: str | None = None,
         markup: FileInput | None = None,
@@ -1095,15 +1132,14 @@ class Images:
     ) -> ImagesResponse | Stream[ImageEditStreamEvent]:
         """Edit or extend images from a prompt.
 
-        ``prompt``: A text description of the desired image(s). Maximum length 32000 characters.
+        ``prompt``: A text description of the desired image(s), 1 to 32000 characters.
         ``image``: The source image(s): one file, or a list of up to 16 files (GPT image models). dall-e-2:
             exactly one square PNG under 4 MB; if no `mask` is sent it must have transparency, which
             serves as the mask. GPT image models: png, webp or jpeg, each under 50 MB.
         ``model``: A GPT image model id (see models.yaml). The official spec names gpt-image-1.5 as the edit
             default.
-        ``images``: 1 to 16 source images (png, webp or jpeg, each under 50 MB). Required in practice; left
-            optional here because the official spec marks only `prompt` required.
-        ``mask``: One input image by reference: set exactly one of `image_url` and `file_id`.
+        ``images``: 1 to 16 source images (png, webp or jpeg, each under 50 MB).
+        ``mask``: One input image by reference: exactly one of `image_url` and `file_id`, and no other key.
         ``n``: Number of images, 1-10. Server default 1.
         ``size``: gpt-image-1, -1-mini, -1.5, chatgpt-image-latest: 1024x1024, 1536x1024, 1024x1536, auto.
             gpt-image-2 and later: auto or a free `WxH` (rule as for generations). No agreed server
@@ -1120,10 +1156,22 @@ class Images:
         ``input_fidelity``: gpt-image-1, -1.5, chatgpt-image-latest: high or low; gpt-image-1-mini: low only;
             gpt-image-2 and later: omit. Server default low (official spec).
         ``partial_images``: With `stream: true`, number of partial images (0-3). Server default 0.
+        ``complexity``: gpt-image-2.5 and 2.6 families. `low`, `medium` or `high`; omitted, the model's default.
+        ``frame_count``: Frames of a GIF (`output_format: gif` only), 2-16. Server default 9. The size must satisfy
+            the model's GIF size limits; GIF output allows no `stream`, `partial_images`, `mask` or
+            `output_compression`.
+        ``frame_duration_ms``: Delay per GIF frame in milliseconds (`output_format: gif` only). Server default 200;
+            rounded to 10 ms, at most 655350 ms per frame.
+        ``svg``: Selects the model and reasoning effort that author SVG output (`output_format: svg`,
+            access-gated). Send it only when SVG model selection is enabled for the project; otherwise
+            omit it. SVG output needs `n: 1` and allows no `stream`, `partial_images` or
+            `output_compression`. Multipart bodies carry it as the parts `svg[model]` and
+            `svg[reasoning][effort]`.
         ``user``: Deprecated; replaced by `safety_identifier`. A stable identifier for your end user. (deprecated)
         ``safety_identifier``: A stable identifier for your end user that helps detect abuse. Replaces `user`.
-        ``markup``: gpt-image-2.5 only, not together with `mask`. An image file part; its exact semantics are
-            not publicly documented.
+        ``markup``: A transparent PNG overlaid on the first input image to guide the edit: the same dimensions
+            as that image (after orientation), with transparent pixels. gpt-image-2.5 family only; not
+            together with `mask`.
         """
         return self._client._call(  # type: ignore[no-any-return]
             "edits",
@@ -1143,6 +1191,10 @@ class Images:
                 "moderation": moderation,
                 "input_fidelity": input_fidelity,
                 "partial_images": partial_images,
+                "complexity": complexity,
+                "frame_count": frame_count,
+                "frame_duration_ms": frame_duration_ms,
+                "svg": svg,
                 "user": user,
                 "safety_identifier": safety_identifier,
                 "markup": markup,
@@ -1465,6 +1517,10 @@ class AsyncImages:
         background: ImageBackground | None = None,
         moderation: ImageModeration | None = None,
         partial_images: int | None = None,
+        complexity: ImageComplexity | None = None,
+        frame_count: int | None = None,
+        frame_duration_ms: int | None = None,
+        svg: ImageSvgOptions | None = None,
         user: str | None = None,
         safety_identifier: str | None = None,
         stream: Literal[False] = False,
@@ -1493,6 +1549,10 @@ class AsyncImages:
         background: ImageBackground | None = None,
         moderation: ImageModeration | None = None,
         partial_images: int | None = None,
+        complexity: ImageComplexity | None = None,
+        frame_count: int | None = None,
+        frame_duration_ms: int | None = None,
+        svg: ImageSvgOptions | None = None,
         user: str | None = None,
         safety_identifier: str | None = None,
         stream: Literal[True],
@@ -1520,6 +1580,10 @@ class AsyncImages:
         background: ImageBackground | None = None,
         moderation: ImageModeration | None = None,
         partial_images: int | None = None,
+        complexity: ImageComplexity | None = None,
+        frame_count: int | None = None,
+        frame_duration_ms: int | None = None,
+        svg: ImageSvgOptions | None = None,
         user: str | None = None,
         safety_identifier: str | None = None,
         stream: bool = False,
@@ -1536,14 +1600,10 @@ class AsyncImages:
         ``prompt``: A text description of the desired image(s). Maximum length: 1000 characters for dall-e-2,
             4000 for dall-e-3, 32000 for the GPT image models; provider models have their own limits
             (see models.yaml).
-        ``model``: The model id. Known ids: dall-e-2, dall-e-3 (both retired on OpenAI 2026-05-12, still sold
-            by some providers), gpt-image-1 (shut down 2026-10-23), gpt-image-1-mini, gpt-image-1.5,
-            chatgpt-image-latest, gpt-image-2, gpt-image-2-2026-04-21, gpt-image-2.5-sunburst,
-            gpt-image-2.5-flare, gpt-image-2.5-sunburst-2026-09-08, gpt-image-2.5-flare-2026-09-08,
-            gpt-image-2.6-sunburst, gpt-image-2.6-flare; providers add their own (e.g.
-            yandexgpt/yandex-art). Per-model rules: models.yaml. There is no agreed default: the
-            official spec names dall-e-2, which is retired, so always send a model. (Azure OpenAI
-            takes the model from the deployment in the URL.)
+        ``model``: The model id. The known ids, their lifecycle and per-model rules are in models.yaml (the
+            generated client lists them in its catalog); providers add their own. There is no agreed
+            default: the official spec names dall-e-2, which is retired, so always send a model.
+            (Azure OpenAI takes the model from the deployment in the URL.)
         ``n``: Number of images, 1-10 (dall-e-3 accepts only 1). Server default 1.
         ``size``: `WxH` in pixels, or `auto`. dall-e-2: 256x256, 512x512, 1024x1024. dall-e-3: 1024x1024,
             1792x1024, 1024x1792. gpt-image-1, -1-mini, -1.5, chatgpt-image-latest: 1024x1024,
@@ -1564,6 +1624,17 @@ class AsyncImages:
         ``moderation``: GPT image models. Content moderation level, `low` or `auto` (server default).
         ``partial_images``: GPT image models, with `stream: true`: number of partial images (0-3) sent before the
             final image. Server default 0. The final image may arrive before all partials.
+        ``complexity``: gpt-image-2.5 and 2.6 families. `low`, `medium` or `high`; omitted, the model's default.
+        ``frame_count``: Frames of a GIF (`output_format: gif` only), 2-16. Server default 9. The size must satisfy
+            the model's GIF size limits; GIF output allows no `stream`, `partial_images`, `mask` or
+            `output_compression`.
+        ``frame_duration_ms``: Delay per GIF frame in milliseconds (`output_format: gif` only). Server default 200;
+            rounded to 10 ms, at most 655350 ms per frame.
+        ``svg``: Selects the model and reasoning effort that author SVG output (`output_format: svg`,
+            access-gated). Send it only when SVG model selection is enabled for the project; otherwise
+            omit it. SVG output needs `n: 1` and allows no `stream`, `partial_images` or
+            `output_compression`. Multipart bodies carry it as the parts `svg[model]` and
+            `svg[reasoning][effort]`.
         ``user``: Deprecated; replaced by `safety_identifier`. A stable identifier for your end user. (deprecated)
         ``safety_identifier``: A stable identifier for your end user (hash names or emails) that helps the provider
             detect abuse. Replaces `user`.
@@ -1583,6 +1654,10 @@ class AsyncImages:
                 "background": background,
                 "moderation": moderation,
                 "partial_images": partial_images,
+                "complexity": complexity,
+                "frame_count": frame_count,
+                "frame_duration_ms": frame_duration_ms,
+                "svg": svg,
                 "user": user,
                 "safety_identifier": safety_identifier,
             },
@@ -1609,6 +1684,10 @@ class AsyncImages:
         moderation: ImageModeration | None = None,
         input_fidelity: ImageInputFidelity | None = None,
         partial_images: int | None = None,
+        complexity: ImageComplexity | None = None,
+        frame_count: int | None = None,
+        frame_duration_ms: int | None = None,
+        svg: ImageSvgOptions | None = None,
         user: str | None = None,
         safety_identifier: str | None = None,
         markup: FileInput | None = None,
@@ -1641,6 +1720,10 @@ class AsyncImages:
         moderation: ImageModeration | None = None,
         input_fidelity: ImageInputFidelity | None = None,
         partial_images: int | None = None,
+        complexity: ImageComplexity | None = None,
+        frame_count: int | None = None,
+        frame_duration_ms: int | None = None,
+        svg: ImageSvgOptions | None = None,
         user: str | None = None,
         safety_identifier: str | None = None,
         markup: FileInput | None = None,
@@ -1672,6 +1755,10 @@ class AsyncImages:
         moderation: ImageModeration | None = None,
         input_fidelity: ImageInputFidelity | None = None,
         partial_images: int | None = None,
+        complexity: ImageComplexity | None = None,
+        frame_count: int | None = None,
+        frame_duration_ms: int | None = None,
+        svg: ImageSvgOptions | None = None,
         user: str | None = None,
         safety_identifier: str | None = None,
         markup: FileInput | None = None,
@@ -1686,15 +1773,14 @@ class AsyncImages:
     ) -> ImagesResponse | AsyncStream[ImageEditStreamEvent]:
         """Edit or extend images from a prompt.
 
-        ``prompt``: A text description of the desired image(s). Maximum length 32000 characters.
+        ``prompt``: A text description of the desired image(s), 1 to 32000 characters.
         ``image``: The source image(s): one file, or a list of up to 16 files (GPT image models). dall-e-2:
             exactly one square PNG under 4 MB; if no `mask` is sent it must have transparency, which
             serves as the mask. GPT image models: png, webp or jpeg, each under 50 MB.
         ``model``: A GPT image model id (see models.yaml). The official spec names gpt-image-1.5 as the edit
             default.
-        ``images``: 1 to 16 source images (png, webp or jpeg, each under 50 MB). Required in practice; left
-            optional here because the official spec marks only `prompt` required.
-        ``mask``: One input image by reference: set exactly one of `image_url` and `file_id`.
+        ``images``: 1 to 16 source images (png, webp or jpeg, each under 50 MB).
+        ``mask``: One input image by reference: exactly one of `image_url` and `file_id`, and no other key.
         ``n``: Number of images, 1-10. Server default 1.
         ``size``: gpt-image-1, -1-mini, -1.5, chatgpt-image-latest: 1024x1024, 1536x1024, 1024x1536, auto.
             gpt-image-2 and later: auto or a free `WxH` (rule as for generations). No agreed server
@@ -1711,10 +1797,22 @@ class AsyncImages:
         ``input_fidelity``: gpt-image-1, -1.5, chatgpt-image-latest: high or low; gpt-image-1-mini: low only;
             gpt-image-2 and later: omit. Server default low (official spec).
         ``partial_images``: With `stream: true`, number of partial images (0-3). Server default 0.
+        ``complexity``: gpt-image-2.5 and 2.6 families. `low`, `medium` or `high`; omitted, the model's default.
+        ``frame_count``: Frames of a GIF (`output_format: gif` only), 2-16. Server default 9. The size must satisfy
+            the model's GIF size limits; GIF output allows no `stream`, `partial_images`, `mask` or
+            `output_compression`.
+        ``frame_duration_ms``: Delay per GIF frame in milliseconds (`output_format: gif` only). Server default 200;
+            rounded to 10 ms, at most 655350 ms per frame.
+        ``svg``: Selects the model and reasoning effort that author SVG output (`output_format: svg`,
+            access-gated). Send it only when SVG model selection is enabled for the project; otherwise
+            omit it. SVG output needs `n: 1` and allows no `stream`, `partial_images` or
+            `output_compression`. Multipart bodies carry it as the parts `svg[model]` and
+            `svg[reasoning][effort]`.
         ``user``: Deprecated; replaced by `safety_identifier`. A stable identifier for your end user. (deprecated)
         ``safety_identifier``: A stable identifier for your end user that helps detect abuse. Replaces `user`.
-        ``markup``: gpt-image-2.5 only, not together with `mask`. An image file part; its exact semantics are
-            not publicly documented.
+        ``markup``: A transparent PNG overlaid on the first input image to guide the edit: the same dimensions
+            as that image (after orientation), with transparent pixels. gpt-image-2.5 family only; not
+            together with `mask`.
         """
         return await self._client._call(  # type: ignore[no-any-return]
             "edits",
@@ -1734,6 +1832,10 @@ class AsyncImages:
                 "moderation": moderation,
                 "input_fidelity": input_fidelity,
                 "partial_images": partial_images,
+                "complexity": complexity,
+                "frame_count": frame_count,
+                "frame_duration_ms": frame_duration_ms,
+                "svg": svg,
                 "user": user,
                 "safety_identifier": safety_identifier,
                 "markup": markup,

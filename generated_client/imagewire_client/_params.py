@@ -7,10 +7,11 @@ time from the model catalog (see :mod:`._checks`).
 
 from __future__ import annotations
 
-from typing import Literal, TypedDict
+from typing import Any, Literal, TypedDict
 
 __all__ = [
     "ImageBackground",
+    "ImageComplexity",
     "ImageInputFidelity",
     "ImageModeration",
     "ImageOutputFormat",
@@ -19,6 +20,7 @@ __all__ = [
     "ImageResponseFormat",
     "ImageSize",
     "ImageStyle",
+    "ImageSvgOptions",
     "ModelId",
 ]
 
@@ -29,6 +31,7 @@ ImageResponseFormat = Literal["url", "b64_json"]
 ImageOutputFormat = Literal["png", "jpeg", "webp", "gif", "svg"]
 ImageBackground = Literal["transparent", "opaque", "auto"]
 ImageModeration = Literal["low", "auto"]
+ImageComplexity = Literal["low", "medium", "high"]
 ImageInputFidelity = Literal["high", "low"]
 
 #: Model ids of the catalog (any other id is accepted with ``validate=False``).
@@ -51,8 +54,15 @@ ModelId = Literal[
 ]
 
 
+class ImageSvgOptions(TypedDict, total=False):
+    """Selects the model and reasoning effort that author SVG output (`output_format: svg`, access-gated). Send it only when SVG model selection is enabled for the project; otherwise omit it. SVG output needs `n: 1` and allows no `stream`, `partial_images` or `output_compression`. Multipart bodies carry it as the parts `svg[model]` and `svg[reasoning][effort]`."""
+
+    model: str
+    reasoning: Any
+
+
 class ImageReference(TypedDict, total=False):
-    """One input image by reference: set exactly one of `image_url` and `file_id`."""
+    """One input image by reference: exactly one of `image_url` and `file_id`, and no other key."""
 
     image_url: str
     file_id: str

@@ -24,6 +24,7 @@ __all__ = [
     "ImageGenPartialImageEvent",
     "ImageGenStreamEvent",
     "ImagesResponse",
+    "ImagesSvgUsage",
     "ImagesUsage",
     "ImagesUsageInputTokensDetails",
     "ImagesUsageOutputTokensDetails",
@@ -72,6 +73,19 @@ class ImagesUsage(Model):
 
 
 @define(slots=True, kw_only=True)
+class ImagesSvgUsage(Model):
+    """Token usage of SVG authoring (`output_format: svg`), separate from the image rendering usage.
+    The SDK marks every field required; optional here because servers omit them.
+    """
+
+    input_tokens: int | None = None
+    model: str | None = None
+    output_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    total_tokens: int | None = None
+
+
+@define(slots=True, kw_only=True)
 class ImagesResponse(ImagesMixin):
     """The answer of all three operations. Only `created` is required (as in the official
     spec). Providers add keys (`id`, `model`, Azure's `prompt_filter_results`, ...); they are
@@ -85,6 +99,8 @@ class ImagesResponse(ImagesMixin):
     quality: str | None = None
     size: str | None = None
     usage: ImagesUsage | None = None
+    safety_identifier: str | None = None
+    svg_usage: ImagesSvgUsage | None = None
 
 
 @define(slots=True, kw_only=True)
@@ -119,6 +135,7 @@ class ImageGenCompletedEvent(ImageMixin):
     background: str | None = None
     output_format: str | None = None
     usage: ImagesUsage | None = None
+    safety_identifier: str | None = None
 
 
 @define(slots=True, kw_only=True)
@@ -152,6 +169,7 @@ class ImageEditCompletedEvent(ImageMixin):
     background: str | None = None
     output_format: str | None = None
     usage: ImagesUsage | None = None
+    safety_identifier: str | None = None
 
 
 Image._FIELDS = (
@@ -248,6 +266,43 @@ ImagesUsage._FIELDS = (
         required=False,
     ),
 )
+ImagesSvgUsage._FIELDS = (
+    Field(
+        "input_tokens",
+        "input_tokens",
+        "int",
+        nullable=False,
+        required=False,
+    ),
+    Field(
+        "model",
+        "model",
+        "str",
+        nullable=False,
+        required=False,
+    ),
+    Field(
+        "output_tokens",
+        "output_tokens",
+        "int",
+        nullable=False,
+        required=False,
+    ),
+    Field(
+        "reasoning_tokens",
+        "reasoning_tokens",
+        "int",
+        nullable=False,
+        required=False,
+    ),
+    Field(
+        "total_tokens",
+        "total_tokens",
+        "int",
+        nullable=False,
+        required=False,
+    ),
+)
 ImagesResponse._FIELDS = (
     Field(
         "created",
@@ -298,6 +353,21 @@ ImagesResponse._FIELDS = (
         "usage",
         "model",
         model=ImagesUsage,
+        nullable=False,
+        required=False,
+    ),
+    Field(
+        "safety_identifier",
+        "safety_identifier",
+        "str",
+        nullable=True,
+        required=False,
+    ),
+    Field(
+        "svg_usage",
+        "svg_usage",
+        "model",
+        model=ImagesSvgUsage,
         nullable=False,
         required=False,
     ),
@@ -418,6 +488,13 @@ ImageGenCompletedEvent._FIELDS = (
         nullable=False,
         required=False,
     ),
+    Field(
+        "safety_identifier",
+        "safety_identifier",
+        "str",
+        nullable=True,
+        required=False,
+    ),
 )
 ImageEditPartialImageEvent._FIELDS = (
     Field(
@@ -533,6 +610,13 @@ ImageEditCompletedEvent._FIELDS = (
         "model",
         model=ImagesUsage,
         nullable=False,
+        required=False,
+    ),
+    Field(
+        "safety_identifier",
+        "safety_identifier",
+        "str",
+        nullable=True,
         required=False,
     ),
 )

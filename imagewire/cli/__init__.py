@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("imagewire.server", "run the reference provider on this machine"),
     "check": ("imagewire.check.command", "judge a provider against the contract (--replay recordings, --live probes)"),
     "record": ("imagewire.record.record", "record traffic to a provider as scrubbed cassettes"),
+    "drift": ("imagewire.drift.command", "compare spec/ with the openai SDK's types and official OpenAPI documents"),
 }
 
 

@@ -79,6 +79,26 @@ _NOT_IN_SEED = frozenset(
 _MARKER = re.compile(r"(?i)\bforbidden\b")
 
 
+def _nested(key: str, value: Any, body: Any, values: dict[str, Any]) -> bool:
+    """Fold a bracketed multipart part (``svg[reasoning][effort]``) into its object field; False if not one."""
+    found = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*)((?:\[[A-Za-z_][A-Za-z0-9_]*\])+)", key)
+    if found is None:
+        return False
+    base, path = found.group(1), re.findall(r"\[([^\]]+)\]", found.group(2))
+    field = body.fields.get(base)
+    if field is None or "object" not in field.types:
+        raise ApiError(400, f"Unknown parameter: '{key}'.", param=key, code="unknown_parameter")
+    if isinstance(value, UploadFile):
+        raise _file_not_field(key)
+    node = values.setdefault(base, {})
+    for step in path[:-1]:
+        node = node.setdefault(step, {}) if isinstance(node, dict) else node
+    if not isinstance(node, dict) or isinstance(node.get(path[-1]), dict):
+        raise ApiError(400, f"Invalid '{key}': conflicting parts.", param=key, code="invalid_value")
+    node[path[-1]] = value
+    return True
+
+
 @dataclass
 class ServerState:
     """Everything one server instance holds: settings, the request log, fault counters, stored images."""
@@ -182,6 +202,10 @@ class Plan:
     seed_fields: Mapping[str, Any]
     inputs: tuple[bytes, ...]
     mask: bytes | None
+    #: the effective safety identifier (safety_identifier, else user) GPT image answers echo
+    safety_identifier: str | None = None
+    #: the SVG author model (``svg.model``; the image model when not named)
+    svg_model: str | None = None
 
     @property
     def size(self) -> str:
@@ -446,6 +470,8 @@ class Provider:
         files: dict[str, list[tuple[str, Upload]]] = {}
         try:
             for key, value in form.multi_items():
+                if key not in arrays and _nested(key, value, body, values):
+                    continue
                 name = arrays.get(key, key)
                 spec = body.fields.get(name)
                 if spec is None:
@@ -462,12 +488,7 @@ class Provider:
                         (key, Upload(value.filename or key, data, content_type, sniff(data)))
                     )
                 elif isinstance(value, UploadFile):
-                    raise ApiError(
-                        400,
-                        f"Invalid type for '{key}': expected a form field, but got a file instead.",
-                        param=key,
-                        code="invalid_type",
-                    )
+                    raise _file_not_field(key)
                 else:
                     values[name] = spec.coerce(value)
         finally:
@@ -690,6 +711,8 @@ class Provider:
             seed_fields=seed_fields,
             inputs=inputs,
             mask=parsed.mask.data if parsed.mask is not None else None,
+            safety_identifier=str(f.get("safety_identifier") or f.get("user") or "") or None,
+            svg_model=str((f.get("svg") or {}).get("model") or model_id) if output_format == "svg" else None,
         )
 
     # -- answering
@@ -718,6 +741,10 @@ class Provider:
                 "size": plan.size,
                 "usage": usage(plan, plan.n),
             }
+            if plan.safety_identifier:
+                body["safety_identifier"] = plan.safety_identifier
+            if plan.svg_model:
+                body["svg_usage"] = svg_usage(plan)
         for quirk, pointer in p.extra_keys.items():
             _place(body, pointer.strip("/").split("/"), quirk)
         return JSONResponse(body)
@@ -751,6 +778,7 @@ class Provider:
                     "created_at": created,
                     **echo,
                     "usage": usage(plan, 1),
+                    **({"safety_identifier": plan.safety_identifier} if plan.safety_identifier else {}),
                 }
             )
             for event in events:
@@ -866,6 +894,15 @@ def _file_too_large(part: str, size: int, limit: int, model: str, what: str) -> 
     )
 
 
+def _file_not_field(part: str) -> ApiError:
+    return ApiError(
+        400,
+        f"Invalid type for '{part}': expected a form field, but got a file instead.",
+        param=part,
+        code="invalid_type",
+    )
+
+
 def _mimetype(part: str, content_type: str) -> ApiError:
     return ApiError(
         400,
@@ -936,6 +973,19 @@ def usage(plan: Plan, n: int) -> dict[str, Any]:
         "total_tokens": text + image_in + output,
         "input_tokens_details": {"text_tokens": text, "image_tokens": image_in},
         "output_tokens_details": {"image_tokens": output, "text_tokens": 0},
+    }
+
+
+def svg_usage(plan: Plan) -> dict[str, Any]:
+    """Plausible SVG-authoring token counts, separate from the rendering usage."""
+    text = max(1, (len(plan.prompt) + 3) // 4)
+    reasoning, output = 512, 2048
+    return {
+        "input_tokens": text,
+        "model": plan.svg_model,
+        "output_tokens": output,
+        "reasoning_tokens": reasoning,
+        "total_tokens": text + output,
     }
 
 

@@ -85,10 +85,13 @@ def test_model_that_is_not_a_string() -> None:
 # ---------------------------------------------------------------------------- lifecycle
 
 
-def test_retired_with_replacement() -> None:
-    err = error("generations", gen("dall-e-3"))
-    assert err.message == "dall-e-3 was retired on 2026-05-12; use gpt-image-1.5 instead"
-    assert (err.rule, err.field, err.allowed, err.model) == ("lifecycle", "model", ("gpt-image-1.5",), "dall-e-3")
+def test_retired_with_replacements() -> None:
+    err = error("generations", gen("gpt-image-1"))
+    assert err.message == (
+        "gpt-image-1 was shut down on 2026-10-23; use gpt-image-2.5-sunburst or gpt-image-2.5-flare instead"
+    )
+    assert (err.rule, err.field, err.model) == ("lifecycle", "model", "gpt-image-1")
+    assert err.allowed == ("gpt-image-2.5-sunburst", "gpt-image-2.5-flare")
     assert str(err) == err.message
 
 
@@ -742,10 +745,12 @@ def test_every_listed_value_and_default_passes() -> None:
                     candidates.append(rules.defaults[name])
                 for value in candidates:
                     fields = {**base, name: value}
-                    if name == "output_compression":
-                        fields["output_format"] = "jpeg"
-                    if name == "background" and value == "transparent":
-                        fields["output_format"] = "png"
+                    for rule in rules.rules:  # satisfy what the value brings with it (compression -> jpeg)
+                        triggered = rule.if_field in fields and (
+                            rule.if_in is None or fields[rule.if_field] in rule.if_in
+                        )
+                        if triggered and rule.then_in and rule.then_field != name:
+                            fields.setdefault(rule.then_field, rule.then_in[0])
                     check(operation, fields, images=images, encoding=encoding, allow_retired=True)
 
 

@@ -62,10 +62,10 @@ def test_response_format_on_gpt_image_15() -> None:
 def test_retired_model_names_date_and_replacement() -> None:
     server = Server(ok_b64())
     c = client(server)
-    err = rejected(lambda: c.images.generate(model="dall-e-3", prompt="p"), server)
-    assert "2026-05-12" in str(err)
-    assert "gpt-image-1.5" in str(err)
-    assert "retired" in str(err)
+    err = rejected(lambda: c.images.generate(model="gpt-image-1", prompt="p"), server)
+    assert "2026-10-23" in str(err)
+    assert "gpt-image-2.5-sunburst or gpt-image-2.5-flare" in str(err)
+    assert "shut down" in str(err)
     assert err.rule == "lifecycle"
 
 

@@ -66,16 +66,22 @@ def test_openapi_core_is_built_once_and_its_schema_validators_reused(spec: SpecV
 
 
 @pytest.mark.parametrize(
-    ("url", "core_path"),
+    ("url", "core_path", "body_extra"),
     [
-        ("https://bothub.chat/api/v2/openai/images/generations", "/v1/images/generations"),
-        ("https://r.openai.azure.com/openai/deployments/d/images/edits?api-version=1", "/v1/images/edits"),
+        ("https://bothub.chat/api/v2/openai/images/generations", "/v1/images/generations", {}),
+        (
+            "https://r.openai.azure.com/openai/deployments/d/images/edits?api-version=1",
+            "/v1/images/edits",
+            {"images": [{"file_id": "file-1"}]},
+        ),
     ],
 )
-def test_the_providers_prefix_is_replaced_by_the_specs_server(spec: SpecValidator, url: str, core_path: str) -> None:
+def test_the_providers_prefix_is_replaced_by_the_specs_server(
+    spec: SpecValidator, url: str, core_path: str, body_extra: dict[str, object]
+) -> None:
     op = spec.operation_for("POST", url)
     assert op is not None and op.core_url == ("https://api.openai.com", core_path)
-    found = spec.validate(interaction({"data": [{"url": 1}]}, url=url, request={"prompt": "p", "n": "2"}))
+    found = spec.validate(interaction({"data": [{"url": 1}]}, url=url, request={"prompt": "p", "n": "2", **body_extra}))
     assert sorted(_kinds(found.findings)) == [("/created", "schema"), ("/data/0/url", "schema"), ("/n", "request")]
 
 

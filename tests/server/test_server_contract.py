@@ -36,7 +36,10 @@ def _answer(operation: str, media: str, values: dict[str, Any]) -> tuple[str | N
 @pytest.mark.parametrize(
     ("values", "expected"),
     [
-        ({"prompt": "p", "bogus": 1}, ("bogus", "unknown_parameter", "Unknown parameter: 'bogus'.")),
+        (
+            {"prompt": "p", "images": [{"file_id": "f"}], "bogus": 1},
+            ("bogus", "unknown_parameter", "Unknown parameter: 'bogus'."),
+        ),
         ({"n": 1}, ("prompt", "missing_required_parameter", "Missing required parameter: 'prompt'.")),
         (
             {"prompt": "p", "images": [{"image_url": 5}], "n": "two"},
@@ -46,7 +49,11 @@ def _answer(operation: str, media: str, values: dict[str, Any]) -> tuple[str | N
             {"prompt": "p", "n": "two", "images": [{"image_url": 5}]},
             ("n", "invalid_type", "Invalid type for 'n': expected an integer, but got a string instead."),
         ),
-        ({"prompt": "p", "n": 11}, ("n", "invalid_value", "Invalid 'n': 11 is greater than the maximum of 10")),
+        ({"prompt": "p", "n": 2}, ("images", "missing_required_parameter", "Missing required parameter: 'images'.")),
+        (
+            {"prompt": "p", "images": [{"file_id": "f"}], "n": 11},
+            ("n", "invalid_value", "Invalid 'n': 11 is greater than the maximum of 10"),
+        ),
     ],
 )
 def test_the_first_problem_in_the_order_sent(values: dict[str, Any], expected: tuple[str, str, str]) -> None:

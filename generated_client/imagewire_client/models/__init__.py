@@ -11,6 +11,7 @@ from .error_moderation_details import ErrorModerationDetails
 from .error_response import ErrorResponse
 from .image import Image
 from .image_background import ImageBackground
+from .image_complexity import ImageComplexity
 from .image_edit_completed_event import ImageEditCompletedEvent
 from .image_edit_completed_event_type import ImageEditCompletedEventType
 from .image_edit_partial_image_event import ImageEditPartialImageEvent
@@ -27,7 +28,11 @@ from .image_reference import ImageReference
 from .image_response_format import ImageResponseFormat
 from .image_size import ImageSize
 from .image_style import ImageStyle
+from .image_svg_options import ImageSvgOptions
+from .image_svg_reasoning import ImageSvgReasoning
+from .image_svg_reasoning_effort import ImageSvgReasoningEffort
 from .images_response import ImagesResponse
+from .images_svg_usage import ImagesSvgUsage
 from .images_usage import ImagesUsage
 from .images_usage_input_tokens_details import ImagesUsageInputTokensDetails
 from .images_usage_output_tokens_details import ImagesUsageOutputTokensDetails
@@ -43,6 +48,7 @@ __all__ = (
     "ErrorResponse",
     "Image",
     "ImageBackground",
+    "ImageComplexity",
     "ImageEditCompletedEvent",
     "ImageEditCompletedEventType",
     "ImageEditPartialImageEvent",
@@ -59,8 +65,12 @@ __all__ = (
     "ImageResponseFormat",
     "ImageSize",
     "ImagesResponse",
+    "ImagesSvgUsage",
     "ImageStyle",
     "ImagesUsage",
     "ImagesUsageInputTokensDetails",
     "ImagesUsageOutputTokensDetails",
+    "ImageSvgOptions",
+    "ImageSvgReasoning",
+    "ImageSvgReasoningEffort",
 )

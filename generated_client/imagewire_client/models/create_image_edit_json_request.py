@@ -8,6 +8,7 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.image_background import ImageBackground
+from ..models.image_complexity import ImageComplexity
 from ..models.image_input_fidelity import ImageInputFidelity
 from ..models.image_moderation import ImageModeration
 from ..models.image_output_format import ImageOutputFormat
@@ -18,6 +19,7 @@ from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.image_reference import ImageReference
+    from ..models.image_svg_options import ImageSvgOptions
 
 
 T = TypeVar("T", bound="CreateImageEditJsonRequest")
@@ -29,11 +31,10 @@ class CreateImageEditJsonRequest:
     files.
 
         Attributes:
-            prompt (str): A text description of the desired image(s). Maximum length 32000 characters.
-            images (list[ImageReference] | Unset): 1 to 16 source images (png, webp or jpeg, each under 50 MB). Required in
-                practice;
-                left optional here because the official spec marks only `prompt` required.
-            mask (ImageReference | Unset): One input image by reference: set exactly one of `image_url` and `file_id`.
+            images (list[ImageReference]): 1 to 16 source images (png, webp or jpeg, each under 50 MB).
+            prompt (str): A text description of the desired image(s), 1 to 32000 characters.
+            mask (ImageReference | Unset): One input image by reference: exactly one of `image_url` and `file_id`, and no
+                other key.
             model (None | str | Unset): A GPT image model id (see models.yaml). The official spec names gpt-image-1.5 as the
                 edit default.
             n (int | None | Unset): Number of images, 1-10. Server default 1.
@@ -61,12 +62,26 @@ class CreateImageEditJsonRequest:
                 gpt-image-2 and later: omit. Server default low (official spec).
             partial_images (int | None | Unset): With `stream: true`, number of partial images (0-3). Server default 0.
             stream (bool | None | Unset): `true` answers `text/event-stream` (see the 200 response). Server default false.
+            complexity (ImageComplexity | None | Unset): gpt-image-2.5 and 2.6 families. `low`, `medium` or `high`; omitted,
+                the model's default.
+            frame_count (int | None | Unset): Frames of a GIF (`output_format: gif` only), 2-16. Server default 9. The size
+                must satisfy the
+                model's GIF size limits; GIF output allows no `stream`, `partial_images`, `mask` or
+                `output_compression`.
+            frame_duration_ms (int | None | Unset): Delay per GIF frame in milliseconds (`output_format: gif` only). Server
+                default 200; rounded to
+                10 ms, at most 655350 ms per frame.
+            svg (ImageSvgOptions | Unset): Selects the model and reasoning effort that author SVG output (`output_format:
+                svg`, access-gated).
+                Send it only when SVG model selection is enabled for the project; otherwise omit it. SVG output
+                needs `n: 1` and allows no `stream`, `partial_images` or `output_compression`. Multipart bodies
+                carry it as the parts `svg[model]` and `svg[reasoning][effort]`.
             user (str | Unset): Deprecated; replaced by `safety_identifier`. A stable identifier for your end user.
             safety_identifier (str | Unset): A stable identifier for your end user that helps detect abuse. Replaces `user`.
     """
 
+    images: list[ImageReference]
     prompt: str
-    images: list[ImageReference] | Unset = UNSET
     mask: ImageReference | Unset = UNSET
     model: None | str | Unset = UNSET
     n: int | None | Unset = UNSET
@@ -80,19 +95,21 @@ class CreateImageEditJsonRequest:
     input_fidelity: ImageInputFidelity | None | Unset = UNSET
     partial_images: int | None | Unset = UNSET
     stream: bool | None | Unset = UNSET
+    complexity: ImageComplexity | None | Unset = UNSET
+    frame_count: int | None | Unset = UNSET
+    frame_duration_ms: int | None | Unset = UNSET
+    svg: ImageSvgOptions | Unset = UNSET
     user: str | Unset = UNSET
     safety_identifier: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        prompt = self.prompt
+        images = []
+        for images_item_data in self.images:
+            images_item = images_item_data.to_dict()
+            images.append(images_item)
 
-        images: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.images, Unset):
-            images = []
-            for images_item_data in self.images:
-                images_item = images_item_data.to_dict()
-                images.append(images_item)
+        prompt = self.prompt
 
         mask: dict[str, Any] | Unset = UNSET
         if not isinstance(self.mask, Unset):
@@ -184,6 +201,30 @@ class CreateImageEditJsonRequest:
         else:
             stream = self.stream
 
+        complexity: None | str | Unset
+        if isinstance(self.complexity, Unset):
+            complexity = UNSET
+        elif isinstance(self.complexity, ImageComplexity):
+            complexity = self.complexity.value
+        else:
+            complexity = self.complexity
+
+        frame_count: int | None | Unset
+        if isinstance(self.frame_count, Unset):
+            frame_count = UNSET
+        else:
+            frame_count = self.frame_count
+
+        frame_duration_ms: int | None | Unset
+        if isinstance(self.frame_duration_ms, Unset):
+            frame_duration_ms = UNSET
+        else:
+            frame_duration_ms = self.frame_duration_ms
+
+        svg: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.svg, Unset):
+            svg = self.svg.to_dict()
+
         user = self.user
 
         safety_identifier = self.safety_identifier
@@ -192,11 +233,10 @@ class CreateImageEditJsonRequest:
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
+                "images": images,
                 "prompt": prompt,
             }
         )
-        if images is not UNSET:
-            field_dict["images"] = images
         if mask is not UNSET:
             field_dict["mask"] = mask
         if model is not UNSET:
@@ -223,6 +263,14 @@ class CreateImageEditJsonRequest:
             field_dict["partial_images"] = partial_images
         if stream is not UNSET:
             field_dict["stream"] = stream
+        if complexity is not UNSET:
+            field_dict["complexity"] = complexity
+        if frame_count is not UNSET:
+            field_dict["frame_count"] = frame_count
+        if frame_duration_ms is not UNSET:
+            field_dict["frame_duration_ms"] = frame_duration_ms
+        if svg is not UNSET:
+            field_dict["svg"] = svg
         if user is not UNSET:
             field_dict["user"] = user
         if safety_identifier is not UNSET:
@@ -233,18 +281,17 @@ class CreateImageEditJsonRequest:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.image_reference import ImageReference  # noqa: PLC0415
+        from ..models.image_svg_options import ImageSvgOptions  # noqa: PLC0415
 
         d = dict(src_dict)
+        images = []
+        _images = d.pop("images")
+        for images_item_data in _images:
+            images_item = ImageReference.from_dict(images_item_data)
+
+            images.append(images_item)
+
         prompt = d.pop("prompt")
-
-        _images = d.pop("images", UNSET)
-        images: list[ImageReference] | Unset = UNSET
-        if _images is not UNSET:
-            images = []
-            for images_item_data in _images:
-                images_item = ImageReference.from_dict(images_item_data)
-
-                images.append(images_item)
 
         _mask = d.pop("mask", UNSET)
         mask: ImageReference | Unset
@@ -417,13 +464,55 @@ class CreateImageEditJsonRequest:
 
         stream = _parse_stream(d.pop("stream", UNSET))
 
+        def _parse_complexity(data: object) -> ImageComplexity | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                complexity_type_0 = ImageComplexity(data)
+
+                return complexity_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(ImageComplexity | None | Unset, data)
+
+        complexity = _parse_complexity(d.pop("complexity", UNSET))
+
+        def _parse_frame_count(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        frame_count = _parse_frame_count(d.pop("frame_count", UNSET))
+
+        def _parse_frame_duration_ms(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        frame_duration_ms = _parse_frame_duration_ms(d.pop("frame_duration_ms", UNSET))
+
+        _svg = d.pop("svg", UNSET)
+        svg: ImageSvgOptions | Unset
+        if isinstance(_svg, Unset):
+            svg = UNSET
+        else:
+            svg = ImageSvgOptions.from_dict(_svg)
+
         user = d.pop("user", UNSET)
 
         safety_identifier = d.pop("safety_identifier", UNSET)
 
         create_image_edit_json_request = cls(
-            prompt=prompt,
             images=images,
+            prompt=prompt,
             mask=mask,
             model=model,
             n=n,
@@ -437,6 +526,10 @@ class CreateImageEditJsonRequest:
             input_fidelity=input_fidelity,
             partial_images=partial_images,
             stream=stream,
+            complexity=complexity,
+            frame_count=frame_count,
+            frame_duration_ms=frame_duration_ms,
+            svg=svg,
             user=user,
             safety_identifier=safety_identifier,
         )

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.image_background import ImageBackground
+from ..models.image_complexity import ImageComplexity
 from ..models.image_moderation import ImageModeration
 from ..models.image_output_format import ImageOutputFormat
 from ..models.image_quality import ImageQuality
@@ -15,6 +16,10 @@ from ..models.image_response_format import ImageResponseFormat
 from ..models.image_size import ImageSize
 from ..models.image_style import ImageStyle
 from ..types import UNSET, Unset
+
+if TYPE_CHECKING:
+    from ..models.image_svg_options import ImageSvgOptions
+
 
 T = TypeVar("T", bound="CreateImageRequest")
 
@@ -27,13 +32,8 @@ class CreateImageRequest:
         prompt (str): A text description of the desired image(s). Maximum length: 1000 characters for
             dall-e-2, 4000 for dall-e-3, 32000 for the GPT image models; provider models have
             their own limits (see models.yaml).
-        model (None | str | Unset): The model id. Known ids: dall-e-2, dall-e-3 (both retired on OpenAI 2026-05-12,
-            still
-            sold by some providers), gpt-image-1 (shut down 2026-10-23), gpt-image-1-mini,
-            gpt-image-1.5, chatgpt-image-latest, gpt-image-2, gpt-image-2-2026-04-21,
-            gpt-image-2.5-sunburst, gpt-image-2.5-flare, gpt-image-2.5-sunburst-2026-09-08,
-            gpt-image-2.5-flare-2026-09-08, gpt-image-2.6-sunburst, gpt-image-2.6-flare;
-            providers add their own (e.g. yandexgpt/yandex-art). Per-model rules: models.yaml.
+        model (None | str | Unset): The model id. The known ids, their lifecycle and per-model rules are in models.yaml
+            (the generated client lists them in its catalog); providers add their own.
             There is no agreed default: the official spec names dall-e-2, which is retired, so
             always send a model. (Azure OpenAI takes the model from the deployment in the URL.)
         n (int | None | Unset): Number of images, 1-10 (dall-e-3 accepts only 1). Server default 1.
@@ -69,6 +69,20 @@ class CreateImageRequest:
         stream (bool | None | Unset): GPT image models. `true` answers `text/event-stream` (see the 200 response)
             instead of
             JSON. Server default false.
+        complexity (ImageComplexity | None | Unset): gpt-image-2.5 and 2.6 families. `low`, `medium` or `high`; omitted,
+            the model's default.
+        frame_count (int | None | Unset): Frames of a GIF (`output_format: gif` only), 2-16. Server default 9. The size
+            must satisfy the
+            model's GIF size limits; GIF output allows no `stream`, `partial_images`, `mask` or
+            `output_compression`.
+        frame_duration_ms (int | None | Unset): Delay per GIF frame in milliseconds (`output_format: gif` only). Server
+            default 200; rounded to
+            10 ms, at most 655350 ms per frame.
+        svg (ImageSvgOptions | Unset): Selects the model and reasoning effort that author SVG output (`output_format:
+            svg`, access-gated).
+            Send it only when SVG model selection is enabled for the project; otherwise omit it. SVG output
+            needs `n: 1` and allows no `stream`, `partial_images` or `output_compression`. Multipart bodies
+            carry it as the parts `svg[model]` and `svg[reasoning][effort]`.
         user (str | Unset): Deprecated; replaced by `safety_identifier`. A stable identifier for your end user.
         safety_identifier (str | Unset): A stable identifier for your end user (hash names or emails) that helps the
             provider
@@ -88,6 +102,10 @@ class CreateImageRequest:
     moderation: ImageModeration | None | Unset = UNSET
     partial_images: int | None | Unset = UNSET
     stream: bool | None | Unset = UNSET
+    complexity: ImageComplexity | None | Unset = UNSET
+    frame_count: int | None | Unset = UNSET
+    frame_duration_ms: int | None | Unset = UNSET
+    svg: ImageSvgOptions | Unset = UNSET
     user: str | Unset = UNSET
     safety_identifier: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -181,6 +199,30 @@ class CreateImageRequest:
         else:
             stream = self.stream
 
+        complexity: None | str | Unset
+        if isinstance(self.complexity, Unset):
+            complexity = UNSET
+        elif isinstance(self.complexity, ImageComplexity):
+            complexity = self.complexity.value
+        else:
+            complexity = self.complexity
+
+        frame_count: int | None | Unset
+        if isinstance(self.frame_count, Unset):
+            frame_count = UNSET
+        else:
+            frame_count = self.frame_count
+
+        frame_duration_ms: int | None | Unset
+        if isinstance(self.frame_duration_ms, Unset):
+            frame_duration_ms = UNSET
+        else:
+            frame_duration_ms = self.frame_duration_ms
+
+        svg: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.svg, Unset):
+            svg = self.svg.to_dict()
+
         user = self.user
 
         safety_identifier = self.safety_identifier
@@ -216,6 +258,14 @@ class CreateImageRequest:
             field_dict["partial_images"] = partial_images
         if stream is not UNSET:
             field_dict["stream"] = stream
+        if complexity is not UNSET:
+            field_dict["complexity"] = complexity
+        if frame_count is not UNSET:
+            field_dict["frame_count"] = frame_count
+        if frame_duration_ms is not UNSET:
+            field_dict["frame_duration_ms"] = frame_duration_ms
+        if svg is not UNSET:
+            field_dict["svg"] = svg
         if user is not UNSET:
             field_dict["user"] = user
         if safety_identifier is not UNSET:
@@ -225,6 +275,8 @@ class CreateImageRequest:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.image_svg_options import ImageSvgOptions  # noqa: PLC0415
+
         d = dict(src_dict)
         prompt = d.pop("prompt")
 
@@ -392,6 +444,48 @@ class CreateImageRequest:
 
         stream = _parse_stream(d.pop("stream", UNSET))
 
+        def _parse_complexity(data: object) -> ImageComplexity | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                complexity_type_0 = ImageComplexity(data)
+
+                return complexity_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(ImageComplexity | None | Unset, data)
+
+        complexity = _parse_complexity(d.pop("complexity", UNSET))
+
+        def _parse_frame_count(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        frame_count = _parse_frame_count(d.pop("frame_count", UNSET))
+
+        def _parse_frame_duration_ms(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        frame_duration_ms = _parse_frame_duration_ms(d.pop("frame_duration_ms", UNSET))
+
+        _svg = d.pop("svg", UNSET)
+        svg: ImageSvgOptions | Unset
+        if isinstance(_svg, Unset):
+            svg = UNSET
+        else:
+            svg = ImageSvgOptions.from_dict(_svg)
+
         user = d.pop("user", UNSET)
 
         safety_identifier = d.pop("safety_identifier", UNSET)
@@ -410,6 +504,10 @@ class CreateImageRequest:
             moderation=moderation,
             partial_images=partial_images,
             stream=stream,
+            complexity=complexity,
+            frame_count=frame_count,
+            frame_duration_ms=frame_duration_ms,
+            svg=svg,
             user=user,
             safety_identifier=safety_identifier,
         )

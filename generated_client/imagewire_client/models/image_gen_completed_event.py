@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -27,13 +27,16 @@ class ImageGenCompletedEvent:
             type_ (ImageGenCompletedEventType):
             b64_json (str): The final image, base64-encoded.
             created_at (int | Unset): Unix time (seconds) when the event was created.
-            size (str | Unset): The resolved size, any `WxH`.
-            quality (str | Unset): The resolved quality. Known values low, medium, high, xhigh, max.
-            background (str | Unset): The resolved background. Known values transparent, opaque.
-            output_format (str | Unset): The image format. Known values png, jpeg, webp, gif, svg.
+            size (str | Unset): The size. Known values 1024x1024, 1024x1536, 1536x1024, auto; any `WxH` on models with free
+                sizes.
+            quality (str | Unset): The quality setting. Known values low, medium, high, xhigh, max, auto.
+            background (str | Unset): The background setting. Known values transparent, opaque, auto.
+            output_format (str | Unset): The image format. Known values png, jpeg, webp. gif and svg output cannot stream.
             usage (ImagesUsage | Unset): Token usage (GPT image models). The official schema requires total_tokens,
                 input_tokens,
                 output_tokens and input_tokens_details; they are optional here because servers omit them.
+            safety_identifier (None | str | Unset): The effective safety identifier (the request's `safety_identifier`, else
+                `user`).
     """
 
     type_: ImageGenCompletedEventType
@@ -44,6 +47,7 @@ class ImageGenCompletedEvent:
     background: str | Unset = UNSET
     output_format: str | Unset = UNSET
     usage: ImagesUsage | Unset = UNSET
+    safety_identifier: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -65,6 +69,12 @@ class ImageGenCompletedEvent:
         if not isinstance(self.usage, Unset):
             usage = self.usage.to_dict()
 
+        safety_identifier: None | str | Unset
+        if isinstance(self.safety_identifier, Unset):
+            safety_identifier = UNSET
+        else:
+            safety_identifier = self.safety_identifier
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -85,6 +95,8 @@ class ImageGenCompletedEvent:
             field_dict["output_format"] = output_format
         if usage is not UNSET:
             field_dict["usage"] = usage
+        if safety_identifier is not UNSET:
+            field_dict["safety_identifier"] = safety_identifier
 
         return field_dict
 
@@ -114,6 +126,15 @@ class ImageGenCompletedEvent:
         else:
             usage = ImagesUsage.from_dict(_usage)
 
+        def _parse_safety_identifier(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        safety_identifier = _parse_safety_identifier(d.pop("safety_identifier", UNSET))
+
         image_gen_completed_event = cls(
             type_=type_,
             b64_json=b64_json,
@@ -123,6 +144,7 @@ class ImageGenCompletedEvent:
             background=background,
             output_format=output_format,
             usage=usage,
+            safety_identifier=safety_identifier,
         )
 
         image_gen_completed_event.additional_properties = d

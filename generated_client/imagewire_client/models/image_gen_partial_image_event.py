@@ -24,10 +24,11 @@ class ImageGenPartialImageEvent:
             b64_json (str): The partial image, base64-encoded.
             partial_image_index (int): 0-based index of this partial image.
             created_at (int | Unset): Unix time (seconds) when the event was created.
-            size (str | Unset): The resolved size, any `WxH`.
-            quality (str | Unset): The resolved quality. Known values low, medium, high, xhigh, max.
-            background (str | Unset): The resolved background. Known values transparent, opaque.
-            output_format (str | Unset): The image format. Known values png, jpeg, webp, gif, svg.
+            size (str | Unset): The size. Known values 1024x1024, 1024x1536, 1536x1024, auto; any `WxH` on models with free
+                sizes.
+            quality (str | Unset): The quality setting. Known values low, medium, high, xhigh, max, auto.
+            background (str | Unset): The background setting. Known values transparent, opaque, auto.
+            output_format (str | Unset): The image format. Known values png, jpeg, webp. gif and svg output cannot stream.
     """
 
     type_: ImageGenPartialImageEventType

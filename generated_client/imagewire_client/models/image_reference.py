@@ -5,7 +5,6 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
-from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
@@ -14,16 +13,16 @@ T = TypeVar("T", bound="ImageReference")
 
 @_attrs_define
 class ImageReference:
-    """One input image by reference: set exactly one of `image_url` and `file_id`.
+    """One input image by reference: exactly one of `image_url` and `file_id`, and no other key.
 
     Attributes:
-        image_url (str | Unset): A fully qualified URL or a base64 data URL (`data:image/png;base64,...`).
+        image_url (str | Unset): A fully qualified URL or a base64 data URL (`data:image/png;base64,...`), at most
+            20971520 characters.
         file_id (str | Unset): The id of a file uploaded through the Files API.
     """
 
     image_url: str | Unset = UNSET
     file_id: str | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         image_url = self.image_url
@@ -31,7 +30,7 @@ class ImageReference:
         file_id = self.file_id
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+
         field_dict.update({})
         if image_url is not UNSET:
             field_dict["image_url"] = image_url
@@ -52,21 +51,4 @@ class ImageReference:
             file_id=file_id,
         )
 
-        image_reference.additional_properties = d
         return image_reference
-
-    @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties

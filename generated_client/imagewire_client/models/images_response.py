@@ -11,6 +11,7 @@ from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.image import Image
+    from ..models.images_svg_usage import ImagesSvgUsage
     from ..models.images_usage import ImagesUsage
 
 
@@ -32,10 +33,17 @@ class ImagesResponse:
                 webp, gif, svg.
             quality (None | str | Unset): GPT image models echo the resolved quality. Known values low, medium, high, xhigh,
                 max.
-            size (None | str | Unset): GPT image models echo the resolved size, any `WxH` (e.g. 1024x1536).
+            size (None | str | Unset): GPT image models echo the resolved size. Known values 1024x1024, 1024x1536,
+                1536x1024; any `WxH` on models with free sizes.
             usage (ImagesUsage | Unset): Token usage (GPT image models). The official schema requires total_tokens,
                 input_tokens,
                 output_tokens and input_tokens_details; they are optional here because servers omit them.
+            safety_identifier (None | str | Unset): The effective safety identifier: the request's non-empty
+                `safety_identifier`, else the
+                deprecated `user`.
+            svg_usage (ImagesSvgUsage | Unset): Token usage of SVG authoring (`output_format: svg`), separate from the image
+                rendering usage.
+                The SDK marks every field required; optional here because servers omit them.
     """
 
     created: int
@@ -45,6 +53,8 @@ class ImagesResponse:
     quality: None | str | Unset = UNSET
     size: None | str | Unset = UNSET
     usage: ImagesUsage | Unset = UNSET
+    safety_identifier: None | str | Unset = UNSET
+    svg_usage: ImagesSvgUsage | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -85,6 +95,16 @@ class ImagesResponse:
         if not isinstance(self.usage, Unset):
             usage = self.usage.to_dict()
 
+        safety_identifier: None | str | Unset
+        if isinstance(self.safety_identifier, Unset):
+            safety_identifier = UNSET
+        else:
+            safety_identifier = self.safety_identifier
+
+        svg_usage: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.svg_usage, Unset):
+            svg_usage = self.svg_usage.to_dict()
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -104,12 +124,17 @@ class ImagesResponse:
             field_dict["size"] = size
         if usage is not UNSET:
             field_dict["usage"] = usage
+        if safety_identifier is not UNSET:
+            field_dict["safety_identifier"] = safety_identifier
+        if svg_usage is not UNSET:
+            field_dict["svg_usage"] = svg_usage
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.image import Image  # noqa: PLC0415
+        from ..models.images_svg_usage import ImagesSvgUsage  # noqa: PLC0415
         from ..models.images_usage import ImagesUsage  # noqa: PLC0415
 
         d = dict(src_dict)
@@ -167,6 +192,22 @@ class ImagesResponse:
         else:
             usage = ImagesUsage.from_dict(_usage)
 
+        def _parse_safety_identifier(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        safety_identifier = _parse_safety_identifier(d.pop("safety_identifier", UNSET))
+
+        _svg_usage = d.pop("svg_usage", UNSET)
+        svg_usage: ImagesSvgUsage | Unset
+        if isinstance(_svg_usage, Unset):
+            svg_usage = UNSET
+        else:
+            svg_usage = ImagesSvgUsage.from_dict(_svg_usage)
+
         images_response = cls(
             created=created,
             data=data,
@@ -175,6 +216,8 @@ class ImagesResponse:
             quality=quality,
             size=size,
             usage=usage,
+            safety_identifier=safety_identifier,
+            svg_usage=svg_usage,
         )
 
         images_response.additional_properties = d

@@ -20,7 +20,7 @@ __all__ = ["FileInput", "InputFileError", "Upload", "encode", "read_file"]
 FileInput: TypeAlias = str | os.PathLike[str] | bytes | IO[bytes] | tuple[str, bytes] | tuple[str, bytes, str]
 
 #: Scalar form values; ``None`` values are skipped.
-FieldValue: TypeAlias = str | int | float | bool | None
+FieldValue: TypeAlias = "str | int | float | bool | None | Mapping[str, FieldValue]"
 
 _EXPECTED = "PNG, JPEG, WebP or GIF expected"
 
@@ -123,6 +123,17 @@ def _quote(text: str) -> str:
     return text.replace("\r", "%0D").replace("\n", "%0A").replace('"', "%22")
 
 
+def _flat(fields: Mapping[str, FieldValue], prefix: str = "") -> list[tuple[str, object]]:
+    out: list[tuple[str, object]] = []
+    for key, value in fields.items():
+        name = f"{prefix}[{key}]" if prefix else key
+        if isinstance(value, Mapping):
+            out += _flat(value, name)
+        else:
+            out.append((name, value))
+    return out
+
+
 def _text(value: object) -> str | None:
     if isinstance(value, Enum):
         value = value.value
@@ -157,10 +168,11 @@ def encode(
     """Encode a ``multipart/form-data`` body; returns ``(body, content_type_header_value)``.
 
     Fields come first, in mapping order, then the files in order; part names may repeat (``image[]``).
-    ``None`` values are skipped, booleans are sent as ``true``/``false``, numbers as decimal text.
+    ``None`` values are skipped, booleans are sent as ``true``/``false``, numbers as decimal text, and a
+    mapping as one part per leaf, named with brackets (``svg[reasoning][effort]``).
     Without ``boundary`` a random one is chosen (``secrets.token_hex``) that occurs in no part.
     """
-    texts = [(name, text) for name, value in fields.items() if (text := _text(value)) is not None]
+    texts = [(name, text) for name, value in _flat(fields) if (text := _text(value)) is not None]
     if boundary is None:
         import secrets
 
