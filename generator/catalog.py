@@ -45,32 +45,42 @@ def resolve_models(catalog: dict[str, Any]) -> dict[str, dict[str, Any]]:
 _SERVED = ("retired", "shutdown")
 
 
+def _table(provider_id: str, table: dict[str, Any], models: dict[str, dict[str, Any]], where: str) -> dict[str, Any]:
+    """A model table with its overrides merged; a model the vendor retired is live where it is listed."""
+    served: dict[str, dict[str, Any]] = {}
+    for model_id, override in table.items():
+        model = _merge(models[model_id], override or {})
+        model["overridden"] = bool(set(override or {}) - {"lifecycle"})
+        life = dict(model.get("lifecycle") or {})
+        if life.get("status") in _SERVED and "lifecycle" not in (override or {}):
+            when = f" on {life['retired_on']}" if life.get("retired_on") else ""
+            vendor = model.get("vendor", "its vendor")
+            life = {"status": "live", "note": f"{life['status']} at {vendor}{when}; still served by {where}"}
+        model["lifecycle"] = life
+        served[model_id] = model
+    return served
+
+
 def resolve_providers(catalog: dict[str, Any], models: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Every provider with its model table: overrides merged, and a model the vendor retired but the
-    provider still serves marked live there (its vendor lifecycle kept in the note)."""
+    provider still serves marked live there (its vendor lifecycle kept in the note). ``policy`` is filled
+    in (known with a table, open with any model); each of ``api_versions`` gets the provider's operations
+    unless it names its own, and its model table resolved the same way."""
     resolved: dict[str, dict[str, Any]] = {}
     for provider_id, provider in (catalog.get("providers") or {}).items():
         entry = dict(provider)
         entry["id"] = provider_id
         table = provider.get("models")
-        if isinstance(table, dict):
-            served: dict[str, dict[str, Any]] = {}
-            for model_id, override in table.items():
-                model = _merge(models[model_id], override or {})
-                model["overridden"] = bool(set(override or {}) - {"lifecycle"})
-                life = dict(model.get("lifecycle") or {})
-                if life.get("status") in _SERVED and "lifecycle" not in (override or {}):
-                    when = f" on {life['retired_on']}" if life.get("retired_on") else ""
-                    vendor = model.get("vendor", "its vendor")
-                    life = {
-                        "status": "live",
-                        "note": f"{life['status']} at {vendor}{when}; still served by {provider_id}",
-                    }
-                model["lifecycle"] = life
-                served[model_id] = model
-            entry["models"] = served
-        else:
-            entry["models"] = None
+        entry["models"] = _table(provider_id, table, models, provider_id) if isinstance(table, dict) else None
+        entry["policy"] = provider.get("policy") or ("known" if isinstance(table, dict) else "open")
         entry["prices"] = provider.get("prices") if isinstance(provider.get("prices"), list) else None
+        versions: dict[str, dict[str, Any]] = {}
+        for name, version in (provider.get("api_versions") or {}).items():
+            version = dict(version)
+            version.setdefault("operations", provider.get("operations") or [])
+            if isinstance(version.get("models"), dict):
+                version["models"] = _table(provider_id, version["models"], models, f"{provider_id} ({name})")
+            versions[str(name)] = version
+        entry["api_versions"] = versions
         resolved[provider_id] = entry
     return resolved

@@ -558,24 +558,15 @@ def _check_providers(catalog: Document, models_doc: Document, operations: dict[s
                 yield catalog.problem(
                     at + pointer("url_params", name), f"{name} is not used in base_url", "catalog:url"
                 )
-        for group in ("url_params", "query", "headers"):
-            for name, item in (provider.get(group) or {}).items():
-                param = (item or {}).get("param") or name
-                if not param.isidentifier() or keyword.iskeyword(param) or param in RESERVED_PARAMS:
-                    yield catalog.problem(
-                        at + pointer(group, name) + ("/param" if (item or {}).get("param") else ""),
-                        f"{param!r} cannot be a Client argument; give the setting a `param` that is a Python "
-                        f"identifier other than {', '.join(sorted(RESERVED_PARAMS - {'self'}))}",
-                        "catalog:setting",
-                    )
+        yield from _check_arguments(catalog, at, provider)
         table = provider.get("models")
+        if provider.get("policy") == "known" and not isinstance(table, dict):
+            yield catalog.problem(
+                at + "/policy", "a known policy needs a model table, not `models: any`", "catalog:policy"
+            )
         if isinstance(table, dict):
-            for model_id, override in table.items():
-                where = at + pointer("models", model_id)
-                if model_id not in models:
-                    yield catalog.problem(where, f"unknown model {model_id!r}", "catalog:model-ref")
-                    continue
-                yield from _check_override(catalog, where, models[model_id], override or {}, offered)
+            yield from _check_table(catalog, at + "/models", table, models, offered)
+        yield from _check_api_versions(catalog, at, provider, models, offered)
         for index, price in enumerate(provider.get("prices") if isinstance(provider.get("prices"), list) else []):
             where = at + pointer("prices", index)
             model_id = price["model"]
@@ -598,6 +589,84 @@ def _check_providers(catalog: Document, models_doc: Document, operations: dict[s
                     f"{model_id} has no quality {price['quality']!r} ({', '.join(map(str, qualities))})",
                     "catalog:price",
                 )
+        for index, price in enumerate(provider.get("token_prices") or []):
+            model_id = price["model"]
+            if model_id not in models or (isinstance(table, dict) and model_id not in table):
+                yield catalog.problem(
+                    at + pointer("token_prices", index, "model"),
+                    f"token prices for {model_id!r}, which {provider_id} does not offer",
+                    "catalog:price",
+                )
+
+
+def _check_arguments(catalog: Document, at: str, provider: dict[str, Any]) -> Iterator[Problem]:
+    """Every setting and token becomes a Client keyword argument: an identifier, reserved by nothing else."""
+    places: list[tuple[str, str]] = []
+    for group in ("url_params", "query", "headers"):
+        for name, item in (provider.get(group) or {}).items():
+            spot = at + pointer(group, name) + ("/param" if (item or {}).get("param") else "")
+            places.append((spot, (item or {}).get("param") or name))
+    if provider.get("endpoint"):
+        places.append((at + "/endpoint/param", provider["endpoint"].get("param") or "endpoint"))
+        if not isinstance(provider.get("base_url"), str):
+            yield catalog.problem(
+                at + "/endpoint", "an endpoint replaces the host of base_url; there is none", "catalog:url"
+            )
+    token = (provider.get("auth") or {}).get("token") or {}
+    for key in ("param", "provider_param"):
+        if key in token:
+            places.append((at + pointer("auth", "token", key), token[key]))
+    seen: set[str] = set()
+    for spot, param in places:
+        if not param.isidentifier() or keyword.iskeyword(param) or param in RESERVED_PARAMS or param in seen:
+            yield catalog.problem(
+                spot,
+                f"{param!r} cannot be a Client argument; give the setting a `param` that is a Python "
+                f"identifier other than {', '.join(sorted(RESERVED_PARAMS - {'self'}))} and the other settings",
+                "catalog:setting",
+            )
+        seen.add(param)
+
+
+def _check_table(
+    catalog: Document, at: str, table: dict[str, Any], models: dict[str, Any], offered: list[str]
+) -> Iterator[Problem]:
+    for model_id, override in table.items():
+        where = at + pointer(model_id)
+        if model_id not in models:
+            yield catalog.problem(where, f"unknown model {model_id!r}", "catalog:model-ref")
+            continue
+        yield from _check_override(catalog, where, models[model_id], override or {}, offered)
+
+
+def _check_api_versions(
+    catalog: Document, at: str, provider: dict[str, Any], models: dict[str, Any], offered: list[str]
+) -> Iterator[Problem]:
+    """Each api-version narrows the provider: a setting called api-version to select it, its placeholders
+    among url_params, its operations among the provider's, its model table only narrowing."""
+    versions = provider.get("api_versions") or {}
+    if versions and "api-version" not in (provider.get("query") or {}):
+        yield catalog.problem(
+            at + "/api_versions", "api_versions need a query setting called api-version", "catalog:url"
+        )
+    params = set(provider.get("url_params") or {})
+    for name, version in versions.items():
+        where = at + pointer("api_versions", str(name))
+        base_url = version.get("base_url")
+        if isinstance(base_url, str):
+            for placeholder in sorted(set(re.findall(r"{([^{}]*)}", base_url)) - params):
+                yield catalog.problem(
+                    where + "/base_url", f"placeholder {{{placeholder}}} has no url_params entry", "catalog:url"
+                )
+        if version.get("deployment_as_model") and "deployment" not in params:
+            yield catalog.problem(where + "/deployment_as_model", "there is no deployment setting", "catalog:url")
+        narrowed = version.get("operations") or offered
+        for index, op_key in enumerate(version.get("operations") or []):
+            if op_key not in offered:
+                yield catalog.problem(
+                    where + pointer("operations", index), f"the provider does not offer {op_key}", "catalog:operation"
+                )
+        yield from _check_table(catalog, where + "/models", version.get("models") or {}, models, narrowed)
 
 
 def _merge_override(model: dict[str, Any], override: dict[str, Any] | None) -> dict[str, Any]:
@@ -653,6 +722,19 @@ def _check_override(
                 )
                 continue
             yield from (catalog.problem(spot, why, "catalog:override") for why in _widening(narrowed or {}, wide))
+        for part in ("images", "mask"):
+            narrowed_files, wide_files = (op_override or {}).get(part), model_op.get(part)
+            if narrowed_files is None:
+                continue
+            spot = where + pointer(part)
+            if wide_files is None:
+                yield catalog.problem(
+                    spot, f"the model takes no {part}; a provider can only narrow a rule", "catalog:override"
+                )
+                continue
+            yield from (
+                catalog.problem(spot, why, "catalog:override") for why in _widening_files(narrowed_files, wide_files)
+            )
 
 
 def _widening(narrowed: dict[str, Any], wide: dict[str, Any]) -> Iterator[str]:
@@ -665,6 +747,17 @@ def _widening(narrowed: dict[str, Any], wide: dict[str, Any]) -> Iterator[str]:
         yield f"max {narrowed['max']} is above the model's {wide['max']}; a provider can only narrow a rule"
     if narrowed.get("rule") and not wide.get("rule"):
         yield "a size rule where the model has none; a provider can only narrow a rule"
+
+
+def _widening_files(narrowed: dict[str, Any], wide: dict[str, Any]) -> Iterator[str]:
+    extra = [f for f in narrowed.get("formats") or [] if f not in (wide.get("formats") or [])]
+    if extra:
+        yield f"formats {extra} are not taken by the model; a provider can only narrow a rule"
+    for key in ("max_bytes", "max_count"):
+        if key in narrowed and key in wide and narrowed[key] > wide[key]:
+            yield f"{key} {narrowed[key]} is above the model's {wide[key]}; a provider can only narrow a rule"
+    if "min_count" in narrowed and "min_count" in wide and narrowed["min_count"] < wide["min_count"]:
+        yield f"min_count {narrowed['min_count']} is below the model's {wide['min_count']}; a provider can only narrow a rule"
 
 
 #: Client keyword arguments a provider setting may not take as its parameter name
@@ -685,5 +778,6 @@ RESERVED_PARAMS = frozenset(
         "models",
         "allow_retired",
         "sleep",
+        "deployments",
     }
 )

@@ -475,7 +475,7 @@ def test_aipomogator_estimate_defaults_and_unknowns() -> None:
     assert str(unlisted) == "price unknown for aipomogator/gpt-image-1.5 at 1024x1024 high"
 
 
-@pytest.mark.parametrize("provider", ["openai", "azure", "bothub", "generic"])
+@pytest.mark.parametrize("provider", ["azure", "bothub", "generic"])
 def test_estimate_says_unknown_for_providers_without_prices(provider: str) -> None:
     model = "dall-e-3" if provider == "bothub" else "gpt-image-1.5"
     client = make(Server(ok_b64()), provider, api_key=KEY, **REQUIRED.get(provider, {}))

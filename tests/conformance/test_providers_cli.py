@@ -86,7 +86,8 @@ def test_json_facts_per_provider(capsys: pytest.CaptureFixture[str]) -> None:
     ]
     assert openai["operations"] == ["generations", "edits"]
     assert "dall-e-3" not in openai["models"] and "gpt-image-1.5" in openai["models"]
-    assert (openai["prices"], openai["quirks"]) == ("unknown", [])
+    assert {"model": "gpt-image-1.5", "size": "1024x1024", "quality": "low", "usd": 0.009} in openai["prices"]
+    assert openai["quirks"] == []
 
     assert azure["base_url"] == "https://{resource}.openai.azure.com/openai/deployments/{deployment}"
     assert azure["auth"] == {"style": "api-key", "header": "api-key", "env": "AZURE_OPENAI_API_KEY", "optional": False}
@@ -149,7 +150,7 @@ def test_json_matrix_facts_from_the_sources(capsys: pytest.CaptureFixture[str]) 
     assert rows["dall-e-3"]["offered"]["aipomogator"] == ["generations"]
     assert rows["dall-e-2"]["offered"]["local"] == ["generations", "edits", "variations"]
     assert rows["gpt-image-1.5"]["offered"]["openai"] == ["generations", "edits"]
-    assert rows["gpt-image-1.5"]["offered"]["azure"] == ["generations"]
+    assert rows["gpt-image-1.5"]["offered"]["azure"] == ["generations", "edits"]
     assert rows["yandexgpt/yandex-art"]["offered"]["aipomogator"] == ["generations"]
     assert rows["yandexgpt/yandex-art"]["offered"]["bothub"] == []
 
@@ -165,7 +166,7 @@ def test_plain_text_when_stdout_is_not_a_terminal(capsys: pytest.CaptureFixture[
     assert lines[0] == "Model x provider, per operation (g generations, e edits, v variations; · not offered)"
     assert re.search(r"^model +status at vendor +openai +azure +bothub +aipomogator +local +generic$", out, re.M)
     assert re.search(r"^dall-e-3 +retired 2026-05-12 +· +· +g +g +g +·$", out, re.M)
-    assert re.search(r"^gpt-image-1.5 +live +g e +g +· +· +g e +g e$", out, re.M)
+    assert re.search(r"^gpt-image-1.5 +live +g e +g e +· +· +g e +g e$", out, re.M)
     for expected in (
         "azure - Azure OpenAI",
         "  base URL    https://{resource}.openai.azure.com/openai/deployments/{deployment}",
@@ -180,7 +181,7 @@ def test_plain_text_when_stdout_is_not_a_terminal(capsys: pytest.CaptureFixture[
         "Also seen with the base URL https://bothub.chat/api/v2/openai/v1.",
     ):
         assert expected in out, expected
-    assert out.count("  prices      unknown") == 4  # openai, azure, bothub, generic
+    assert out.count("  prices      unknown") == 3  # azure, bothub, generic
 
 
 def test_rich_tables_on_a_terminal_and_plain_on_request(
@@ -220,7 +221,7 @@ def test_one_provider_in_detail(capsys: pytest.CaptureFixture[str]) -> None:
     assert re.search(r"^  yandexgpt/yandex-art +live .* +generations +1024x1024: \$0.040 per image$", out, re.M)
     code, out, _ = run(["--provider", "openai", "--plain"], capsys)
     assert "dall-e-3" not in out.split("Models served", 1)[1]
-    assert re.search(r"^  gpt-image-1.5 +live +generations, edits +unknown$", out, re.M)
+    assert re.search(r"^  gpt-image-1.5 +live +generations, edits +1024x1024 low: \$0.009 per image$", out, re.M)
 
 
 def test_one_provider_as_json(capsys: pytest.CaptureFixture[str]) -> None:

@@ -107,8 +107,8 @@ def test_azure_url_api_version_and_api_key_header(app: App) -> None:
     assert bearer.json() == {"error": {"code": "401", "message": bearer.json()["error"]["message"]}}
     assert "subscription key" in bearer.json()["error"]["message"]
     assert client.post("/v1/images/generations", json=body, headers={"api-key": KEY}).status_code == 404
-    edits = "/openai/deployments/d/images/edits?api-version=1"
-    assert client.post(edits, json=body, headers={"api-key": KEY}).status_code == 404  # not offered
+    variations = "/openai/deployments/d/images/variations?api-version=1"
+    assert client.post(variations, json=body, headers={"api-key": KEY}).status_code == 404  # not offered
 
 
 def _at(node: Any, pointer: str) -> list[Any]:
