@@ -49,6 +49,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from imagewire.cli import waits
 from imagewire.cli.common import Redactor, UsageProblem, words
 from imagewire.cli.descr import choices, merge, parse
 from imagewire.cli.files import Input, OutputFolder, read_input
@@ -252,6 +253,10 @@ RetriesOpt = Annotated[
         rich_help_panel=_RUN,
     ),
 ]
+QuietOpt = Annotated[
+    bool,
+    typer.Option("--quiet", help="do not show retries and waits on stderr", rich_help_panel=_RUN),
+]
 AllowRetiredOpt = Annotated[
     bool,
     typer.Option(
@@ -293,6 +298,7 @@ class Call:
     allow_retired: bool = False
     max_retries: int | None = None
     headers: list[str] = field(default_factory=list)
+    quiet: bool = False
 
 
 generate_app = typer.Typer(add_completion=False, rich_markup_mode="rich")
@@ -331,6 +337,7 @@ def generate(
     no_validate: NoValidateOpt = False,
     allow_retired: AllowRetiredOpt = False,
     max_retries: RetriesOpt = None,
+    quiet: QuietOpt = False,
 ) -> int:
     explicit = {
         "prompt": prompt,
@@ -363,6 +370,7 @@ def generate(
             allow_retired=allow_retired,
             max_retries=max_retries,
             headers=list(header or ()),
+            quiet=quiet,
         )
     )
 
@@ -404,6 +412,7 @@ def edit(
     no_validate: NoValidateOpt = False,
     allow_retired: AllowRetiredOpt = False,
     max_retries: RetriesOpt = None,
+    quiet: QuietOpt = False,
 ) -> int:
     explicit = {
         "prompt": prompt,
@@ -437,6 +446,7 @@ def edit(
             allow_retired=allow_retired,
             max_retries=max_retries,
             headers=list(header or ()),
+            quiet=quiet,
         )
     )
 
@@ -464,6 +474,7 @@ def vary(
     no_validate: NoValidateOpt = False,
     allow_retired: AllowRetiredOpt = False,
     max_retries: RetriesOpt = None,
+    quiet: QuietOpt = False,
 ) -> int:
     explicit = {"model": model, "n": n, "size": size, "response_format": response_format}
     return run(
@@ -483,6 +494,7 @@ def vary(
             allow_retired=allow_retired,
             max_retries=max_retries,
             headers=list(header or ()),
+            quiet=quiet,
         )
     )
 
@@ -639,7 +651,7 @@ def _redactor(call: Call) -> Redactor:
 def run(call: Call) -> int:
     """Perform one parsed command line; the exit code (see the module documentation)."""
     out = _Output(as_json=call.as_json, redact=_redactor(call))
-    with _quiet_client_log():
+    with _quiet_client_log(), waits.shown(quiet=call.quiet, redact=out.redact):
         try:
             return _perform(call, out)
         except UsageProblem as problem:
