@@ -20,11 +20,11 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from imagewire.check.validate import validator
+from imagewire.record.recordings import discover, load
 
-from imagewire.check.validate import validator  # noqa: E402
-from imagewire.record.recordings import discover, load  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
+
 
 FLOOR = 2000.0
 

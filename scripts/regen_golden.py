@@ -18,15 +18,13 @@ import sys
 import tempfile
 from pathlib import Path
 
+from imagewire.generator import regen, write
+from imagewire.generator.engine import EngineError
+from imagewire.generator.problems import SpecError
+
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = ROOT / "tests" / "specs"
 GOLDEN = ROOT / "tests" / "golden"
-
-sys.path.insert(0, str(ROOT))  # run from a checkout without installing
-
-from imagewire.generator import regen, write  # noqa: E402
-from imagewire.generator.engine import EngineError  # noqa: E402
-from imagewire.generator.problems import SpecError  # noqa: E402
 
 
 def fixture_specs() -> dict[str, Path]:

@@ -1,4 +1,5 @@
-"""Project-wide test configuration: pytest-recording (vcrpy) writes cassettes scrubbed by the kit's scrubber.
+"""Project-wide test configuration: the spec compiled once for the session (``spec``, ``judge``), and
+pytest-recording (vcrpy) writing cassettes scrubbed by the kit's scrubber.
 
 A test marked ``@pytest.mark.vcr`` records with these settings: credential headers are filtered by vcrpy
 itself, and every request and response then goes through :func:`imagewire.record.scrub.scrub` (signed-URL
@@ -12,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from imagewire.check.validate import SpecValidator, validator
+from imagewire.check.verdict import Judge
 from imagewire.record.record import vcr_before_record_request, vcr_before_record_response
 
 #: credential headers vcrpy replaces before our hooks run (the hooks would catch them too)
@@ -35,3 +38,15 @@ def vcr_config() -> dict[str, Any]:
         "before_record_response": vcr_before_record_response,
         "decode_compressed_response": True,
     }
+
+
+@pytest.fixture(scope="session")
+def spec() -> SpecValidator:
+    """The repository's spec, compiled once."""
+    return validator()
+
+
+@pytest.fixture(scope="session")
+def judge(spec: SpecValidator) -> Judge:
+    """One judge for the session."""
+    return Judge(spec)

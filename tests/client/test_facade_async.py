@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from test_facade_support import (
+from support.client import (
     JPEG,
     KEY,
     PNG,
@@ -209,7 +209,7 @@ def test_asave(tmp_path: Path) -> None:
 
 
 def test_async_multipart_edit() -> None:
-    from test_facade_support import parse_multipart
+    from support.client import parse_multipart
 
     async def main() -> None:
         c = async_client(server)

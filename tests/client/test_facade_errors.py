@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from test_facade_support import Server, client, error_body, json_response
+from support.client import Server, client, error_body, json_response
 
 INVALID_SIZE = error_body(
     "Invalid value: '512x512'. Supported values are: '1024x1024', '1024x1536', '1536x1024', and 'auto'.",
@@ -199,7 +199,7 @@ def test_unlisted_status_is_a_plain_status_error() -> None:
 
 
 def test_errors_are_raised_not_returned_for_edit() -> None:
-    from test_facade_support import PNG
+    from support.client import PNG
 
     from imagewire_client import AuthenticationError
 

@@ -6,7 +6,7 @@ import io
 from pathlib import Path
 
 import pytest
-from test_facade_support import JPEG, PNG, PNG_B, WEBP, Server, client, ok_b64, parse_multipart, png_bytes
+from support.client import JPEG, PNG, PNG_B, WEBP, Server, client, ok_b64, parse_multipart, png_bytes
 
 
 def _fields(parts: list[dict]) -> dict[str, str]:
@@ -113,7 +113,7 @@ def test_booleans_are_true_and_numbers_are_decimal_and_none_is_left_out() -> Non
 
 
 def test_stream_flag_on_a_multipart_edit_is_sent_as_true() -> None:
-    from test_facade_support import b64, sse, sse_response
+    from support.client import b64, sse, sse_response
 
     stream_body = sse({"type": "image_edit.completed", "b64_json": b64(PNG)})
     server = Server(sse_response(stream_body))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from test_facade_support import JPEG, PNG, Server, b64, client, images_body, json_response
+from support.client import JPEG, PNG, Server, b64, client, images_body, json_response
 
 #: the seed answers, vendored beside the recordings builder (checked against shared/seeds by the recordings tests)
 VENDORED_SEEDS = Path(__file__).resolve().parents[1] / "recordings" / "seeds.py"

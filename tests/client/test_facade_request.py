@@ -6,7 +6,7 @@ import json
 
 import httpx
 import pytest
-from test_facade_support import BASE, KEY, Server, client, ok_b64
+from support.client import BASE, KEY, Server, client, ok_b64
 
 
 def test_generate_posts_only_the_fields_set() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from test_facade_support import Server, client, error_body, json_response, ok_b64, streaming
+from support.client import Server, client, error_body, json_response, ok_b64, streaming
 
 RATE = error_body("Rate limit reached", "requests", "rate_limit_exceeded")
 QUOTA = error_body("You exceeded your current quota", "insufficient_quota", "insufficient_quota")

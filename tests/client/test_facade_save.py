@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from test_facade_support import JPEG, KEY, PNG, PNG_B, WEBP, Server, b64, client, images_body, json_response
+from support.client import JPEG, KEY, PNG, PNG_B, WEBP, Server, b64, client, images_body, json_response
 
 IMG_HOST = "https://files.example-cdn.test"
 

@@ -6,7 +6,7 @@ import logging
 
 import httpx
 import pytest
-from test_facade_support import (
+from support.client import (
     PNG,
     SECRET,
     Server,
@@ -130,7 +130,7 @@ def test_key_not_in_validation_errors_or_results() -> None:
 
 
 def test_stream_error_event_does_not_show_the_key() -> None:
-    from test_facade_support import sse, sse_response
+    from support.client import sse, sse_response
 
     from imagewire_client import APIStatusError
 

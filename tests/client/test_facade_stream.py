@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from test_facade_support import (
+from support.client import (
     JPEG,
     PNG,
     PNG_B,

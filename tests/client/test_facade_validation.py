@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from test_facade_support import PNG, Server, client, ok_b64
+from support.client import PNG, Server, client, ok_b64
 
 
 def _live(models, model_id: str):  # type: ignore[no-untyped-def]
@@ -180,7 +180,7 @@ def test_a_missing_path() -> None:
 
 
 def test_dalle2_edit_needs_a_square_png() -> None:
-    from test_facade_support import png_bytes
+    from support.client import png_bytes
 
     from imagewire_client import MODELS
 
@@ -191,7 +191,7 @@ def test_dalle2_edit_needs_a_square_png() -> None:
 
 
 def test_mask_of_another_size() -> None:
-    from test_facade_support import png_bytes
+    from support.client import png_bytes
 
     server = Server(ok_b64())
     c = client(server)

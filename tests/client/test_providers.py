@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 import pytest
-from test_facade_support import (
+from support.client import (
     JPEG,
     KEY,
     PNG,

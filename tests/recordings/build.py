@@ -5,7 +5,7 @@ and written as a VCR cassette
 (``<name>.yaml``) or a HAR file (``<name>.har``) with its expectations (``<name>.expect.yaml``).
 
 The expectations are declared here by hand, not copied from what the kit answers today: the contract test
-(``tests/conformance/test_recordings.py``) replays every recording and compares.
+(``tests/check/test_recordings.py``) replays every recording and compares.
 
     .venv/bin/python tests/recordings/build.py             # rewrite every recording and expectation
     .venv/bin/python tests/recordings/build.py --out DIR   # write them elsewhere (the tests compare)
@@ -22,13 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+from imagewire.record.recordings import Interaction, write_cassette
+from imagewire.record.scrub import scrub
+
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parents[1]))
-
-import yaml  # noqa: E402
-
-from imagewire.record.recordings import Interaction, write_cassette  # noqa: E402
-from imagewire.record.scrub import scrub  # noqa: E402
 
 
 def _sibling(name: str) -> Any:

@@ -38,20 +38,20 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import httpx
+import yaml
+
+from imagewire.check.live import Probe, build_plan, input_png
+from imagewire.record.record import Recorder, RecordingTransport, consume
+from imagewire.record.recordings import Headers, Interaction, write_cassette
+from imagewire.server import start
+from imagewire.server.faults import FAULTS, HEADER
+from imagewire.server.personas import PERSONAS
+from imagewire_client._catalog import MODELS
+from imagewire_client._providers import PROVIDERS
+
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parents[1]))
 
-import httpx  # noqa: E402
-import yaml  # noqa: E402
-
-from imagewire.check.live import Probe, build_plan, input_png  # noqa: E402
-from imagewire.record.record import Recorder, RecordingTransport, consume  # noqa: E402
-from imagewire.record.recordings import Headers, Interaction, write_cassette  # noqa: E402
-from imagewire.server import start  # noqa: E402
-from imagewire.server.faults import FAULTS, HEADER  # noqa: E402
-from imagewire.server.personas import PERSONAS  # noqa: E402
-from imagewire_client._catalog import MODELS  # noqa: E402
-from imagewire_client._providers import PROVIDERS  # noqa: E402
 
 OUT = HERE / "reference"
 KEY = "sk-imagewire-reference-0123456789abcdef"

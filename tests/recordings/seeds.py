@@ -3,7 +3,7 @@
 
 Kept here, value for value, so that the recordings builder (``build.py``) and the client's parsing tests
 (``tests/client/test_facade_parsing.py``) do not depend on ``shared/`` being beside the work tree;
-``tests/conformance/test_recordings.py`` checks them against the seed documents when those are present.
+``tests/check/test_recordings.py`` checks them against the seed documents when those are present.
 No imports: this is data.
 """
 

@@ -3,17 +3,14 @@ session) and in-process applications behind Starlette's TestClient."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from server_support import KEY
 from starlette.testclient import TestClient
+from support.server import KEY, App, Serve
 
 from imagewire.server import Running, make_app, start
-
-Serve = Callable[..., Running]
-App = Callable[..., TestClient]
 
 
 @pytest.fixture(scope="session")

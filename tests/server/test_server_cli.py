@@ -10,7 +10,7 @@ import sys
 
 import httpx
 import pytest
-from server_support import KEY, TIMEOUT
+from support.server import KEY, TIMEOUT
 
 from imagewire.server import Running, main, start
 

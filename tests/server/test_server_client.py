@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import Serve
-from server_support import KEY, mask, picture
+from support.server import KEY, Serve, mask, picture
 
 from imagewire.server import Running
 from imagewire_client import (
@@ -55,7 +54,7 @@ def test_local_edit_with_several_images_and_a_mask(local: Running, tmp_path: Pat
 
 
 def test_local_json_edit_and_variation(local: Running) -> None:
-    from server_support import data_url
+    from support.server import data_url
 
     with client(local, allow_retired=True) as c:
         edited = c.images.edit(model="gpt-image-1.5", prompt="p", images=[{"image_url": data_url(picture())}])

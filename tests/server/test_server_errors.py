@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import App
-from server_support import KEY, error, picture, request_findings
+from support.server import KEY, App, error, picture, request_findings
 
 GEN = "/v1/images/generations"
 EDIT = "/v1/images/edits"

@@ -8,8 +8,7 @@ import time
 
 import httpx
 import pytest
-from conftest import Serve
-from server_support import KEY, TIMEOUT, assert_conforms, error, events
+from support.server import KEY, TIMEOUT, Serve, assert_conforms, error, events
 
 from imagewire.server import Running
 

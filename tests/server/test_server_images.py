@@ -8,9 +8,8 @@ import time
 from typing import Any
 
 import pytest
-from conftest import App
 from PIL import ImageChops, ImageStat
-from server_support import decode, open_image
+from support.server import App, decode, open_image
 
 from imagewire.server import render
 from imagewire_client._sniff import sniff

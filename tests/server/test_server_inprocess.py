@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-from server_support import KEY, picture
+from support.server import KEY, picture
 
 from imagewire.server import make_app
 from imagewire_client import AsyncClient

@@ -7,7 +7,7 @@ import time
 
 import httpx
 import pytest
-from server_support import KEY, TIMEOUT
+from support.server import KEY, TIMEOUT
 
 from imagewire.server import Running
 from imagewire_client import Client, ValidationError

@@ -6,8 +6,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import App, Serve
-from server_support import KEY, TIMEOUT, assert_conforms, decode, error
+from support.server import KEY, TIMEOUT, App, Serve, assert_conforms, decode, error
 
 from imagewire.server.personas import PERSONAS
 from imagewire_client._providers import PROVIDER_MODELS, PROVIDERS

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import App
-from server_support import KEY, assert_conforms, data_url, decode, mask, open_image, picture
+from support.server import KEY, App, assert_conforms, data_url, decode, mask, open_image, picture
 
 from imagewire_client._sniff import sniff
 

@@ -10,8 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import Serve
-from server_support import KEY
+from support.server import KEY, Serve
 
 SPEC = Path(__file__).resolve().parents[2] / "spec" / "openapi.yaml"
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"

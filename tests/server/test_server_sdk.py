@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from server_support import KEY, TIMEOUT, assert_conforms, decode, mask, picture
+from support.server import KEY, TIMEOUT, assert_conforms, decode, mask, picture
 
 from imagewire.server import Running
 from imagewire_client._sniff import sniff

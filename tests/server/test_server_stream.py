@@ -6,8 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import App
-from server_support import assert_conforms, data_url, decode, events, open_image, picture
+from support.server import App, assert_conforms, data_url, decode, events, open_image, picture
 
 GEN = "/v1/images/generations"
 EDIT = "/v1/images/edits"

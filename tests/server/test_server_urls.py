@@ -5,8 +5,7 @@ from __future__ import annotations
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
-from conftest import App
-from server_support import KEY, TIMEOUT, decode
+from support.server import KEY, TIMEOUT, App, decode
 
 from imagewire.server import Running
 from imagewire.server.files import FileStore

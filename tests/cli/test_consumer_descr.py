@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from test_consumer_support import LOCAL, Wire, mock_provider, run
+from support.cli import LOCAL, Wire, mock_provider, run
 
 from imagewire.cli import descr as _cli_descr
 from imagewire.cli.common import UsageProblem

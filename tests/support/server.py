@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import httpx
 from PIL import Image
+from starlette.testclient import TestClient
 
 from imagewire.check.validate import Finding, validator
 from imagewire.record.recordings import Interaction
+from imagewire.server import Running
 
 KEY = "sk-imagewire-test-0123456789abcdef"
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+
+#: the ``serve`` fixture: ``serve(persona, **start_options)`` -> a running server
+Serve = Callable[..., Running]
+#: the ``app`` fixture: ``app(persona, **make_app_options)`` -> a TestClient on an in-process application
+App = Callable[..., TestClient]
 
 #: finding kinds that are tolerated deviations (the spec allows extra keys; the report names them)
 TOLERATED = frozenset({"extra-key"})

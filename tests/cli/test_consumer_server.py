@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from test_consumer_support import PLANTED, Ran, files_under, png, run
+from support.cli import PLANTED, Ran, files_under, png, run
 
 from imagewire.cli import images as consumer
 from imagewire.server import Running, start

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from test_consumer_support import PLANTED, PLANTED_SK, Wire, images_body, mock_provider, png, run
+from support.cli import PLANTED, PLANTED_SK, Wire, images_body, mock_provider, png, run
 
 from imagewire.cli import images as consumer
 

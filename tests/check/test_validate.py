@@ -8,7 +8,7 @@ import base64
 import json
 
 import pytest
-from kit_support import interaction, sse
+from support.kit import interaction, sse
 
 from imagewire.check.validate import SpecValidator, validator
 from imagewire.record.images import tiny

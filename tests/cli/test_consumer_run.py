@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 from PIL import Image
-from test_consumer_support import LOCAL, Wire, b64, files_under, jpeg, mock_provider, png, run
+from support.cli import LOCAL, Wire, b64, files_under, jpeg, mock_provider, png, run
 
 from imagewire.cli import images as consumer
 

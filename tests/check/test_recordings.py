@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kit_support import RECORDINGS
+from support.kit import RECORDINGS
 
 from imagewire.check import expect
 from imagewire.check.verdict import Judge

@@ -6,7 +6,7 @@ import typing
 from pathlib import Path
 
 import pytest
-from test_consumer_support import LOCAL, Wire, mock_provider, run
+from support.cli import LOCAL, Wire, mock_provider, run
 
 from imagewire.cli import images as consumer
 from imagewire_client import _params

@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from kit_support import RECORDINGS
+from support.kit import RECORDINGS
 
 from imagewire import cli
 from imagewire.check import command as check
@@ -151,7 +151,7 @@ def test_rich_table_on_a_terminal() -> None:
 
 
 def test_live_interactions_feed_the_same_machinery() -> None:
-    from kit_support import interaction
+    from support.kit import interaction
 
     report = check.check_interactions(
         [interaction({"created": 1, "data": [{"url": "https://x/y.png"}]}, source="live")]

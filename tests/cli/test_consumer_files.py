@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from test_consumer_support import LOCAL, Wire, files_under, mock_provider, png, run
+from support.cli import LOCAL, Wire, files_under, mock_provider, png, run
 
 from imagewire.cli import files as _cli_files
 from imagewire.cli import images as consumer
@@ -107,7 +107,7 @@ def test_an_oversized_mask_breaks_the_model_rule(
 
 
 def test_a_jpeg_for_a_png_only_model(wire: Wire, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from test_consumer_support import jpeg
+    from support.cli import jpeg
 
     (tmp_path / "cat.jpg").write_bytes(jpeg())
     ran = run(capsys, "vary", "cat.jpg", *LOCAL, "-m", "dall-e-2", "--allow-retired")

@@ -8,7 +8,7 @@ import json
 
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from kit_support import interaction, sse
+from support.kit import interaction, sse
 
 import imagewire_client
 from imagewire.check.quirks import ProviderInfo, QuirkInfo, _host_pattern, catalog, guess, matches

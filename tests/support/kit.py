@@ -1,4 +1,4 @@
-"""Helpers for the conformance-kit tests (no tests here)."""
+"""Helpers for the check and record tests (no tests here): interactions and event streams built inline."""
 
 from __future__ import annotations
 

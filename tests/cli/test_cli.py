@@ -10,7 +10,7 @@ import pytest
 
 from imagewire import cli
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _listed_commands(text: str) -> list[str]:
