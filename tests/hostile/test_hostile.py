@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hostile_files import KIT
-from hostile_harness import bound_mb, run_case
+from hostile.hostile_files import KIT
+from hostile.hostile_harness import bound_mb, run_case
 
 
 @pytest.mark.parametrize("name", sorted(KIT))
