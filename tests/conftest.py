@@ -15,7 +15,7 @@ import pytest
 
 from imagewire.check.validate import SpecValidator, validator
 from imagewire.check.verdict import Judge
-from imagewire.record.record import vcr_before_record_request, vcr_before_record_response
+from imagewire.record.vcr import vcr_before_record_request, vcr_before_record_response
 
 #: credential headers vcrpy replaces before our hooks run (the hooks would catch them too)
 FILTERED_HEADERS = (

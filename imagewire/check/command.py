@@ -137,7 +137,7 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         help="a provider setting (resource, deployment, api_version, organization, project); repeatable",
     )
-    from imagewire.record.record import add_setting_flags
+    from imagewire.record.command import add_setting_flags
 
     add_setting_flags(live)
     live.add_argument(
@@ -259,7 +259,7 @@ def _write_reports(args: argparse.Namespace, report: CheckReport, extra: dict[st
 def _main_live(args: argparse.Namespace) -> int:
     from imagewire.check import live
     from imagewire.cli.common import Redactor
-    from imagewire.record.record import parse_settings
+    from imagewire.record.command import parse_settings
     from imagewire_client import ImagewireError
     from imagewire_client._providers import PROVIDERS
 

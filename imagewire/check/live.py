@@ -46,8 +46,9 @@ import httpx
 
 from imagewire.check.expect import Mismatch
 from imagewire.check.report import CheckReport
-from imagewire.record.record import Recorder, RecordingTransport, consume
+from imagewire.record.command import consume
 from imagewire.record.recordings import Interaction
+from imagewire.record.transport import Recorder, RecordingTransport
 from imagewire_client._catalog import MODELS, Model, OperationRules
 from imagewire_client._providers import PROVIDER_MODELS, PROVIDERS, Estimate, Provider, estimate
 

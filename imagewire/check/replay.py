@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from imagewire.check.validate import RequestInfo
-from imagewire.record.images import tiny
+from imagewire.images import tiny
 from imagewire.record.recordings import Interaction
 
 __all__ = ["Outcome", "Replayer"]
@@ -122,7 +122,7 @@ class Replayer:
 
 
 def _cut_off(item: Interaction) -> bool:
-    from imagewire.record.record import INCOMPLETE_HEADER
+    from imagewire.record.transport import INCOMPLETE_HEADER
 
     marker = INCOMPLETE_HEADER.lower()
     return any(name.lower() == marker and value.startswith("incomplete") for name, value in item.response_headers)

@@ -21,7 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "vary": ("imagewire.cli.images", "make variations of an image"),
     "serve": ("imagewire.server", "run the reference provider on this machine"),
     "check": ("imagewire.check.command", "judge a provider against the contract (--replay recordings, --live probes)"),
-    "record": ("imagewire.record.record", "record traffic to a provider as scrubbed cassettes"),
+    "record": ("imagewire.record.command", "record traffic to a provider as scrubbed cassettes"),
     "drift": ("imagewire.drift.command", "compare spec/ with the openai SDK's types and official OpenAPI documents"),
 }
 

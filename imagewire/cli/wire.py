@@ -9,12 +9,12 @@ type, size), never printed as bytes.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 
+from imagewire import multipart
 from imagewire_client._logs import redact_headers, redact_url
 
 __all__ = ["CaptureTransport", "Captured", "describe", "multipart_parts"]
@@ -42,45 +42,20 @@ class CaptureTransport(httpx.BaseTransport):
         raise Captured(request)
 
 
-def _params(header: str) -> dict[str, str]:
-    """``form-data; name="image[]"; filename="a.png"`` -> ``{"name": "image[]", "filename": "a.png"}``."""
-    out: dict[str, str] = {}
-    for match in re.finditer(r';\s*([A-Za-z0-9_*-]+)="((?:[^"\\]|\\.)*)"|;\s*([A-Za-z0-9_*-]+)=([^;\s]+)', header):
-        if match.group(1):
-            out[match.group(1).lower()] = match.group(2)
-        else:
-            out[match.group(3).lower()] = match.group(4)
-    return out
-
-
 def multipart_parts(body: bytes, content_type: str) -> list[dict[str, Any]]:
     """The parts of a ``multipart/form-data`` body: name, and value or filename, content type and size."""
-    boundary = _params("; " + content_type.partition(";")[2]).get("boundary")
-    if not boundary:
-        return []
-    delimiter = b"--" + boundary.encode("latin-1")
-    parts: list[dict[str, Any]] = []
-    for chunk in body.split(delimiter)[1:]:
-        if chunk.startswith(b"--"):
-            break
-        chunk = chunk.removeprefix(b"\r\n").removesuffix(b"\r\n")
-        head, _, data = chunk.partition(b"\r\n\r\n")
-        headers: dict[str, str] = {}
-        for line in head.decode("utf-8", "replace").split("\r\n"):
-            name, sep, value = line.partition(":")
-            if sep:
-                headers[name.strip().lower()] = value.strip()
-        disposition = _params(headers.get("content-disposition", ""))
-        part: dict[str, Any] = {"name": disposition.get("name", "")}
-        if "filename" in disposition:
-            part["filename"] = disposition["filename"]
-            part["content_type"] = headers.get("content-type", "")
-            part["bytes"] = len(data)
+    out: list[dict[str, Any]] = []
+    for found in multipart.parse(body, content_type) or ():
+        part: dict[str, Any] = {"name": found.name}
+        if found.filename is not None:
+            part["filename"] = found.filename
+            part["content_type"] = found.content_type or ""
+            part["bytes"] = len(found.data)
         else:
-            text = data.decode("utf-8", "replace")
+            text = found.data.decode("utf-8", "replace")
             part["value"] = text if len(text) <= _TEXT_LIMIT else text[:_TEXT_LIMIT] + f"… ({len(text)} characters)"
-        parts.append(part)
-    return parts
+        out.append(part)
+    return out
 
 
 def describe(request: httpx.Request, redact: Callable[[str], str]) -> dict[str, Any]:

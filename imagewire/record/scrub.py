@@ -42,7 +42,8 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import unquote
 
-from imagewire.record.images import decode_b64, sniff_b64, sniff_bytes, tiny, tiny_formats
+from imagewire import multipart
+from imagewire.images import decode_b64, sniff_b64, sniff_bytes, tiny, tiny_formats
 from imagewire.record.recordings import Headers, Interaction
 
 __all__ = [
@@ -350,36 +351,26 @@ def _scrub_sse(text: str) -> str:
 # ---------------------------------------------------------------- multipart
 
 
-def _boundary(content_type: str) -> str | None:
-    match = re.search(r'(?i)boundary="?([^";,]+)"?', content_type)
-    return match.group(1).strip() if match else None
-
-
-def _scrub_part(part: bytes) -> bytes:
-    head, sep, content = part.partition(b"\r\n\r\n")
-    if not sep:
-        head, sep, content = part.partition(b"\n\n")
-    if not sep:
-        return part
-    newline = b"\r\n" if sep == b"\r\n\r\n" else b"\n"
-    header_lines = [line for line in head.split(newline) if not line.lower().startswith(b"x-imagewire-original-")]
+def _scrub_section(section: multipart.Section) -> multipart.Section:
+    if not section.sep:
+        return section
+    newline = section.newline
+    header_lines = [line for line in section.header_lines if not line.lower().startswith(b"x-imagewire-original-")]
     headers_text = newline.join(header_lines).decode("utf-8", errors="surrogateescape")
     is_file = "filename=" in headers_text.lower() or re.search(
         r"(?im)^content-type:\s*(image/|application/octet-stream)", headers_text
     )
-    trailer = b""
-    if content.endswith(newline):
-        content, trailer = content[: -len(newline)], newline
+    content = section.data
     if is_file:
         if content in tiny_formats() or content == REDACTED.encode():
-            return part
+            return section
         fmt = sniff_bytes(content)
         replacement = tiny(fmt) if fmt is not None else REDACTED.encode()
         digest, size = _digest(content)
         header_lines.append(f"X-Imagewire-Original-Sha256: {digest}".encode())
         header_lines.append(f"X-Imagewire-Original-Bytes: {size}".encode())
         scrubbed_head = scrub_text(newline.join(header_lines).decode("utf-8", errors="surrogateescape"))
-        return scrubbed_head.encode("utf-8", errors="surrogateescape") + sep + replacement + trailer
+        return replace(section, head=scrubbed_head.encode("utf-8", errors="surrogateescape"), data=replacement)
     text = content.decode("utf-8", errors="surrogateescape")
     field_name = re.search(r'(?i)\bname="([^"]*)"', headers_text)
     if field_name is not None and field_name.group(1).lower() in _SECRET_KEYS and text:
@@ -387,26 +378,17 @@ def _scrub_part(part: bytes) -> bytes:
     else:
         scrubbed = _scrub_json_text(text) if text.lstrip().startswith(("{", "[")) else None
         new_text = scrubbed if scrubbed is not None else scrub_text(text)
-    return (
-        (scrub_text(headers_text) + sep.decode()).encode("utf-8", errors="surrogateescape")
-        + new_text.encode("utf-8", errors="surrogateescape")
-        + trailer
+    return replace(
+        section,
+        head=scrub_text(headers_text).encode("utf-8", errors="surrogateescape"),
+        data=new_text.encode("utf-8", errors="surrogateescape"),
     )
 
 
-def _scrub_multipart(body: bytes, boundary: str) -> bytes:
-    delimiter = b"--" + boundary.encode("latin-1", errors="replace")
-    pieces = body.split(delimiter)
-    if len(pieces) < 2:
-        return _scrub_bytes_as_text(body)
-    out = [pieces[0]]
-    for piece in pieces[1:]:
-        if piece.startswith(b"--"):  # the closing delimiter and the epilogue
-            out.append(piece)
-            continue
-        lead = b"\r\n" if piece.startswith(b"\r\n") else (b"\n" if piece.startswith(b"\n") else b"")
-        out.append(lead + _scrub_part(piece[len(lead) :]))
-    return delimiter.join(out)
+def _scrub_multipart(form: multipart.Body) -> bytes:
+    """Each part scrubbed; what follows the closing delimiter (an epilogue) scrubbed as text."""
+    closing = [*form.closing[:1], *(_scrub_bytes_as_text(piece) for piece in form.closing[1:])]
+    return bytes(replace(form, sections=tuple(map(_scrub_section, form.sections)), closing=tuple(closing)))
 
 
 # ---------------------------------------------------------------- bodies and headers
@@ -430,12 +412,9 @@ def scrub_body(body: bytes, content_type: str | None) -> bytes:
         return body
     ctype = (content_type or "").lower()
     if ctype.startswith("multipart/"):
-        boundary = _boundary(content_type or "")
-        if boundary is None:
-            match = re.match(rb"--([^\r\n]{1,200})\r?\n", body)
-            boundary = match.group(1).decode("latin-1") if match else None
-        if boundary:
-            return _scrub_multipart(body, boundary)
+        form = multipart.split(body, content_type or "")
+        if form is not None:
+            return _scrub_multipart(form)
     if ctype.startswith("image/") or (sniff_bytes(body) is not None and body not in tiny_formats()):
         fmt = sniff_bytes(body)
         if fmt is not None:

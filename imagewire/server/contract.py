@@ -13,13 +13,13 @@ is checked by the same openapi-core request validation the kit judges recorded t
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from imagewire.check.validate import DEFAULT_SPEC, OperationSpec, RequestField, SpecValidator, validator
+from imagewire.check.operations import OperationSpec, RequestField, coerce
+from imagewire.check.validate import DEFAULT_SPEC, SpecValidator, validator
 from imagewire.server.errors import ApiError, quote_list
 
 __all__ = ["SPEC_PATH", "Body", "Contract", "Field", "load"]
@@ -40,20 +40,8 @@ class Field:
         return cls(declared.name, declared.types, declared.enum, declared.binary, declared.array_part)
 
     def coerce(self, text: str) -> Any:
-        """A multipart text value read as the JSON type the schema wants (integers, booleans)."""
-        stripped = text.strip()
-        if "string" in self.types or not self.types:
-            return text
-        if "integer" in self.types and re.fullmatch(r"-?\d{1,18}", stripped):
-            return int(stripped)
-        if "number" in self.types:
-            try:
-                return float(stripped)
-            except ValueError:
-                pass
-        if "boolean" in self.types and stripped.lower() in ("true", "false"):
-            return stripped.lower() == "true"
-        return text
+        """A multipart text value read as the JSON type the schema wants (integers, booleans); ``null`` stays text."""
+        return coerce(text, self.types - {"null"})
 
 
 @dataclass(frozen=True)
@@ -163,6 +151,8 @@ class Contract:
 
     paths: Mapping[str, str]
     bodies: Mapping[str, Mapping[str, Body]]
+    #: the content types an uploaded image may have (the spec's form encodings), sorted
+    image_types: tuple[str, ...]
 
 
 def load(spec_path: str | Path | None = None) -> Contract:
@@ -174,12 +164,17 @@ def load(spec_path: str | Path | None = None) -> Contract:
 def _contract(spec: SpecValidator) -> Contract:
     paths: dict[str, str] = {}
     bodies: dict[str, dict[str, Body]] = {}
+    image_types: set[str] = set()
     for key, op in spec.operations.items():
         if op.method != "POST":
             continue
         paths[key] = op.path
         bodies[key] = {media: _body(spec, op, media) for media in op.fields}
-    return Contract(paths=paths, bodies=bodies)
+        for fields in op.fields.values():
+            image_types.update(
+                t for f in fields.values() if f.binary for t in f.content_types if t.startswith("image/")
+            )
+    return Contract(paths=paths, bodies=bodies, image_types=tuple(sorted(image_types)))
 
 
 def _body(spec: SpecValidator, op: OperationSpec, media: str) -> Body:

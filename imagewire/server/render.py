@@ -19,16 +19,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from PIL import Image as PILImage
 
-__all__ = ["MIME", "Picture", "encode", "preview", "render", "svg"]
-
-#: output format -> (MIME type, file extension)
-MIME: dict[str, tuple[str, str]] = {
-    "png": ("image/png", "png"),
-    "jpeg": ("image/jpeg", "jpg"),
-    "webp": ("image/webp", "webp"),
-    "gif": ("image/gif", "gif"),
-    "svg": ("image/svg+xml", "svg"),
-}
+__all__ = ["Picture", "encode", "preview", "render", "svg"]
 
 _LOW = 256  # the longest side of the low-resolution drawing
 

@@ -377,7 +377,7 @@ def test_live_probes_and_imagewire_record_read_answers_alike() -> None:
     """One reader of answers for both (``record.consume``): a probe's line says what ``imagewire record`` says."""
     from types import SimpleNamespace
 
-    from imagewire.record import record
+    from imagewire.record import command as record
 
     assert live.consume is record.consume
     assert not hasattr(live, "_consume") and not hasattr(record, "_consume")

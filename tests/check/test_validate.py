@@ -11,7 +11,7 @@ import pytest
 from support.kit import interaction, sse
 
 from imagewire.check.validate import SpecValidator, validator
-from imagewire.record.images import tiny
+from imagewire.images import tiny
 
 PNG = base64.b64encode(tiny("png")).decode()
 
@@ -52,11 +52,11 @@ def test_validators_are_compiled_once_and_reused(spec: SpecValidator) -> None:
 
 
 def test_openapi_core_is_built_once_and_its_schema_validators_reused(spec: SpecValidator) -> None:
-    assert validator().openapi is spec.openapi
-    factory = spec.openapi.config.schema_validators_factory
-    schema = spec.openapi.spec / "paths" / "/images/generations" / "post" / "responses" / "200"
+    assert validator().engine is spec.engine
+    factory = spec.engine.openapi.config.schema_validators_factory
+    schema = spec.engine.openapi.spec / "paths" / "/images/generations" / "post" / "responses" / "200"
     schema = schema / "content" / "application/json" / "schema"
-    assert factory.create(spec.openapi.spec, schema) is factory.create(spec.openapi.spec, schema)
+    assert factory.create(spec.engine.openapi.spec, schema) is factory.create(spec.engine.openapi.spec, schema)
     spec.validate(interaction({"created": 1, "data": [{"url": "https://x"}]}))
     compiled = spec.compiled_schemas
     for _ in range(3):

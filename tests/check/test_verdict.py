@@ -13,7 +13,7 @@ from support.kit import interaction, sse
 import imagewire_client
 from imagewire.check.quirks import ProviderInfo, QuirkInfo, _host_pattern, catalog, guess, matches
 from imagewire.check.verdict import VERDICTS, Judge
-from imagewire.record.images import tiny
+from imagewire.images import tiny
 
 PNG = base64.b64encode(tiny("png")).decode()
 JPEG = base64.b64encode(tiny("jpeg")).decode()

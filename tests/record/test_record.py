@@ -27,18 +27,17 @@ from PIL import Image, PngImagePlugin
 
 from imagewire import cli
 from imagewire.check.verdict import Judge
-from imagewire.record import record
-from imagewire.record.record import (
+from imagewire.record import command as record
+from imagewire.record.command import parse_settings
+from imagewire.record.recordings import load
+from imagewire.record.transport import (
     INCOMPLETE_HEADER,
     AsyncRecordingTransport,
     Recorder,
     RecordingTransport,
     UnscrubbedCassetteWarning,
-    parse_settings,
-    vcr_before_record_request,
-    vcr_before_record_response,
 )
-from imagewire.record.recordings import load
+from imagewire.record.vcr import vcr_before_record_request, vcr_before_record_response
 from imagewire.server import start
 
 #: planted in every place the scrubber must clean; no byte of it may reach a written file
@@ -119,7 +118,7 @@ def multipart(fields: dict[str, str], files: dict[str, tuple[str, bytes, str]]) 
 
 
 def test_registered_as_a_subcommand() -> None:
-    assert cli.COMMANDS["record"][0] == "imagewire.record.record"
+    assert cli.COMMANDS["record"][0] == "imagewire.record.command"
 
 
 def test_captures_request_and_response_as_an_interaction() -> None:

@@ -14,8 +14,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from imagewire.check.validate import parse_multipart
-from imagewire.record.images import decode_b64, sniff_bytes, tiny
+from imagewire import multipart
+from imagewire.images import decode_b64, sniff_bytes, tiny
 from imagewire.record.recordings import Interaction, load, write_cassette
 from imagewire.record.scrub import REDACTED, scrub, scrub_url
 
@@ -236,7 +236,7 @@ def test_images_become_tiny_images_of_the_same_format_with_the_original_digest()
 
 def test_multipart_file_parts_are_replaced_and_annotated() -> None:
     item = scrub(planted()[0])
-    parts = parse_multipart(item.request_body, item.request_header("content-type") or "")
+    parts = multipart.parse(item.request_body, item.request_header("content-type") or "")
     assert parts is not None
     assert [p.name for p in parts] == ["image[]", "image[]", "mask", "prompt"]
     assert parts[0].data == tiny("png") and parts[1].data == tiny("webp") and parts[2].data == b"REDACTED"

@@ -2,7 +2,7 @@
 
 For each provider of ``imagewire_client._providers.PROVIDERS`` (each one is a persona of the server; none is
 named here) this starts ``imagewire.server.start(persona)`` on a free loopback port and calls it through the
-generated client and a recording transport (``imagewire.record.record``), as ``imagewire record`` does:
+generated client and a recording transport (``imagewire.record.transport``), as ``imagewire record`` does:
 
 * a generation: the first generation of the persona's live probe plan (``imagewire.check.live.build_plan``: a model
   it serves, its cheapest size and quality) as ``b64_json``, and as ``url`` where the model takes
@@ -42,8 +42,9 @@ import httpx
 import yaml
 
 from imagewire.check.live import Probe, build_plan, input_png
-from imagewire.record.record import Recorder, RecordingTransport, consume
+from imagewire.record.command import consume
 from imagewire.record.recordings import Headers, Interaction, write_cassette
+from imagewire.record.transport import Recorder, RecordingTransport
 from imagewire.server import start
 from imagewire.server.faults import FAULTS, HEADER
 from imagewire.server.personas import PERSONAS

@@ -262,12 +262,12 @@ def test_unknown_path_method_and_operation(app: App) -> None:
 
 
 def test_unexpected_failures_are_500_envelopes(app: App, monkeypatch: pytest.MonkeyPatch) -> None:
-    from imagewire.server import app as module
+    from imagewire.server import answers as module
 
     def boom(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(module, "_render_all", boom)
+    monkeypatch.setattr(module, "render_all", boom)
     client = app()
     client_no_raise = type(client)(client.app, raise_server_exceptions=False)
     r = client_no_raise.post(GEN, json={"model": "gpt-image-1.5", "prompt": "p"})

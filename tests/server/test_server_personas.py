@@ -186,7 +186,7 @@ def test_each_persona_serves_over_http(serve: Serve, persona: str) -> None:
 
 
 def test_extra_keys_follow_any_pointer() -> None:
-    from imagewire.server.app import _place
+    from imagewire.server.answers import _place
 
     body: dict[str, Any] = {"created": 1, "data": [{"url": "u"}, {"url": "v"}]}
     _place(body, ["prompt_filter_results"], "prompt-filter-results")

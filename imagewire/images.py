@@ -1,8 +1,11 @@
-"""Tiny valid images (1x1 PNG, JPEG, WebP, GIF) built by hand, and format sniffing of (possibly truncated) base64.
+"""Images on the wire, for the whole kit: formats and their MIME types, sniffing, tiny stand-in images.
 
-The scrubber replaces every recorded image with the tiny image of the same format, so a recording keeps
-its shape (a JPEG answer stays a JPEG answer) without carrying the picture. The bytes are built here
-with the standard library only (no Pillow needed); each decodes with Pillow and browsers.
+The format table and the sniffer are the client's (``imagewire_client``'s ``FORMATS`` and ``sniff``: one
+reader of image headers, one format -> MIME type -> extension table); :data:`MIME_ALIASES` adds the
+spellings clients send for the same types. The scrubber replaces every recorded image with the tiny image
+of the same format, so a recording keeps its shape (a JPEG answer stays a JPEG answer) without carrying the
+picture; those bytes are built here with the standard library only (no Pillow needed), and each decodes
+with Pillow and browsers. :func:`sniff_b64` recognises (possibly truncated) base64.
 """
 
 from __future__ import annotations
@@ -13,11 +16,35 @@ import functools
 import struct
 import zlib
 
-__all__ = ["FORMATS", "MIME", "decode_b64", "sniff_b64", "sniff_bytes", "tiny", "tiny_formats"]
+from imagewire_client._sniff import FORMATS, ImageInfo, sniff
 
-#: format -> MIME type
-MIME = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp", "gif": "image/gif"}
-FORMATS = tuple(MIME)
+__all__ = [
+    "FORMATS",
+    "MIME",
+    "MIME_ALIASES",
+    "TINY",
+    "ImageInfo",
+    "decode_b64",
+    "media_type",
+    "sniff",
+    "sniff_b64",
+    "sniff_bytes",
+    "tiny",
+    "tiny_formats",
+]
+
+#: format -> MIME type (``png`` -> ``image/png``), from the client's format table
+MIME: dict[str, str] = {fmt: mime for fmt, (mime, _) in FORMATS.items()}
+#: the formats that have a tiny stand-in image (the raster ones)
+TINY = ("png", "jpeg", "webp", "gif")
+#: other spellings of an image MIME type that clients send
+MIME_ALIASES: dict[str, str] = {"image/jpg": "image/jpeg", "image/pjpeg": "image/jpeg", "image/x-png": "image/png"}
+
+
+def media_type(content_type: str | None) -> str:
+    """A content type without its parameters, in lower case, its alias resolved: ``image/JPG; q=1`` -> ``image/jpeg``."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    return MIME_ALIASES.get(media, media)
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
@@ -96,21 +123,13 @@ def tiny(fmt: str) -> bytes:
 @functools.cache
 def tiny_formats() -> dict[bytes, str]:
     """tiny image bytes -> format (to recognise an image the scrubber already replaced)."""
-    return {tiny(fmt): fmt for fmt in FORMATS}
+    return {tiny(fmt): fmt for fmt in TINY}
 
 
 def sniff_bytes(data: bytes) -> str | None:
     """``png``, ``jpeg``, ``webp`` or ``gif`` from the first bytes (a truncated image is still recognised)."""
-    head = bytes(data[:16])
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "webp"
-    if head[:6] in (b"GIF87a", b"GIF89a"):
-        return "gif"
-    return None
+    info = sniff(data)
+    return info.format if info is not None and info.format in TINY else None
 
 
 def decode_b64(text: str) -> bytes | None:
