@@ -467,6 +467,20 @@ def _check_models(catalog: Document, operations: dict[str, Operation], doc: Docu
             yield from _check_model_operation(
                 catalog, doc, operation, spec_op or {}, op_at, set(inherited.get("params") or {})
             )
+        tokens = (model.get("answer") or {}).get("output_tokens") or {}
+        flat_ops = (resolved.get(model_id) or {}).get("operations") or {}
+        qualities = {
+            value
+            for op in flat_ops.values()
+            for value in (((op or {}).get("params") or {}).get("quality") or {}).get("values") or ()
+        }
+        for quality in tokens:
+            if resolved and quality not in qualities:
+                yield catalog.problem(
+                    at + pointer("answer", "output_tokens", quality),
+                    f"{model_id} takes no quality {quality!r}; it takes {', '.join(sorted(qualities)) or 'none'}",
+                    "catalog:value",
+                )
 
 
 def _check_model_operation(
@@ -528,6 +542,22 @@ def _ratio(text: str) -> float:
     return float(width) / float(height)
 
 
+def _check_default_models(
+    catalog: Document, at: str, defaults: Any, models: dict[str, Any], operations: dict[str, Operation]
+) -> Iterator[Problem]:
+    """A default model per operation: the operation exists, the model exists and offers it."""
+    for op_key, model_id in (defaults or {}).items() if isinstance(defaults, dict) else ():
+        where = at + pointer("default_models", op_key)
+        if op_key not in operations:
+            yield catalog.problem(
+                where, f"no operation {op_key!r} in the spec; known: {', '.join(operations)}", "catalog:operation"
+            )
+        elif model_id not in models:
+            yield catalog.problem(where, f"unknown model {model_id!r}", "catalog:model-ref")
+        elif op_key not in (models[model_id].get("operations") or {}):
+            yield catalog.problem(where, f"{model_id} does not offer {op_key}", "catalog:model-ref")
+
+
 def _check_providers(catalog: Document, models_doc: Document, operations: dict[str, Operation]) -> Iterator[Problem]:
     """Providers name operations and models that exist, narrow only what models have, price what they sell."""
     from .catalog import resolve_models
@@ -536,8 +566,10 @@ def _check_providers(catalog: Document, models_doc: Document, operations: dict[s
         models = resolve_models(models_doc.data)
     except (KeyError, RecursionError):  # reported by the model checks
         return
+    yield from _check_default_models(catalog, "", catalog.data.get("default_models"), models, operations)
     for provider_id, provider in (catalog.data.get("providers") or {}).items():
         at = pointer("providers", provider_id)
+        yield from _check_default_models(catalog, at, provider.get("default_models"), models, operations)
         offered = provider.get("operations") or []
         for index, op_key in enumerate(offered):
             if op_key not in operations:

@@ -1,5 +1,6 @@
 """Answering: the images rendered (:mod:`imagewire.server.render`, deterministic in the request), the JSON
-answer or the event stream, plausible usage, dall-e-3's revised prompt, a persona's extra keys, and the
+answer or the event stream, plausible usage (the model catalog's output tokens), a revised prompt (for models
+whose catalog entry says they answer one), a persona's extra keys, and the
 answers cut short by the ``truncated`` and ``drop`` faults."""
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ __all__ = [
 ]
 
 _EVENT_PREFIX = {"generations": "image_generation", "edits": "image_edit", "variations": "image_variation"}
-_OUTPUT_TOKENS = {"low": 272, "medium": 1056, "high": 4160, "xhigh": 6240, "max": 8320}
 _PROMPT_FILTER_RESULTS = {**FILTER_RESULTS, "jailbreak": {"filtered": False, "detected": False}}
 
 
@@ -54,7 +54,7 @@ def json_answer(state: ServerState, request: Request, plan: Plan, rendered: Sequ
     data: list[dict[str, Any]] = []
     for image in rendered:
         item: dict[str, Any] = {}
-        if plan.model == "dall-e-3":
+        if plan.revised_prompt:
             item["revised_prompt"] = revised_prompt(plan.prompt, plan.seed_fields)
         if plan.response_format == "url":
             name = state.files.put(image.data, ext, mime)
@@ -202,7 +202,8 @@ def usage(plan: Plan, n: int) -> dict[str, Any]:
     """Plausible token counts: text ~ 4 characters a token, 323 per input image, output by quality and area."""
     text = max(1, (len(plan.prompt) + 3) // 4)
     image_in = 323 * len(plan.inputs)
-    per_image = _OUTPUT_TOKENS.get(plan.quality or "medium", 1056)
+    tokens = plan.output_tokens
+    per_image = tokens.get(plan.quality or "medium") or tokens.get("medium", 0)
     output = round(per_image * plan.width * plan.height / (1024 * 1024)) * n
     return {
         "input_tokens": text + image_in,
@@ -232,7 +233,7 @@ _STYLE = ("a painterly texture", "photographic clarity", "rich, saturated colour
 
 
 def revised_prompt(prompt: str, seed_fields: Mapping[str, Any]) -> str:
-    """dall-e-3's rewording: deterministic in the prompt and parameters."""
+    """A model's rewording of the prompt (dall-e-3's): deterministic in the prompt and parameters."""
     digest = hashlib.sha256(json.dumps(seed_fields, sort_keys=True, default=str).encode()).digest()
     subject = " ".join(prompt.split()).rstrip(".") or "an abstract composition"
     style = "natural" if seed_fields.get("style") == "natural" else _ADJECTIVES[digest[0] % len(_ADJECTIVES)]

@@ -303,7 +303,7 @@ def make_app(
 ) -> Starlette:
     """The reference provider as an ASGI application (for ``uvicorn``, ``httpx.ASGITransport`` or Starlette's TestClient)."""
     state = ServerState(
-        persona=find_persona(persona),
+        persona=find_persona(persona, spec_path),
         contract=load(spec_path),
         api_key=api_key,
         latency_ms=latency_ms,

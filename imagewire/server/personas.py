@@ -1,34 +1,50 @@
 """Personas: how the reference provider presents itself, derived from the provider catalog.
 
 Each persona is one provider of ``imagewire_client._providers.PROVIDERS``: its URL shape (the path of its
-``base_url``), its auth style (bearer or an ``api-key`` header), the operations and models it offers
-(``PROVIDER_MODELS``; ``any`` → the whole model catalog) and its declared quirks (by id). The persona
-``generic`` also speaks the relay dialect of server-sent events (no ``event:`` lines, ``:`` comments,
-a final ``data: [DONE]``).
+``base_url``, and of the further base URLs it is seen with, ``also_at``), its auth style (bearer or an
+``api-key`` header), the operations and models it offers (``PROVIDER_MODELS``; ``any`` → the whole model
+catalog) and its declared quirks (by id). What the client's catalog does not carry is read from the spec's
+catalogs (:attr:`imagewire.check.validate.SpecValidator.catalogs`): the model used when a request names
+none (``default_models``), the dialect of its event streams (``stream_dialect: relay``: no ``event:``
+lines, ``:`` comments, a final ``data: [DONE]``) and how each model answers (``answer``).
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
+from imagewire.generator.catalog import resolve_models
 from imagewire_client._catalog import MODELS, Model
 from imagewire_client._providers import PROVIDER_MODELS, PROVIDERS
 
-__all__ = ["DEFAULT_PREFIX", "PERSONAS", "Persona", "persona"]
+__all__ = ["DEFAULT_PREFIX", "Answer", "Persona", "persona", "personas"]
 
 #: the path prefix of a persona whose provider has no fixed address (generic)
 DEFAULT_PREFIX = "/v1"
 
-#: further prefixes a provider is seen with (provider notes)
-_ALIASES: Mapping[str, tuple[str, ...]] = {"bothub": ("/api/v2/openai/v1",)}
-
-#: personas that speak the relay dialect of server-sent events
-_RELAY_SSE = frozenset({"generic"})
-
 _OPERATIONS = ("generations", "edits", "variations")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """How a model answers (the model catalog's ``answer``)."""
+
+    #: ``gpt-image``: b64_json only, echoing background, output_format, quality and size, with usage
+    style: str = "dall-e"
+    #: each image carries the prompt the model used
+    revised_prompt: bool = False
+    #: image tokens of one 1024x1024 image, by quality
+    output_tokens: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def gpt(self) -> bool:
+        return self.style == "gpt-image"
 
 
 @dataclass(frozen=True)
@@ -54,6 +70,10 @@ class Persona:
     relay_sse: bool
     #: the model is named by the deployment in the URL (Azure)
     model_from_deployment: bool
+    #: operation -> the model used when a request names none (Azure: a deployment whose name is no model id)
+    default_models: Mapping[str, str]
+    #: model id -> how it answers (every model of the catalog)
+    answers: Mapping[str, Answer]
 
     def base_url(self, origin: str) -> str:
         """The base URL clients use, e.g. ``http://127.0.0.1:8765/v1`` (Azure: with ``{deployment}`` left in)."""
@@ -80,16 +100,18 @@ def _prefix(base_url: str | None) -> str:
     return path or ""
 
 
-def _build(name: str) -> Persona:
+def _build(name: str, catalogs: Mapping[str, Any]) -> Persona:
     provider = PROVIDERS[name]
     table = PROVIDER_MODELS.get(name)
     bearer = provider.auth_style == "bearer"
     header = "authorization" if bearer else (provider.auth_header or "api-key").lower()
+    providers = catalogs.get("providers") or {}
+    declared = (providers.get("providers") or {}).get(name) or {}
     return Persona(
         name=name,
         title=provider.title,
         prefix=_prefix(provider.base_url),
-        aliases=_ALIASES.get(name, ()),
+        aliases=tuple(_prefix(url) for url in declared.get("also_at") or ()),
         auth_header=header,
         bearer=bearer,
         operations=provider.operations,
@@ -97,18 +119,43 @@ def _build(name: str) -> Persona:
         any_model=table is None,
         quirks=frozenset(q.id for q in provider.quirks),
         extra_keys={q.id: q.pointer for q in provider.quirks if q.kind == "extra-key" and q.pointer},
-        relay_sse=name in _RELAY_SSE,
+        relay_sse=declared.get("stream_dialect") == "relay",
         model_from_deployment=provider.model_from_deployment,
+        default_models={**(providers.get("default_models") or {}), **(declared.get("default_models") or {})},
+        answers=_answers(catalogs.get("models") or {}),
     )
 
 
-#: every persona, by name: one per provider of the catalog
-PERSONAS: Mapping[str, Persona] = {name: _build(name) for name in PROVIDERS}
+def _answers(catalog: Mapping[str, Any]) -> dict[str, Answer]:
+    out: dict[str, Answer] = {}
+    for model_id, model in resolve_models(dict(catalog)).items():
+        answer = model.get("answer") or {}
+        out[model_id] = Answer(
+            style=str(answer.get("style") or "dall-e"),
+            revised_prompt=bool(answer.get("revised_prompt")),
+            output_tokens=dict(answer.get("output_tokens") or {}),
+        )
+    return out
 
 
-def persona(name: str) -> Persona:
+@functools.cache
+def _personas(spec_path: str | None) -> Mapping[str, Persona]:
+    from imagewire.check.validate import validator
+
+    catalogs = validator(spec_path).catalogs
+    return {name: _build(name, catalogs) for name in PROVIDERS}
+
+
+def personas(spec_path: str | Path | None = None) -> Mapping[str, Persona]:
+    """Every persona, by name: one per provider of the catalog (facts the client does not carry from the spec
+    at ``spec_path``, default: the packaged spec)."""
+    return _personas(str(spec_path) if spec_path is not None else None)
+
+
+def persona(name: str, spec_path: str | Path | None = None) -> Persona:
     """The persona called ``name``; a ``ValueError`` naming the known ones otherwise."""
+    known = personas(spec_path)
     try:
-        return PERSONAS[name]
+        return known[name]
     except KeyError:
-        raise ValueError(f"unknown persona {name!r}; choose {', '.join(PERSONAS)}") from None
+        raise ValueError(f"unknown persona {name!r}; choose {', '.join(known)}") from None

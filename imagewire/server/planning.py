@@ -11,15 +11,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from imagewire.server.errors import ApiError, quote_list
-from imagewire.server.personas import Persona
+from imagewire.server.personas import Answer, Persona
 from imagewire.server.reading import Parsed
 from imagewire_client._catalog import MODELS, Model, OperationRules
 from imagewire_client._checks import CheckError, check
 from imagewire_client._multipart import Upload
 
 __all__ = [
-    "AZURE_FALLBACK_MODEL",
-    "DEFAULT_MODELS",
     "MARKER",
     "Plan",
     "check_request",
@@ -29,10 +27,6 @@ __all__ = [
     "moderation",
     "plan",
 ]
-
-#: the model the server uses when a request names none (the official spec's defaults; Azure: the deployment)
-DEFAULT_MODELS: Mapping[str, str] = {"generations": "dall-e-2", "edits": "gpt-image-1.5", "variations": "dall-e-2"}
-AZURE_FALLBACK_MODEL = "gpt-image-1.5"
 
 #: the moderation marker word: a prompt holding it is refused
 MARKER = re.compile(r"(?i)\bforbidden\b")
@@ -53,6 +47,8 @@ class Plan:
     op: str
     model: str
     gpt: bool
+    revised_prompt: bool
+    output_tokens: Mapping[str, int]
     width: int
     height: int
     quality: str | None
@@ -86,10 +82,18 @@ def model_for(persona: Persona, op: str, fields: Mapping[str, Any], deployment: 
             return known[deployment.lower()]  # the deployment decides; a model in the body is ignored
         if isinstance(body_model, str) and body_model in persona.models:
             return body_model  # stands in for whatever the deployment runs
-        return AZURE_FALLBACK_MODEL
+        return _default_model(persona, op)
     if isinstance(body_model, str):
         return body_model
-    return DEFAULT_MODELS[op]
+    return _default_model(persona, op)
+
+
+def _default_model(persona: Persona, op: str) -> str:
+    """The provider catalog's default model for ``op``; a request to a persona that has none must name one."""
+    model = persona.default_models.get(op)
+    if model is None:
+        raise ApiError(400, "Missing required parameter: 'model'.", param="model", code="missing_required_parameter")
+    return model
 
 
 def limits(model_id: str, rules: OperationRules, parsed: Parsed) -> None:
@@ -156,7 +160,7 @@ def inputs_usable(op: str, model_id: str, model: Model, parsed: Parsed) -> None:
 
 def moderation(persona: Persona, model_id: str, rules: OperationRules, request_id: str) -> ApiError:
     """The refusal of a prompt the safety system blocks (the marker word, or the fault)."""
-    gpt = "output_format" in rules.params
+    gpt = persona.answers.get(model_id, Answer()).gpt
     extra: dict[str, Any] = {}
     if gpt:
         message = (
@@ -181,7 +185,8 @@ def plan(persona: Persona, op: str, model_id: str, rules: OperationRules, parsed
     """What to render and how to answer."""
     f = parsed.fields
     defaults = rules.defaults
-    gpt = "output_format" in rules.params
+    answer = persona.answers.get(model_id, Answer())
+    gpt = answer.gpt
     size = f.get("size") or defaults.get("size")
     width, height = _size(size)
     quality: str | None
@@ -207,6 +212,8 @@ def plan(persona: Persona, op: str, model_id: str, rules: OperationRules, parsed
         op=op,
         model=model_id,
         gpt=gpt,
+        revised_prompt=answer.revised_prompt,
+        output_tokens=answer.output_tokens,
         width=width,
         height=height,
         quality=quality,

@@ -47,7 +47,7 @@ from imagewire.record.recordings import Headers, Interaction, write_cassette
 from imagewire.record.transport import Recorder, RecordingTransport
 from imagewire.server import start
 from imagewire.server.faults import FAULTS, HEADER
-from imagewire.server.personas import PERSONAS
+from imagewire.server.personas import personas
 from imagewire_client._catalog import MODELS
 from imagewire_client._providers import PROVIDERS
 
@@ -123,7 +123,7 @@ def answer(persona: str, *, stream: bool = False, partial_images: int = 0) -> Ou
     (Azure's filter results; declared in the provider catalog, placed by the server in JSON answers)."""
     if stream:
         return Outcome("conforms", images=1, events=partial_images + 1)
-    extra = tuple(sorted(pointer.replace("*", "0") for pointer in PERSONAS[persona].extra_keys.values()))
+    extra = tuple(sorted(pointer.replace("*", "0") for pointer in personas()[persona].extra_keys.values()))
     return Outcome("quirk" if extra else "conforms", images=1, findings=extra)
 
 

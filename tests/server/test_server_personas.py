@@ -8,7 +8,7 @@ import httpx
 import pytest
 from support.server import KEY, TIMEOUT, App, Serve, assert_conforms, decode, error
 
-from imagewire.server.personas import PERSONAS
+from imagewire.server.personas import personas
 from imagewire_client._providers import PROVIDER_MODELS, PROVIDERS
 from imagewire_client._sniff import sniff
 
@@ -25,11 +25,11 @@ AZURE = "/openai/deployments/{d}/images/generations?api-version=2025-04-01-previ
 
 
 def test_a_persona_per_provider_and_every_declared_quirk_is_implemented() -> None:
-    assert set(PERSONAS) == set(PROVIDERS)
+    assert set(personas()) == set(PROVIDERS)
     for name, provider in PROVIDERS.items():
         declared = {q.id for q in provider.quirks}
         assert declared <= IMPLEMENTED_QUIRKS, (name, declared - IMPLEMENTED_QUIRKS)
-        assert PERSONAS[name].quirks == declared
+        assert personas()[name].quirks == declared
 
 
 @pytest.mark.parametrize(
@@ -44,8 +44,8 @@ def test_a_persona_per_provider_and_every_declared_quirk_is_implemented() -> Non
     ],
 )
 def test_url_shapes(persona: str, prefix: str) -> None:
-    assert PERSONAS[persona].prefix == prefix
-    assert PERSONAS[persona].base_url("http://127.0.0.1:1") == "http://127.0.0.1:1" + prefix
+    assert personas()[persona].prefix == prefix
+    assert personas()[persona].base_url("http://127.0.0.1:1") == "http://127.0.0.1:1" + prefix
 
 
 def test_bothub_paths_and_model_table(app: App) -> None:
@@ -194,3 +194,20 @@ def test_extra_keys_follow_any_pointer() -> None:
     _place(body, ["data", "*", "unknown_key"], "some-future-quirk")
     assert body["prompt_filter_results"][0]["prompt_index"] == 0
     assert all("content_filter_results" in item and "unknown_key" not in item for item in body["data"])
+
+
+def test_facts_the_client_does_not_carry_come_from_the_spec_catalogs() -> None:
+    from imagewire.check.validate import validator
+
+    providers = validator().catalogs["providers"]
+    known = personas()
+    assert known["bothub"].aliases == ("/api/v2/openai/v1",)  # also_at
+    assert [name for name, p in known.items() if p.relay_sse] == ["generic"]  # stream_dialect: relay
+    assert (
+        known["azure"].default_models["generations"] == providers["providers"]["azure"]["default_models"]["generations"]
+    )
+    assert known["local"].default_models == providers["default_models"]
+    answers = known["local"].answers
+    assert answers["dall-e-3"].revised_prompt and not answers["dall-e-2"].revised_prompt
+    assert answers["gpt-image-1-mini"].gpt and not answers["yandexgpt/yandex-art"].gpt  # inherited through extends
+    assert answers["gpt-image-2.6-flare"].output_tokens["max"] > answers["gpt-image-2.6-flare"].output_tokens["high"]
