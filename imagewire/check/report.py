@@ -253,8 +253,8 @@ def _describe(content_type: str, body: bytes) -> str:
 def _body_text(body: bytes, content_type: str, limit: int) -> str:
     """A scrubbed body as text: JSON and event streams as they are, multipart forms part by part, binary
     as its size; cut at ``limit`` characters."""
-    from imagewire.check.validate import parse_multipart
-    from imagewire.record.images import sniff_bytes
+    from imagewire import multipart
+    from imagewire.images import sniff_bytes
     from imagewire.record.scrub import scrub_body
 
     if not body:
@@ -262,7 +262,7 @@ def _body_text(body: bytes, content_type: str, limit: int) -> str:
     media = content_type.split(";")[0].strip().lower()
     clean = scrub_body(body, content_type)
     if media.startswith("multipart/"):
-        parts = parse_multipart(clean, content_type)
+        parts = multipart.parse(clean, content_type)
         if parts is not None:
             lines = []
             for part in parts:
