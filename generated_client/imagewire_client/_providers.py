@@ -198,7 +198,11 @@ PROVIDERS: Mapping[str, Provider] = {
         operations=("generations",),
         key_env="BOTHUB_API_KEY",
         models=("dall-e-3",),
-        notes=("Keys are JWTs.", "Passes OpenAI's dall-e-3 answers through (url and revised_prompt)."),
+        notes=(
+            "Keys are JWTs.",
+            "Passes OpenAI's dall-e-3 answers through (url and revised_prompt).",
+            "Also seen with the base URL https://bothub.chat/api/v2/openai/v1.",
+        ),
     ),
     "aipomogator": Provider(
         id="aipomogator",
