@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from browser_support import load, screenshot
 from PIL import Image
+from support.browser import load, screenshot
 
 from imagewire.check import command as check
 from imagewire.check.report import render_html

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from browser_support import chromium, load, screenshot
 from PIL import Image
+from support.browser import chromium, load, screenshot
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from server_support import KEY, picture
 from starlette.testclient import TestClient
+from support.server import KEY, picture
 
 from imagewire.server import make_app
 from imagewire_client import Client, ValidationError
