@@ -121,17 +121,7 @@ def test_requests_json_and_multipart(spec: SpecValidator) -> None:
         ("output_format", b"webp", None, None),
         ("model", b"gpt-image-1.5", None, None),
     ]
-    body = (
-        b"".join(
-            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"{"; " + fn if fn else ""}\r\n'.encode()
-            + (f"Content-Type: {ct}\r\n".encode() if ct else b"")
-            + b"\r\n"
-            + value
-            + b"\r\n"
-            for name, value, fn, ct in parts
-        )
-        + f"--{boundary}--\r\n".encode()
-    )
+    body = _form(*parts, boundary=boundary)
     info, findings = spec.request_info(
         interaction(
             {},
