@@ -570,6 +570,16 @@ def _check_providers(catalog: Document, models_doc: Document, operations: dict[s
     for provider_id, provider in (catalog.data.get("providers") or {}).items():
         at = pointer("providers", provider_id)
         yield from _check_default_models(catalog, at, provider.get("default_models"), models, operations)
+        table = provider.get("models")
+        serving = set(table) if isinstance(table, dict) else set(models)
+        for index, quirk in enumerate(provider.get("quirks") or ()):
+            for model_id in (quirk or {}).get("models") or ():
+                if model_id not in serving:
+                    yield catalog.problem(
+                        at + pointer("quirks", index, "models"),
+                        f"the quirk names {model_id!r}, which {provider_id} does not serve",
+                        "catalog:model-ref",
+                    )
         offered = provider.get("operations") or []
         for index, op_key in enumerate(offered):
             if op_key not in operations:

@@ -208,7 +208,7 @@ class Provider:
             reading.resolve_references(request, state, parsed)
         planning.limits(model_id, rules, parsed)
         planning.check_request(p, op, model_id, parsed)
-        planning.inputs_usable(op, model_id, model, parsed)
+        planning.inputs_usable(p, op, model_id, parsed)
         prompt = str(parsed.fields.get("prompt") or "")
         if "moderation_blocked" in active or planning.MARKER.search(prompt):
             raise planning.moderation(p, model_id, rules, request_id)

@@ -33,7 +33,7 @@ _OPERATIONS = ("generations", "edits", "variations")
 
 @dataclass(frozen=True)
 class Answer:
-    """How a model answers (the model catalog's ``answer``)."""
+    """How a model answers (the model catalog's ``answer``), and what its edits need without a mask."""
 
     #: ``gpt-image``: b64_json only, echoing background, output_format, quality and size, with usage
     style: str = "dall-e"
@@ -41,6 +41,8 @@ class Answer:
     revised_prompt: bool = False
     #: image tokens of one 1024x1024 image, by quality
     output_tokens: Mapping[str, int] = field(default_factory=dict)
+    #: operations whose image, sent without a mask, needs transparency (its transparent areas mark the edit)
+    alpha_without_mask: frozenset[str] = frozenset()
 
     @property
     def gpt(self) -> bool:
@@ -74,13 +76,17 @@ class Persona:
     default_models: Mapping[str, str]
     #: model id -> how it answers (every model of the catalog)
     answers: Mapping[str, Answer]
+    #: quirk id -> the models it concerns (quirks that name none concern every model)
+    quirk_models: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     def base_url(self, origin: str) -> str:
         """The base URL clients use, e.g. ``http://127.0.0.1:8765/v1`` (Azure: with ``{deployment}`` left in)."""
         return origin.rstrip("/") + self.prefix
 
-    def has(self, quirk: str) -> bool:
-        return quirk in self.quirks
+    def has(self, quirk: str, model: str | None = None) -> bool:
+        """Whether the persona declares ``quirk`` (for ``model``, when the quirk names its models)."""
+        scope = self.quirk_models.get(quirk)
+        return quirk in self.quirks and (model is None or scope is None or model in scope)
 
     def match(self, path: str) -> tuple[str, str | None] | None:
         """``(operation, deployment)`` for an operation path of this persona, ``None`` for any other path."""
@@ -123,6 +129,9 @@ def _build(name: str, catalogs: Mapping[str, Any]) -> Persona:
         model_from_deployment=provider.model_from_deployment,
         default_models={**(providers.get("default_models") or {}), **(declared.get("default_models") or {})},
         answers=_answers(catalogs.get("models") or {}),
+        quirk_models={
+            str(q["id"]): frozenset(q["models"]) for q in declared.get("quirks") or () if q.get("models") is not None
+        },
     )
 
 
@@ -134,6 +143,11 @@ def _answers(catalog: Mapping[str, Any]) -> dict[str, Answer]:
             style=str(answer.get("style") or "dall-e"),
             revised_prompt=bool(answer.get("revised_prompt")),
             output_tokens=dict(answer.get("output_tokens") or {}),
+            alpha_without_mask=frozenset(
+                op
+                for op, rules in (model.get("operations") or {}).items()
+                if ((rules or {}).get("images") or {}).get("alpha_without_mask")
+            ),
         )
     return out
 

@@ -13,7 +13,7 @@ from typing import Any
 from imagewire.server.errors import ApiError, quote_list
 from imagewire.server.personas import Answer, Persona
 from imagewire.server.reading import Parsed
-from imagewire_client._catalog import MODELS, Model, OperationRules
+from imagewire_client._catalog import MODELS, OperationRules
 from imagewire_client._checks import CheckError, check
 from imagewire_client._multipart import Upload
 
@@ -133,8 +133,8 @@ def check_request(persona: Persona, op: str, model_id: str, parsed: Parsed) -> N
         raise _from_check(err, fields, parsed) from None
 
 
-def inputs_usable(op: str, model_id: str, model: Model, parsed: Parsed) -> None:
-    """Every input decodes; a model whose catalog notes ask for transparency without a mask gets it."""
+def inputs_usable(persona: Persona, op: str, model_id: str, parsed: Parsed) -> None:
+    """Every input decodes; a model whose catalog asks for transparency without a mask gets it."""
     inputs: list[tuple[str, Upload | None]] = [*zip(parsed.image_parts, parsed.images, strict=False)]
     inputs.append(("mask", parsed.mask))
     for part, upload in inputs:
@@ -145,8 +145,8 @@ def inputs_usable(op: str, model_id: str, model: Model, parsed: Parsed) -> None:
                 param=str(part).split("[", 1)[0],
                 code="invalid_image",
             )
-    needs_alpha = any("need an image with transparency" in note for note in model.notes)
-    if op == "edits" and needs_alpha and parsed.mask is None and parsed.images:
+    needs_alpha = op in persona.answers.get(model_id, Answer()).alpha_without_mask
+    if needs_alpha and parsed.mask is None and parsed.images:
         info = parsed.images[0].info
         if info is not None and info.has_alpha is False:
             raise ApiError(
@@ -201,7 +201,7 @@ def plan(persona: Persona, op: str, model_id: str, rules: OperationRules, parsed
     else:
         quality = str(f["quality"]) if f.get("quality") else None
         background = None
-        jpeg = persona.has("jpeg-in-b64") and model_id == "yandexgpt/yandex-art"
+        jpeg = persona.has("jpeg-in-b64", model_id)
         output_format = "jpeg" if jpeg else "png"
         compression = None
         response_format = str(f.get("response_format") or defaults.get("response_format") or "url")

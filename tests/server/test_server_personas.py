@@ -211,3 +211,6 @@ def test_facts_the_client_does_not_carry_come_from_the_spec_catalogs() -> None:
     assert answers["dall-e-3"].revised_prompt and not answers["dall-e-2"].revised_prompt
     assert answers["gpt-image-1-mini"].gpt and not answers["yandexgpt/yandex-art"].gpt  # inherited through extends
     assert answers["gpt-image-2.6-flare"].output_tokens["max"] > answers["gpt-image-2.6-flare"].output_tokens["high"]
+    assert answers["dall-e-2"].alpha_without_mask == {"edits"} and not answers["gpt-image-1.5"].alpha_without_mask
+    aipomogator = known["aipomogator"]
+    assert aipomogator.has("jpeg-in-b64", "yandexgpt/yandex-art") and not aipomogator.has("jpeg-in-b64", "dall-e-3")
