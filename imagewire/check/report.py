@@ -767,11 +767,5 @@ def render_html(report: CheckReport, *, show_all: bool = False) -> str:
     out.append('<ol class="items">')
     out += [_item_html(position, verdict, report) for position, verdict in enumerate(report.verdicts, 1)]
     out.append("</ol>")
-    if report.load_errors or report.mismatches or report.unreachable:
-        out.append("<h2>Problems</h2><ul>")
-        out += [f"<li>unreadable input: {_h(e)}</li>" for e in report.load_errors]
-        out += [f"<li>expectation mismatch: {_h(m)}</li>" for m in report.mismatches]
-        out += [f"<li>unreachable: {_h(u)}</li>" for u in report.unreachable]
-        out.append("</ul>")
     out.append(f"</main><script>{_SCRIPT}</script></body></html>")
     return "\n".join(out) + "\n"
