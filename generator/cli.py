@@ -25,6 +25,7 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", type=Path, default=None, help="generated tree (default: ./generated_client)")
     p.add_argument("--force", action="store_true", help="regenerate even when the inputs are unchanged")
+    p.add_argument("--verbose", action="store_true", help="list every problem, also those that follow from another one")
     return p
 
 
@@ -61,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         result = regen(paths, force=args.force)
     except SpecError as err:
-        print(err, file=sys.stderr)
+        print(err.report(verbose=args.verbose), file=sys.stderr)
         print(f"nothing was written; {args.out} is unchanged", file=sys.stderr)
         return EXIT_PROBLEM
     except (EngineError, RuntimeError) as err:

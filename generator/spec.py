@@ -7,7 +7,6 @@ agrees with the document (models, operations, parameters and enum values it name
 
 from __future__ import annotations
 
-import contextlib
 import json
 import keyword
 import re
@@ -47,6 +46,8 @@ class Operation:
     data: dict[str, Any]
     #: request encoding (``json`` / ``multipart``) -> property name -> property schema (``$ref`` resolved)
     request: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    #: a dangling ``$ref`` that left a request body unread
+    unresolved: str | None = None
 
     @property
     def properties(self) -> dict[str, dict[str, Any]]:
@@ -116,7 +117,12 @@ def read(path: Path) -> Spec:
         schema_problems = list(_check_schema(catalog, SCHEMAS / f"{kind}.schema.json"))
         problems += schema_problems
         if not schema_problems and kind == "models":
-            problems += _check_models(catalog, operations, doc)
+            causes = {
+                key: next((p for p in ref_problems if f"$ref {op.unresolved!r} " in p.message), None)
+                for key, op in operations.items()
+                if op.unresolved
+            }
+            problems += _check_models(catalog, operations, doc, causes)
     models = catalogs.get("models")
     providers = catalogs.get("providers")
     if providers is not None and models is not None and not any(p.file == providers.name for p in problems):
@@ -197,6 +203,15 @@ def _resolve(data: Any, schema: Any, depth: int = 0) -> Any:
 
 
 def _check_refs(doc: Document) -> Iterator[Problem]:
+    """Dangling references; the later references to one missing target follow from the first."""
+    first: dict[str, Problem] = {}
+    for problem in _dangling(doc):
+        target = problem.message
+        yield problem.because(first.get(target))
+        first.setdefault(target, problem)
+
+
+def _dangling(doc: Document) -> Iterator[Problem]:
     for ptr, node in _walk(doc.data):
         if isinstance(node, dict) and "$ref" in node:
             ref = node["$ref"]
@@ -273,23 +288,41 @@ def _operations(doc: Document) -> tuple[dict[str, Operation], list[Problem]]:
                 )
                 continue
             operation = Operation(key, op_id, method, path, where, op)
-            with contextlib.suppress(KeyError):  # a dangling reference is reported by the reference check
-                operation.request = _request_properties(doc.data, op)
+            try:  # a dangling reference is reported by the reference check; what it hides follows from it
+                operation.request, operation.unresolved = _request_properties(doc.data, op)
+            except KeyError as err:
+                operation.unresolved = str(err.args[0])
             operations[key] = operation
     return operations, problems
 
 
-def _request_properties(data: Any, op: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
+def _request_properties(data: Any, op: dict[str, Any]) -> tuple[dict[str, dict[str, dict[str, Any]]], str | None]:
+    """Each body's properties, resolved, and the dangling ``$ref`` that left a body unread (or None).
+
+    A property whose own ``$ref`` dangles stays, unresolved (``{}``), so the catalog's checks of it are not
+    repeated as "no such field". KeyError when the request body itself cannot be read."""
     body = _resolve(data, op.get("requestBody"))
     out: dict[str, dict[str, dict[str, Any]]] = {}
+    unread: str | None = None
     if not isinstance(body, dict):
-        return out
+        return out, unread
     for content_type, media in (body.get("content") or {}).items():
         encoding = _ENCODINGS.get(content_type)
         if encoding is None or not isinstance(media, dict):
             continue
-        out[encoding] = {name: _resolve(data, s) for name, s in _object_properties(data, media.get("schema")).items()}
-    return out
+        props: dict[str, dict[str, Any]] = {}
+        try:
+            declared = _object_properties(data, media.get("schema"))
+        except KeyError as err:  # this body's schema dangles; the other bodies are still read
+            unread = unread or str(err.args[0])
+            continue
+        for name, schema in declared.items():
+            try:
+                props[name] = _resolve(data, schema)
+            except KeyError:  # reported by the reference check
+                props[name] = {}
+        out[encoding] = props
+    return out, unread
 
 
 def _object_properties(data: Any, schema: Any) -> dict[str, Any]:
@@ -426,7 +459,14 @@ def _admissible(data: Any, schema: Any) -> tuple[set[Any] | None, list[str]]:
 _RULE_FIELDS = (("if", "field"), ("then", "field"))
 
 
-def _check_models(catalog: Document, operations: dict[str, Operation], doc: Document) -> Iterator[Problem]:
+def _check_models(
+    catalog: Document,
+    operations: dict[str, Operation],
+    doc: Document,
+    causes: dict[str, Problem | None] | None = None,
+) -> Iterator[Problem]:
+    """The model catalog against the document. ``causes``: per operation whose request body could not be
+    read, the dangling reference its missing fields follow from."""
     from .catalog import resolve_models
 
     models: dict[str, Any] = catalog.data.get("models", {})
@@ -434,27 +474,19 @@ def _check_models(catalog: Document, operations: dict[str, Operation], doc: Docu
         resolved = resolve_models(catalog.data)
     except (KeyError, RecursionError):  # a broken extends chain, reported below
         resolved = {}
+    chains = list(_check_chains(catalog, models))
+    yield from chains
+    broken = {model_id for model_id in models if _chain_broken(models, model_id)}
     for model_id, model in models.items():
         at = pointer("models", model_id)
-        for key in ("extends", "snapshot_of"):
-            if key in model and model[key] not in models:
-                yield catalog.problem(at + f"/{key}", f"unknown model {model[key]!r}", "catalog:model-ref")
+        if "snapshot_of" in model and model["snapshot_of"] not in models:
+            yield catalog.problem(at + "/snapshot_of", f"unknown model {model['snapshot_of']!r}", "catalog:model-ref")
         replacement: Any = (model.get("lifecycle") or {}).get("replacement")
         several = isinstance(replacement, list)
         for index, named in enumerate(replacement if several else [] if replacement is None else [replacement]):
             if named not in models:
                 where = at + "/lifecycle/replacement" + (pointer(index) if several else "")
                 yield catalog.problem(where, f"unknown model {named!r}", "catalog:model-ref")
-        chain = [model_id]
-        parent = model.get("extends")
-        while parent in models:
-            if parent in chain:
-                yield catalog.problem(
-                    at + "/extends", f"extends cycle: {' -> '.join([*chain, parent])}", "catalog:model-ref"
-                )
-                break
-            chain.append(parent)
-            parent = models[parent].get("extends")
         for op_key, spec_op in (model.get("operations") or {}).items():
             op_at = at + pointer("operations", op_key)
             operation = operations.get(op_key)
@@ -464,9 +496,14 @@ def _check_models(catalog: Document, operations: dict[str, Operation], doc: Docu
                 )
                 continue
             inherited = ((resolved.get(model_id) or {}).get("operations") or {}).get(op_key) or {}
-            yield from _check_model_operation(
+            body_cause = (causes or {}).get(op_key)
+            for problem in _check_model_operation(
                 catalog, doc, operation, spec_op or {}, op_at, set(inherited.get("params") or {})
-            )
+            ):
+                if problem.rule in ("catalog:param", "catalog:rule"):  # a field that went missing with them
+                    chain_cause = chains[0] if model_id in broken and chains else None
+                    problem = problem.because(body_cause or chain_cause)
+                yield problem
         tokens = (model.get("answer") or {}).get("output_tokens") or {}
         flat_ops = (resolved.get(model_id) or {}).get("operations") or {}
         qualities = {
@@ -481,6 +518,36 @@ def _check_models(catalog: Document, operations: dict[str, Operation], doc: Docu
                     f"{model_id} takes no quality {quality!r}; it takes {', '.join(sorted(qualities)) or 'none'}",
                     "catalog:value",
                 )
+
+
+def _chain_broken(models: dict[str, Any], model_id: str) -> bool:
+    """Whether ``extends`` from ``model_id`` ends at no model or runs in a cycle (its inherited params are lost)."""
+    seen = [model_id]
+    parent = models[model_id].get("extends")
+    while parent is not None:
+        if parent not in models or parent in seen:
+            return True
+        seen.append(parent)
+        parent = models[parent].get("extends")
+    return False
+
+
+def _check_chains(catalog: Document, models: dict[str, Any]) -> Iterator[Problem]:
+    """``extends`` naming no model, and ``extends`` cycles."""
+    for model_id, model in models.items():
+        at = pointer("models", model_id)
+        if "extends" in model and model["extends"] not in models:
+            yield catalog.problem(at + "/extends", f"unknown model {model['extends']!r}", "catalog:model-ref")
+        chain = [model_id]
+        parent = model.get("extends")
+        while parent in models:
+            if parent in chain:
+                yield catalog.problem(
+                    at + "/extends", f"extends cycle: {' -> '.join([*chain, parent])}", "catalog:model-ref"
+                )
+                break
+            chain.append(parent)
+            parent = models[parent].get("extends")
 
 
 def _check_model_operation(

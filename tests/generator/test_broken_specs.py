@@ -76,3 +76,50 @@ def test_several_defects_are_reported_in_one_run(capsys: pytest.CaptureFixture[s
     assert files == {"openapi.yaml", "models.yaml"}, problems
     assert {"ref", "house:errors", "house:request-default", "catalog:model-ref", "catalog:enum"} <= rules, rules
     assert err.startswith(f"{len(problems)} problems in the spec:")
+
+
+def test_the_cause_comes_first_and_its_consequences_fold(capsys: pytest.CaptureFixture[str], tree: Path) -> None:
+    """A request body whose $ref dangles hides every field the catalog names: one line, then a count."""
+    case = BROKEN / "dangling-body-ref" / "openapi.yaml"
+    assert cli.main(["--spec", str(case), "--out", str(tree)]) == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "1 problem in the spec, and 2 more that follow from it:"
+    assert lines[1].endswith("$ref '#/components/schemas/CreateImageBody' does not resolve [ref]")
+    assert lines[2] == "      and 2 more that follow from it (--verbose lists them)"
+    assert cli.main(["--spec", str(case), "--out", str(tree), "--verbose"]) == 1
+    verbose = capsys.readouterr().err.splitlines()
+    assert verbose[1] == lines[1]
+    assert [line.split("#", 1)[1].split(" ", 1)[0] for line in verbose[2:4]] == [
+        "/models/tiny-1/operations/generations/params/n",
+        "/models/tiny-1/operations/generations/params/size",
+    ]
+    assert all(line.startswith("      follows: ") and line.endswith("[catalog:param]") for line in verbose[2:4])
+
+
+def test_references_to_one_missing_target_fold_under_the_first(tmp_path: Path) -> None:
+    from imagewire.generator.problems import Problem, SpecError
+
+    first = Problem("openapi.yaml", "/a/$ref", "$ref '#/x' does not resolve", "ref")
+    later = Problem("openapi.yaml", "/b/$ref", "$ref '#/x' does not resolve", "ref").because(first)
+    plain = Problem("models.yaml", "/models/m", "something else", "catalog:param")
+    err = SpecError([plain, later, first])
+    assert list(err.roots) == [first, plain]  # the cause first, though models.yaml sorts before openapi.yaml
+    assert list(err.problems) == [first, later, plain]
+    assert "and 1 more that follows from it" in str(err)
+
+
+def test_what_a_broken_extends_loses_follows_from_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import shutil
+
+    case = tmp_path / "spec"
+    shutil.copytree(BROKEN / "unknown-extends", case)
+    models = case / "models.yaml"
+    models.write_text(
+        models.read_text(encoding="utf-8") + "    operations:\n      generations:\n        defaults: {n: 2}\n",
+        encoding="utf-8",
+    )
+    assert cli.main(["--spec", str(case / "openapi.yaml"), "--out", str(tmp_path / "out"), "--verbose"]) == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "1 problem in the spec, and 1 more that follows from it:"
+    assert lines[1].endswith("unknown model 'tiny-9' [catalog:model-ref]")
+    assert lines[2].startswith("      follows: ") and "default for 'n', which is not a param" in lines[2]
