@@ -33,7 +33,7 @@ from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from starlette.applications import Starlette
+    from imagewire.server.app import make_app
 
 __all__ = ["KEY_ENV", "Running", "main", "make_app", "start"]
 
@@ -43,29 +43,12 @@ KEY_ENV = "IMAGEWIRE_SERVE_API_KEY"
 _BANNER = "imagewire reference provider on "
 
 
-def make_app(
-    persona: str = "local",
-    *,
-    api_key: str | None = None,
-    latency_ms: int = 0,
-    faults: Sequence[str] | str = (),
-    url_ttl: int = 3600,
-    max_body_bytes: int | None = None,
-    spec_path: str | None = None,
-) -> Starlette:
-    """The reference provider as an ASGI application; see :func:`imagewire.server.app.make_app`."""
-    from imagewire.server.app import DEFAULT_MAX_BODY
-    from imagewire.server.app import make_app as build
+def __getattr__(name: str) -> Any:
+    if name == "make_app":  # imported on first use: Starlette and Pillow load only then
+        from imagewire.server.app import make_app
 
-    return build(
-        persona,
-        api_key=api_key,
-        latency_ms=latency_ms,
-        faults=faults,
-        url_ttl=url_ttl,
-        max_body_bytes=DEFAULT_MAX_BODY if max_body_bytes is None else max_body_bytes,
-        spec_path=spec_path,
-    )
+        return make_app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # ---------------------------------------------------------------- a server in a subprocess
@@ -299,6 +282,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGINT, note)
 
     import uvicorn
+
+    from imagewire.server.app import make_app
 
     app = make_app(
         args.persona,

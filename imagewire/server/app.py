@@ -298,7 +298,7 @@ def make_app(
     latency_ms: int = 0,
     faults: Sequence[str] | str = (),
     url_ttl: int = 3600,
-    max_body_bytes: int = DEFAULT_MAX_BODY,
+    max_body_bytes: int | None = None,
     spec_path: str | None = None,
 ) -> Starlette:
     """The reference provider as an ASGI application (for ``uvicorn``, ``httpx.ASGITransport`` or Starlette's TestClient)."""
@@ -309,7 +309,7 @@ def make_app(
         latency_ms=latency_ms,
         faults=parse_list(faults),
         url_ttl=url_ttl,
-        max_body=max_body_bytes,
+        max_body=DEFAULT_MAX_BODY if max_body_bytes is None else max_body_bytes,
         files=FileStore(url_ttl),
     )
     provider = Provider(state)
