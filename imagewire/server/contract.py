@@ -18,36 +18,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from imagewire.check.operations import OperationSpec, RequestField, coerce
+from imagewire.check.operations import OperationSpec, RequestField
 from imagewire.check.validate import DEFAULT_SPEC, SpecValidator, validator
 from imagewire.server.errors import ApiError, quote_list
 
-__all__ = ["SPEC_PATH", "Body", "Contract", "Field", "load"]
+__all__ = ["SPEC_PATH", "Body", "Contract", "load"]
 
 SPEC_PATH = DEFAULT_SPEC
 
 
 @dataclass(frozen=True)
-class Field:
-    name: str
-    types: frozenset[str]
-    enum: tuple[str, ...]
-    binary: bool
-    array_part: str | None
-
-    @classmethod
-    def of(cls, declared: RequestField) -> Field:
-        return cls(declared.name, declared.types, declared.enum, declared.binary, declared.array_part)
-
-    def coerce(self, text: str) -> Any:
-        """A multipart text value read as the JSON type the schema wants (integers, booleans); ``null`` stays text."""
-        return coerce(text, self.types - {"null"})
-
-
-@dataclass(frozen=True)
 class Body:
     media: str
-    fields: Mapping[str, Field]
+    fields: Mapping[str, RequestField]
     required: tuple[str, ...]
     #: the spec's schema errors for a decoded body (openapi-core, through imagewire.check.validate)
     errors: Callable[[Mapping[str, Any]], list[Any]]
@@ -109,7 +92,7 @@ def _admits(types: frozenset[str], kind: str) -> bool:
     return kind in types or (kind == "integer" and "number" in types)
 
 
-def _problem(field: Field, value: Any, errors: list[Any]) -> ApiError:
+def _problem(field: RequestField, value: Any, errors: list[Any]) -> ApiError:
     """OpenAI's answer to a field's schema errors (their paths start at the body, with the field's name)."""
     kind = _json_type(value)
     name = field.name
@@ -180,7 +163,7 @@ def _contract(spec: SpecValidator) -> Contract:
 def _body(spec: SpecValidator, op: OperationSpec, media: str) -> Body:
     return Body(
         media=media,
-        fields={name: Field.of(declared) for name, declared in op.fields[media].items()},
+        fields=op.fields[media],
         required=op.required[media],
         errors=functools.partial(spec.body_errors, op, media),
     )

@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, unquote_to_bytes, urlsplit
 from starlette.requests import Request
 
 from imagewire import multipart
+from imagewire.check.operations import coerce
 from imagewire.images import media_type, sniff
 from imagewire.server.contract import Body
 from imagewire.server.errors import ApiError, quote_list
@@ -120,7 +121,8 @@ def _read_multipart(raw: bytes, content_type: str, body: Body, image_types: tupl
         elif part.filename is not None:
             raise _file_not_field(key)
         else:
-            values[name] = spec.coerce(part.data.decode("utf-8", errors="replace"))
+            # as the JSON type the schema wants; a text "null" stays text
+            values[name] = coerce(part.data.decode("utf-8", errors="replace"), spec.types - {"null"})
     body.validate({**values, **{name: True for name in files}})
     parsed = Parsed("multipart", values)
     for name, items in files.items():
