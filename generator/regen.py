@@ -28,6 +28,8 @@ class Paths:
     spec: Path
     out: Path
     templates: Path = HERE / "templates"
+    #: the client's hand-written modules, copied verbatim into the package
+    runtime: Path = HERE / "runtime"
     config: Path = HERE / "config.yaml"
     #: a README whose marked blocks (``<!-- imagewire:NAME:start ... -->``) are kept in step with the spec
     readme: Path | None = None
@@ -81,6 +83,7 @@ def inputs(paths: Paths) -> dict[str, dict[str, str]]:
             "spec": paths.spec_name,
             "spec-sha256": write.hash_files(_files(spec_dir, (".yaml", ".yml", ".json")), spec_dir),
             "templates-sha256": write.hash_files(_files(paths.templates), paths.templates),
+            "runtime-sha256": write.hash_files(_files(paths.runtime, (".py",)), paths.runtime),
             "generator-sha256": write.hash_files([*HERE.glob("*.py"), *HERE.glob("schemas/*.json")], HERE.parent),
             "config-sha256": write.hash_files([paths.config], paths.config.parent),
         },
@@ -125,14 +128,27 @@ def build(paths: Paths, dest: Path, provenance: dict[str, dict[str, str]] | None
         text = rendered.env.get_template(template.relative_to(paths.templates).as_posix()).render()
         target.write_text(text, encoding="utf-8")
     write.format_tree(dest)
+    copied = _copy_runtime(paths.runtime, dest / package)
     blocks = _blocks(paths, rendered.env, dest)
     text = write.header(paths.spec_name)
-    write.mark(dest, text)
+    write.mark(dest, text, {f"{package}/{name}": write.copy_header(f"generator/runtime/{name}") for name in copied})
     entries = dict(provenance or inputs(paths))
     if blocks:  # what the README's generated blocks must hold, so a no-op run can tell a stale one
         entries["readme"] = {name: write.hash_text(body) for name, body in blocks.items()}
     write.write_lock(dest, text, entries)
     return sum(1 for _ in write.tree_files(dest))
+
+
+def _copy_runtime(runtime: Path, package_dir: Path) -> list[str]:
+    """Copy the hand-written modules into the package byte for byte (after formatting, which they need not);
+    a module that a template renders too is an error. Returns the names copied."""
+    names = sorted(p.name for p in runtime.glob("*.py"))
+    for name in names:
+        target = package_dir / name
+        if target.exists():
+            raise RuntimeError(f"generator/runtime/{name} and a template both write {package_dir.name}/{name}")
+        shutil.copyfile(runtime / name, target)
+    return names
 
 
 #: README blocks: name -> template (rendered with the same data as the client)

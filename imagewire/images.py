@@ -16,7 +16,7 @@ import functools
 import struct
 import zlib
 
-from imagewire_client._sniff import FORMATS, ImageInfo, sniff
+from imagewire_client.media import FORMATS, ImageInfo, sniff
 
 __all__ = [
     "FORMATS",

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from imagewire.check import command as check
 from imagewire.server import start
-from imagewire_client._providers import PROVIDERS
+from imagewire_client.catalog import PROVIDERS
 
 #: one persona per provider of the catalog, in catalog order (a provider added to spec/ is probed too)
 PERSONAS = tuple(PROVIDERS)

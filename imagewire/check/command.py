@@ -261,7 +261,7 @@ def _main_live(args: argparse.Namespace) -> int:
     from imagewire.cli.common import Redactor
     from imagewire.record.command import parse_settings
     from imagewire_client import ImagewireError
-    from imagewire_client._providers import PROVIDERS
+    from imagewire_client.catalog import PROVIDERS
 
     def fail(message: str) -> int:
         print(redact(f"imagewire check: {message}"), file=sys.stderr)

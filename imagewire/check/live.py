@@ -1,6 +1,6 @@
 """Live probes: ``imagewire check --live`` asks a provider real questions, records the answers and judges them.
 
-The probe plan comes from the catalogs the client is generated from (``imagewire_client._providers``,
+The probe plan comes from the catalogs the client is generated from (:mod:`imagewire_client.catalog`:
 ``_catalog``):
 
 * **paid probes**: every operation the provider offers x every model it serves for it. A provider that takes
@@ -16,7 +16,7 @@ The probe plan comes from the catalogs the client is generated from (``imagewire
   (``7x7``; expects 400 with the error envelope) and a bad key (expects 401; skipped when no key is in use
   and the provider does not need one).
 
-Money: each paid probe is priced with :func:`imagewire_client._providers.estimate` from the provider's
+Money: each paid probe is priced with :func:`imagewire_client.catalog.estimate` from the provider's
 price table (or ``prices_from``'s: the reference server playing a provider is priced as ``local``). In
 plan order, a probe is sent while its estimate fits in what is left of the budget (a $0 price fits a
 budget of 0); a probe whose price is unknown is skipped unless a budget was given and unknown prices
@@ -34,7 +34,6 @@ from __future__ import annotations
 import datetime as _dt
 import io
 import json
-import os
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -49,8 +48,8 @@ from imagewire.check.report import CheckReport
 from imagewire.record.command import consume
 from imagewire.record.recordings import Interaction
 from imagewire.record.transport import Recorder, RecordingTransport
-from imagewire_client._catalog import MODELS, Model, OperationRules
-from imagewire_client._providers import PROVIDER_MODELS, PROVIDERS, Estimate, Provider, estimate
+from imagewire_client.catalog import MODELS, PROVIDERS, Estimate, Model, OperationRules, Provider, estimate
+from imagewire_client.catalog import api_key as resolve_key
 
 __all__ = [
     "BAD_KEY",
@@ -246,7 +245,7 @@ def build_plan(
     """The probes for a provider of the catalog (``models`` / ``operations`` narrow it)."""
     provider = PROVIDERS[provider_id]
     prices = PROVIDERS[prices_from] if prices_from else provider
-    table = PROVIDER_MODELS.get(provider_id)
+    table = provider.model_table
     plan = Plan(provider_id, [], prices_from=prices_from)
     offered = [op for op in provider.operations if operations is None or op in operations]
     if operations is not None:
@@ -255,11 +254,7 @@ def build_plan(
                 plan.notes.append(f"{provider_id} does not offer {op}: not probed")
 
     pool: Mapping[str, Model]
-    if table is not None:
-        pool = table
-    else:
-        serves_retired = provider.serves_retired
-        pool = {m: spec for m, spec in MODELS.items() if serves_retired or spec.lifecycle.status in _LIVE_STATUSES}
+    pool = table if table is not None else {m: spec for m, spec in MODELS.items() if provider.serves(m)}
     if models is not None:
         unknown = [m for m in models if m not in pool]
         for model_id in unknown:
@@ -714,7 +709,4 @@ def apply(run: LiveRun, report: CheckReport) -> CheckReport:
 
 def key_in_use(provider: str, api_key: str | None) -> str | None:
     """The key a client of ``provider`` would send: ``api_key`` or the provider's key variable."""
-    if api_key is not None:
-        return api_key
-    env = PROVIDERS[provider].key_env or "OPENAI_API_KEY"
-    return os.environ.get(env) or None
+    return resolve_key(provider, api_key)

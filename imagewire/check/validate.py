@@ -319,7 +319,7 @@ class SpecValidator:
 
     def _check_events(self, text: str, op: OperationSpec, request: RequestInfo, findings: list[Finding]) -> None:
         """Each ``data:`` event of a stream against the event schema of its ``type`` (openapi-core reads no SSE)."""
-        from imagewire_client._sse import is_done, is_error_event, iter_events
+        from imagewire_client.wire import is_done, is_error_event, iter_events
 
         fallback = (op.responses.get("200") or {}).get(_SSE)
         number = 0

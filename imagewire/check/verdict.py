@@ -35,6 +35,7 @@ from imagewire.check import quirks as provider_catalog
 from imagewire.check.replay import Outcome, Replayer
 from imagewire.check.validate import Finding, SpecValidator, validator
 from imagewire.record.recordings import Interaction
+from imagewire_client.catalog import Provider
 
 __all__ = ["VERDICTS", "Judge", "Verdict"]
 
@@ -204,7 +205,7 @@ class Judge:
         self,
         spec: SpecValidator | None = None,
         *,
-        providers: Mapping[str, provider_catalog.ProviderInfo] | None = None,
+        providers: Mapping[str, Provider] | None = None,
         spec_path: str | Path | None = None,
     ) -> None:
         self.spec = spec if spec is not None else validator(spec_path)
@@ -327,7 +328,7 @@ class Judge:
         out = []
         for finding in findings:
             if finding.kind not in REQUEST_KINDS and finding.kind not in VIOLATION_KINDS:
-                quirk = next((q for q in provider.quirks if q.covers(finding.pointer)), None)
+                quirk = provider.quirk_at(finding.pointer)
                 if quirk is not None:
                     finding = Finding(finding.pointer, finding.message, finding.kind, quirk.id)
             out.append(finding)

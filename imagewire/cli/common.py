@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from imagewire_client._logs import REDACTED, mask_secrets
+from imagewire_client.wire import REDACTED, mask_secrets
 
 __all__ = ["REDACTED", "Redactor", "UsageProblem", "words"]
 

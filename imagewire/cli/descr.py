@@ -6,7 +6,7 @@ nothing is evaluated), with JSON's ``true``/``false``/``null`` accepted as well.
 
 Which keys an operation takes, and which values a key admits, come from the generated client: the body
 parameters of ``Images.generate``/``edit``/``create_variation`` and the ``Literal`` aliases of
-``imagewire_client._params`` they are annotated with. There is no second list here.
+the client's parameter types they are annotated with. There is no second list here.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
+import imagewire_client
 from imagewire.cli.common import UsageProblem, words
-from imagewire_client import _params
-from imagewire_client._client import Images
+from imagewire_client import Images
 
 __all__ = ["Field", "body_fields", "choices", "merge", "parse"]
 
@@ -62,7 +62,7 @@ def _field(name: str, annotation: str) -> Field | None:
         return None
     literals: list[str] = []
     for term in sorted(terms):
-        alias = getattr(_params, term, None)
+        alias = getattr(imagewire_client, term, None)
         if alias is not None and typing.get_origin(alias) is Literal:
             literals += choices(alias)
     if "bool" in terms:

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from imagewire.cli.common import UsageProblem, words
 from imagewire_client import ImagesResponse
-from imagewire_client._catalog import MODELS
-from imagewire_client._sniff import FORMATS, ImageInfo, sniff
+from imagewire_client.catalog import MODELS
+from imagewire_client.media import FORMATS, ImageInfo, sniff
 
 __all__ = ["Input", "OutputFolder", "input_limit", "read_input"]
 

@@ -6,8 +6,8 @@
     imagewire vary cat.png --model dall-e-2 --allow-retired --provider local --base-url http://127.0.0.1:8765/v1
 
 Every choice an option offers comes from the generated client: the ``Literal`` aliases of
-``imagewire_client._params`` (``--quality``, ``--format``, ...), the model ids of
-``imagewire_client._catalog.MODELS`` and the providers of ``imagewire_client._providers.PROVIDERS``.
+the client's parameter types (``--quality``, ``--format``, ...), the model ids of
+``imagewire_client.catalog.MODELS`` and the providers of ``imagewire_client.catalog.PROVIDERS``.
 Which model takes which value is the client's check, run before anything is sent.
 
 Exit codes:
@@ -55,18 +55,11 @@ from imagewire.cli.descr import choices, merge, parse
 from imagewire.cli.files import Input, OutputFolder, read_input
 from imagewire.cli.wire import Captured, CaptureTransport, describe
 from imagewire_client import (
+    DEFAULT_MAX_RETRIES,
     APIConnectionError,
     APIStatusError,
     Client,
     Estimate,
-    ImagesResponse,
-    ImagewireError,
-    ResponseContractError,
-    ValidationError,
-)
-from imagewire_client._catalog import MODELS
-from imagewire_client._client import DEFAULT_MAX_RETRIES, default_timeout
-from imagewire_client._params import (
     ImageBackground,
     ImageInputFidelity,
     ImageModeration,
@@ -74,10 +67,15 @@ from imagewire_client._params import (
     ImageQuality,
     ImageResponseFormat,
     ImageSize,
+    ImagesResponse,
     ImageStyle,
+    ImagewireError,
+    ResponseContractError,
+    ValidationError,
+    default_timeout,
 )
-from imagewire_client._providers import PROVIDERS, UnknownProviderError
-from imagewire_client._sniff import sniff
+from imagewire_client.catalog import MODELS, PROVIDERS, UnknownProviderError, key_variable, key_variables
+from imagewire_client.media import sniff
 
 __all__ = [
     "DEFAULT_OUT",
@@ -100,8 +98,6 @@ EXIT_CONTRACT = 4
 EXIT_INTERRUPTED = 130
 
 DEFAULT_OUT = Path("imagewire-output")
-#: the plain client's key variable (no --provider)
-DEFAULT_KEY_ENV = "OPENAI_API_KEY"
 
 #: A seam for tests: when set, every request goes through this transport (e.g. ``httpx.MockTransport``).
 TRANSPORT: httpx.BaseTransport | None = None
@@ -637,15 +633,9 @@ class _Progress:
 # ---------------------------------------------------------------- running a call
 
 
-def _key_env(provider: str | None) -> str:
-    preset = PROVIDERS.get(provider) if provider is not None else None
-    return (preset.key_env if preset is not None else None) or DEFAULT_KEY_ENV
-
-
 def _redactor(call: Call) -> Redactor:
     """Knows the key given and the value of every key variable of the catalog that is set."""
-    names = {DEFAULT_KEY_ENV, *(p.key_env for p in PROVIDERS.values() if p.key_env)}
-    return Redactor(call.api_key, *(os.environ.get(name) for name in sorted(names)))
+    return Redactor(call.api_key, *(os.environ.get(name) for name in sorted(key_variables())))
 
 
 def run(call: Call) -> int:
@@ -765,10 +755,10 @@ def _perform(call: Call, out: _Output) -> int:
     elif call.operation == "variations":
         kwargs["image"] = images[0].part
 
-    key_env = _key_env(call.provider)
-    api_key = call.api_key
     preset = PROVIDERS.get(call.provider) if call.provider is not None else None
-    keyless = api_key is None and not os.environ.get(key_env) and not (preset is not None and preset.key_optional)
+    key_env = key_variable(preset)
+    api_key = call.api_key
+    keyless = api_key is None and not os.environ.get(key_env) and not (preset is not None and not preset.key_required)
     if call.dry_run:
         return _dry_run(call, out, kwargs, stream, api_key="" if keyless else api_key, keyless=keyless, key_env=key_env)
 

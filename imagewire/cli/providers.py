@@ -1,7 +1,6 @@
 """``imagewire providers``: the provider catalog of the generated client, as a matrix and per provider.
 
-Everything shown is read from the client's own tables (``imagewire_client._providers`` and
-``imagewire_client._catalog``), so a provider added to ``spec/providers.yaml`` and regenerated shows up
+Everything shown is read from the client's catalog (:mod:`imagewire_client.catalog`), so a provider added to ``spec/providers.yaml`` and regenerated shows up
 here with no change to this module. ``--json`` gives the same data to machines; ``--provider NAME``
 shows one provider in detail: its models with their lifecycle as that provider serves them, its prices,
 its quirks. Tables are drawn with ``rich`` on a terminal and as plain text otherwise (or with ``--plain``).
@@ -16,8 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from imagewire_client._catalog import Model
-    from imagewire_client._providers import Price, Provider
+    from imagewire_client.catalog import Price, Provider
 
 __all__ = [
     "abbreviations",
@@ -41,7 +39,7 @@ NOT_OFFERED = "·"
 
 
 def _operations() -> list[str]:
-    from imagewire_client._catalog import OPERATIONS
+    from imagewire_client.catalog import OPERATIONS
 
     return list(OPERATIONS)
 
@@ -57,31 +55,15 @@ def abbreviations(operations: Sequence[str]) -> dict[str, str]:
     return short
 
 
-def _served(provider_id: str, model_id: str) -> Model | None:
-    """The model as ``provider_id`` serves it (its overrides applied), None when it does not serve it."""
-    from imagewire_client._catalog import MODELS
-    from imagewire_client._providers import PROVIDER_MODELS, PROVIDERS
-
-    table = PROVIDER_MODELS.get(provider_id)
-    if table is not None:
-        return table.get(model_id)
-    model = MODELS.get(model_id)
-    # a provider taking any model serves one its vendor retired only when it says so (as the checks do)
-    retired = model is not None and model.lifecycle.status in ("retired", "shutdown")
-    return None if retired and not PROVIDERS[provider_id].serves_retired else model
-
-
-def _offered(provider: Provider, model: Model | None) -> list[str]:
-    """The operations a provider offers for a model, in spec order."""
-    if model is None:
-        return []
-    return [op for op in _operations() if op in provider.operations and op in model.operations]
+def _offered(provider: Provider, model_id: str) -> list[str]:
+    """The operations a provider offers for a model as it serves it, in spec order."""
+    offered = provider.offers(model_id)
+    return [op for op in _operations() if op in offered]
 
 
 def matrix() -> list[dict[str, Any]]:
     """One row per catalog model: its status at the vendor and, per provider, the operations offered."""
-    from imagewire_client._catalog import MODELS
-    from imagewire_client._providers import PROVIDERS
+    from imagewire_client.catalog import MODELS, PROVIDERS
 
     rows = []
     for model_id, model in MODELS.items():
@@ -92,7 +74,7 @@ def matrix() -> list[dict[str, Any]]:
                 "vendor": model.vendor,
                 "status": life.status,
                 "retired_on": life.retired_on,
-                "offered": {pid: _offered(p, _served(pid, model_id)) for pid, p in PROVIDERS.items()},
+                "offered": {pid: _offered(p, model_id) for pid, p in PROVIDERS.items()},
             }
         )
     return rows
@@ -103,29 +85,22 @@ def _price(price: Price) -> dict[str, Any]:
 
 
 def _settings(provider: Provider) -> list[dict[str, Any]]:
-    out = []
-    for kind, items in (("url", provider.url_params), ("query", provider.query), ("header", provider.headers)):
-        for item in items:
-            out.append(
-                {
-                    "kind": kind,
-                    "name": item.name,
-                    "param": item.param or (item.name if kind == "url" else None),
-                    "env": item.env,
-                    "default": item.default,
-                    "description": item.description,
-                }
-            )
-    return out
+    return [
+        {
+            "kind": kind,
+            "name": item.name,
+            "param": item.param or (item.name if kind == "url" else None),
+            "env": item.env,
+            "default": item.default,
+            "description": item.description,
+        }
+        for kind, item in provider.settings
+    ]
 
 
 def auth_header(provider: Provider) -> str | None:
     """The header the key travels in (None: no key is sent)."""
-    if provider.auth_style == "bearer":
-        return "Authorization"
-    if provider.auth_style == "none":
-        return None
-    return provider.auth_header
+    return provider.key_header
 
 
 def record(provider: Provider) -> dict[str, Any]:
@@ -138,7 +113,7 @@ def record(provider: Provider) -> dict[str, Any]:
             "style": provider.auth_style,
             "header": auth_header(provider),
             "env": provider.key_env,
-            "optional": provider.key_optional or provider.auth_style == "none",
+            "optional": not provider.key_required,
         },
         "settings": _settings(provider),
         "model_from_deployment": provider.model_from_deployment,
@@ -161,13 +136,8 @@ def detail(provider: Provider) -> dict[str, Any]:
 
     For a provider that takes any model, ``served`` lists the catalog with the vendor's lifecycle.
     """
-    from imagewire_client._catalog import MODELS
-    from imagewire_client._providers import PROVIDER_MODELS
-
-    table = PROVIDER_MODELS.get(provider.id)
-    models: Mapping[str, Model] = MODELS if table is None else table
     served = []
-    for model_id, model in models.items():
+    for model_id, model in provider.catalog().items():
         life = model.lifecycle
         generations = model.operations.get("generations")
         sizes = generations.params["size"].values if generations and "size" in generations.params else None
@@ -180,7 +150,7 @@ def detail(provider: Provider) -> dict[str, Any]:
                 "retired_on": life.retired_on,
                 "note": life.note,
                 # as the checks and the matrix see it: a retired model at an any-model provider needs allow_retired
-                "operations": _offered(provider, _served(provider.id, model_id)),
+                "operations": _offered(provider, model_id),
                 "sizes": list(map(str, sizes)) if sizes is not None else None,
                 "prices": _model_prices(provider, model_id),
             }
@@ -190,7 +160,7 @@ def detail(provider: Provider) -> dict[str, Any]:
 
 def data() -> dict[str, Any]:
     """Everything ``--json`` prints: the operations, every provider, and the matrix."""
-    from imagewire_client._providers import PROVIDERS
+    from imagewire_client.catalog import PROVIDERS
 
     return {
         "operations": _operations(),
@@ -429,7 +399,8 @@ def _printable(text: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    from imagewire_client._providers import UnknownProviderError, get
+    from imagewire_client.catalog import UnknownProviderError
+    from imagewire_client.catalog import provider as get
 
     provider = None
     if args.provider is not None:

@@ -9,7 +9,7 @@ __all__ = ["main", "render"]
 
 
 def render() -> str:
-    from imagewire_client._catalog import MODELS, OPERATIONS
+    from imagewire_client.catalog import MODELS, OPERATIONS
 
     lines = ["Operations"]
     width = max(len(f"{op.method} {op.path}") for op in OPERATIONS.values())

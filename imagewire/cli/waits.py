@@ -1,7 +1,7 @@
 """The client's retries and waits, shown while a command runs: one line each on stderr.
 
 The generated client logs every retry at INFO on the ``imagewire_client`` logger before it waits
-(``imagewire_client._logs.log_retry``: the retry's number, how many are allowed, the delay and why). For
+(the client's retry log records: the retry's number, how many are allowed, the delay and why). For
 as long as :func:`shown` is active those records become lines such as::
 
     retrying 1/2 after 2.0 s: status 500

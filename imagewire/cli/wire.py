@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from imagewire import multipart
-from imagewire_client._logs import redact_headers, redact_url
+from imagewire_client.wire import redact_headers, redact_url
 
 __all__ = ["CaptureTransport", "Captured", "describe", "multipart_parts"]
 

@@ -123,14 +123,6 @@ def _target(out: str, operation: str) -> Path:
     return path
 
 
-def _key_env(provider: str | None) -> str:
-    from imagewire_client._providers import PROVIDERS
-
-    if provider is not None and provider in PROVIDERS:
-        return PROVIDERS[provider].key_env or "OPENAI_API_KEY"
-    return "OPENAI_API_KEY"
-
-
 def consume(result: Any, stream: bool) -> str:
     """Read the answer as a caller would (every event of a stream); a one-line description of what came."""
     if stream:
@@ -156,10 +148,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         ImagewireError,
         ResponseContractError,
         ValidationError,
+        catalog,
     )
 
     args = _parser().parse_args(list(sys.argv[1:] if argv is None else argv))
-    api_key = args.api_key if args.api_key is not None else (os.environ.get(_key_env(args.provider)) or None)
+    known = args.provider if args.provider in catalog.PROVIDERS else None
+    api_key = catalog.api_key(known, args.api_key)
     redact = Redactor(api_key)
 
     def say(text: str, *, err: bool = False) -> None:

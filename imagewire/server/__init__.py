@@ -226,7 +226,7 @@ def start(
 
 def _parser() -> argparse.ArgumentParser:
     from imagewire.server.faults import FAULTS
-    from imagewire_client._providers import PROVIDERS
+    from imagewire_client.catalog import PROVIDERS
 
     parser = argparse.ArgumentParser(
         prog="imagewire serve",

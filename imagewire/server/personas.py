@@ -1,9 +1,9 @@
 """Personas: how the reference provider presents itself, derived from the provider catalog.
 
-Each persona is one provider of ``imagewire_client._providers.PROVIDERS``: its URL shape (the path of its
-``base_url``, and of the further base URLs it is seen with, ``also_at``), its auth style (bearer or an
-``api-key`` header), the operations and models it offers (``PROVIDER_MODELS``; ``any`` → the whole model
-catalog) and its declared quirks (by id). What the client's catalog does not carry is read from the spec's
+Each persona is one provider of :data:`imagewire_client.catalog.PROVIDERS`, read through the client's
+provider model: its URL shape (``Provider.path_prefix``, and of the further base URLs it is seen with, ``also_at``), its auth style (bearer or an
+``api-key`` header), the operations and models it offers (``Provider.catalog()``: its model table, or the whole
+model catalog when it takes any model) and its declared quirks (by id). What the client's catalog does not carry is read from the spec's
 catalogs (:attr:`imagewire.check.validate.SpecValidator.catalogs`): the model used when a request names
 none (``default_models``), the dialect of its event streams (``stream_dialect: relay``: no ``event:``
 lines, ``:`` comments, a final ``data: [DONE]``) and how each model answers (``answer``).
@@ -20,8 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from imagewire.generator.catalog import resolve_models
-from imagewire_client._catalog import MODELS, Model
-from imagewire_client._providers import PROVIDER_MODELS, PROVIDERS
+from imagewire_client.catalog import PROVIDERS, Model
 
 __all__ = ["DEFAULT_PREFIX", "Answer", "Persona", "persona", "personas"]
 
@@ -108,9 +107,6 @@ def _prefix(base_url: str | None) -> str:
 
 def _build(name: str, catalogs: Mapping[str, Any]) -> Persona:
     provider = PROVIDERS[name]
-    table = PROVIDER_MODELS.get(name)
-    bearer = provider.auth_style == "bearer"
-    header = "authorization" if bearer else (provider.auth_header or "api-key").lower()
     providers = catalogs.get("providers") or {}
     declared = (providers.get("providers") or {}).get(name) or {}
     return Persona(
@@ -118,11 +114,11 @@ def _build(name: str, catalogs: Mapping[str, Any]) -> Persona:
         title=provider.title,
         prefix=_prefix(provider.base_url),
         aliases=tuple(_prefix(url) for url in declared.get("also_at") or ()),
-        auth_header=header,
-        bearer=bearer,
+        auth_header=(provider.key_header or "api-key").lower(),
+        bearer=provider.auth_style == "bearer",
         operations=provider.operations,
-        models=table if table is not None else MODELS,
-        any_model=table is None,
+        models=provider.catalog(),
+        any_model=provider.model_table is None,
         quirks=frozenset(q.id for q in provider.quirks),
         extra_keys={q.id: q.pointer for q in provider.quirks if q.kind == "extra-key" and q.pointer},
         relay_sse=declared.get("stream_dialect") == "relay",

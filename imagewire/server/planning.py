@@ -13,9 +13,8 @@ from typing import Any
 from imagewire.server.errors import ApiError, quote_list
 from imagewire.server.personas import Answer, Persona
 from imagewire.server.reading import Parsed
-from imagewire_client._catalog import MODELS, OperationRules
-from imagewire_client._checks import CheckError, check
-from imagewire_client._multipart import Upload
+from imagewire_client.catalog import MODELS, CheckError, OperationRules, check
+from imagewire_client.media import Upload
 
 __all__ = [
     "MARKER",

@@ -20,7 +20,7 @@ from imagewire.images import media_type, sniff
 from imagewire.server.contract import Body
 from imagewire.server.errors import ApiError, quote_list
 from imagewire.server.state import ServerState
-from imagewire_client._multipart import Upload
+from imagewire_client.media import Upload
 
 __all__ = ["MAX_FIELDS", "MAX_FILES", "Parsed", "read", "resolve_references"]
 

@@ -21,8 +21,7 @@ from imagewire.check import live
 from imagewire.check.live import BAD_KEY, BAD_SIZE, build_plan, decide, families
 from imagewire.record.recordings import load
 from imagewire.server import Running, start
-from imagewire_client._catalog import MODELS
-from imagewire_client._providers import PROVIDER_MODELS, PROVIDERS
+from imagewire_client.catalog import MODELS, PROVIDERS
 
 KEY = "sk-imagewire-live-0123456789abcdef"
 #: every provider of the catalog is a persona of the reference provider
@@ -71,7 +70,7 @@ def test_one_model_per_family_where_a_provider_takes_any_model() -> None:
 
 def test_a_provider_with_a_model_table_gets_every_model_and_operation() -> None:
     plan = build_plan("openai")
-    table = PROVIDER_MODELS["openai"]
+    table = PROVIDERS["openai"].model_table
     assert table is not None
     paid = [p for p in plan.probes if p.kind == "paid" and not p.stream]
     assert {(p.operation, p.model) for p in paid} == {(op, m) for m in table for op in ("generations", "edits")}
@@ -364,11 +363,11 @@ def test_the_persona_lists_follow_the_provider_catalog(monkeypatch: pytest.Monke
     """No hand-typed persona list: a provider added to the catalog is probed by the script and these tests."""
     import runpy
 
-    from imagewire_client import _providers
+    from imagewire_client import catalog
 
     script = Path(__file__).resolve().parents[2] / "scripts" / "check_personas.py"
     extended = {**PROVIDERS, "acme": PROVIDERS["generic"]._replace(id="acme", title="Acme")}
-    monkeypatch.setattr(_providers, "PROVIDERS", extended)
+    monkeypatch.setattr(catalog, "PROVIDERS", extended)
     assert runpy.run_path(str(script))["PERSONAS"] == (*PROVIDERS, "acme")
     assert tuple(PROVIDERS) == PERSONAS and len(PERSONAS) >= 6
 

@@ -76,7 +76,6 @@ def test_the_vendored_seed_answers_are_the_seed_documents() -> None:
 
 REFERENCE = RECORDINGS / "reference"
 #: lifecycle states of a model a provider taking any model still serves (retired / shut down ones need it to say so)
-LIVE = ("live", "preview", "deprecated")
 
 
 def test_the_reference_provider_is_recorded_in_every_persona_with_every_fault() -> None:
@@ -85,8 +84,7 @@ def test_the_reference_provider_is_recorded_in_every_persona_with_every_fault() 
     import json
 
     from imagewire.server.faults import FAULTS, HEADER
-    from imagewire_client._catalog import MODELS
-    from imagewire_client._providers import PROVIDER_MODELS, PROVIDERS
+    from imagewire_client.catalog import MODELS, PROVIDERS
 
     assert sorted(p.stem for p in discover(REFERENCE)) == sorted(PROVIDERS)
     for persona, provider in PROVIDERS.items():
@@ -100,10 +98,7 @@ def test_the_reference_provider_is_recorded_in_every_persona_with_every_fault() 
         plain = [item for item in recording.interactions if not item.request_header(HEADER)]
         assert any(b"forbidden" in item.request_body for item in plain), f"{persona}: no moderation marker word"
 
-        table = PROVIDER_MODELS.get(persona)
-        served = table if table is not None else {
-            m: spec for m, spec in MODELS.items() if provider.serves_retired or spec.lifecycle.status in LIVE
-        }  # fmt: skip
+        served = {m: spec for m in MODELS if (spec := provider.served(m)) is not None}
         offered = {op for op in provider.operations if any(op in spec.operations for spec in served.values())}
         assert {item.path.rsplit("/", 1)[-1] for item in plain} == offered, persona
         streams = [item for item in plain if _is_stream(item)]

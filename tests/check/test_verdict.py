@@ -11,9 +11,10 @@ from hypothesis import strategies as st
 from support.kit import interaction, sse
 
 import imagewire_client
-from imagewire.check.quirks import ProviderInfo, QuirkInfo, _host_pattern, catalog, guess, matches
+from imagewire.check.quirks import catalog, guess, matches
 from imagewire.check.verdict import VERDICTS, Judge
 from imagewire.images import tiny
+from imagewire_client.catalog import Provider, Quirk
 
 PNG = base64.b64encode(tiny("png")).decode()
 JPEG = base64.b64encode(tiny("jpeg")).decode()
@@ -129,18 +130,20 @@ def test_not_an_operation_is_skipped(judge: Judge) -> None:
 
 
 FAKE = {
-    "acme": ProviderInfo(
+    "acme": Provider(
         "acme",
+        "Acme",
         "https://{tenant}.acme.example/v1",
-        (
-            QuirkInfo("filter", "extra-key", "/data/*/filter", "every image has a filter"),
-            QuirkInfo("jpeg", "deviation", "/data/*/b64_json", "JPEG"),
-            QuirkInfo("errors", "error-envelope", "/error/inner", "inner errors"),
-            QuirkInfo("request-only", "request", None, "no pointer"),
+        "bearer",
+        ("generations",),
+        quirks=(
+            Quirk("filter", "extra-key", "every image has a filter", "/data/*/filter"),
+            Quirk("jpeg", "deviation", "JPEG", "/data/*/b64_json"),
+            Quirk("errors", "error-envelope", "inner errors", "/error/inner"),
+            Quirk("request-only", "request", "no pointer"),
         ),
-        _host=_host_pattern("https://{tenant}.acme.example/v1"),
     ),
-    "generic": ProviderInfo("generic"),
+    "generic": Provider("generic", "Any provider", None, "bearer", ()),
 }
 
 
@@ -182,7 +185,7 @@ def test_pointer_globs_and_host_guessing() -> None:
     assert guess("http://127.0.0.1:8765/v1/images/generations", providers) == "local"
     assert guess("https://unknown.example/v1/images/generations", providers) == "generic"
     azure = providers["azure"]
-    assert any(q.covers("/data/0/content_filter_results") for q in azure.quirks)
+    assert azure.quirk_at("/data/0/content_filter_results") is not None
 
 
 _json = st.recursive(

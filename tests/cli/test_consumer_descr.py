@@ -119,7 +119,7 @@ def test_unknown_descr_keys_are_sent_with_no_validate(wire: Wire, capsys: pytest
 def test_the_descr_fields_are_the_client_method_parameters() -> None:
     import inspect
 
-    from imagewire_client._client import Images
+    from imagewire_client import Images
 
     fields = _cli_descr.body_fields("generations")
     params = inspect.signature(Images.generate).parameters

@@ -12,7 +12,7 @@ from support.cli import LOCAL, Wire, files_under, mock_provider, png, run
 
 from imagewire.cli import files as _cli_files
 from imagewire.cli import images as consumer
-from imagewire_client._catalog import MODELS
+from imagewire_client.catalog import MODELS
 
 
 @pytest.fixture

@@ -10,8 +10,7 @@ from support.cli import LOCAL, Wire, mock_provider, run
 
 from imagewire.cli import images as consumer
 from imagewire_client import _params
-from imagewire_client._catalog import MODELS
-from imagewire_client._providers import PROVIDERS
+from imagewire_client.catalog import MODELS, PROVIDERS
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from support.cli import PLANTED, Ran, files_under, png, run
 
 from imagewire.cli import images as consumer
 from imagewire.server import Running, start
-from imagewire_client._providers import PROVIDERS
+from imagewire_client.catalog import PROVIDERS
 
 
 @pytest.fixture(scope="module")

@@ -51,7 +51,7 @@ def test_the_command_is_registered_and_its_import_is_light() -> None:
 
 
 def test_json_lists_every_provider_of_the_client(capsys: pytest.CaptureFixture[str]) -> None:
-    from imagewire_client._providers import PROVIDERS
+    from imagewire_client.catalog import PROVIDERS
 
     data = as_json(capsys)
     assert list(data["providers"]) == list(PROVIDERS)
@@ -236,7 +236,7 @@ def test_one_provider_as_json(capsys: pytest.CaptureFixture[str]) -> None:
         "unknown",
     )
     azure = as_json(capsys, "--provider", "azure")
-    from imagewire_client._catalog import MODELS
+    from imagewire_client.catalog import MODELS
 
     assert [s["model"] for s in azure["served"]] == list(MODELS)  # any model: the catalog, status at the vendor
     assert {s["model"]: s["status"] for s in azure["served"]}["dall-e-2"] == "retired"
@@ -315,9 +315,9 @@ def test_the_new_provider_is_in_the_generated_tables(acme: Path) -> None:
     probe = textwrap.dedent(
         """
         import json, imagewire_client
-        from imagewire_client._providers import PROVIDERS, PROVIDER_MODELS
+        from imagewire_client.catalog import PROVIDERS
         p = PROVIDERS["acme"]
-        m = PROVIDER_MODELS["acme"]["dall-e-3"]
+        m = p.served("dall-e-3")
         print(json.dumps({
             "file": imagewire_client.__file__,
             "ids": list(PROVIDERS),

@@ -14,9 +14,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from imagewire_client._catalog import MODELS, Files, Lifecycle, Mask, Model, OperationRules, Param, SizeRule
-from imagewire_client._checks import CheckError, allowed_values, check, size_problem
 from imagewire_client._multipart import Upload, read_file
+from imagewire_client.catalog import (
+    MODELS,
+    CheckError,
+    Files,
+    Lifecycle,
+    Mask,
+    Model,
+    OperationRules,
+    Param,
+    SizeRule,
+    allowed_values,
+    check,
+    size_problem,
+)
 
 # ---------------------------------------------------------------------------- helpers
 

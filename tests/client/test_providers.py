@@ -53,7 +53,7 @@ REQUIRED: dict[str, dict[str, str]] = {"azure": AZURE, "generic": {"base_url": "
 
 
 def _catalog_env_names() -> set[str]:
-    from imagewire_client._providers import PROVIDERS
+    from imagewire_client.catalog import PROVIDERS
 
     names = {"OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID"}
     for p in PROVIDERS.values():
@@ -438,7 +438,7 @@ AIPOMOGATOR_PRICES = [
 
 
 def test_aipomogator_price_table_is_the_seeds() -> None:
-    from imagewire_client._providers import PROVIDERS
+    from imagewire_client.catalog import PROVIDERS
 
     prices = PROVIDERS["aipomogator"].prices
     assert prices is not None
@@ -448,7 +448,7 @@ def test_aipomogator_price_table_is_the_seeds() -> None:
 @pytest.mark.parametrize(("model", "size", "usd"), AIPOMOGATOR_PRICES)
 @pytest.mark.parametrize("n", [1, 4, 10])
 def test_aipomogator_estimate_every_priced_size(model: str, size: str, usd: float, n: int) -> None:
-    from imagewire_client._catalog import MODELS
+    from imagewire_client.catalog import MODELS
 
     max_n = MODELS[model].operations["generations"].params["n"].max
     assert max_n is not None

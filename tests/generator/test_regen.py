@@ -314,12 +314,27 @@ def test_every_generated_file_starts_with_the_do_not_edit_header(pristine: Path)
     assert len(files) > 10
     unknown = sorted(rel.as_posix() for rel in files if rel.suffix not in FIRST_LINES)
     assert not unknown, f"files of a kind the header check does not know: {unknown}"
+    copies = {f"imagewire_client/{p.name}" for p in RUNTIME.glob("*.py")}
     lacking = [
         rel.as_posix()
         for rel in files
-        if not (pristine / rel).read_text(encoding="utf-8").startswith(FIRST_LINES[rel.suffix] + "\n")
+        if rel.as_posix() not in copies
+        and not (pristine / rel).read_text(encoding="utf-8").startswith(FIRST_LINES[rel.suffix] + "\n")
     ]
     assert not lacking, f"files without the DO NOT EDIT header: {lacking}"
+
+
+RUNTIME = Path(regen.HERE) / "runtime"
+
+
+def test_runtime_modules_are_copied_verbatim_under_a_header_naming_their_source(pristine: Path) -> None:
+    sources = sorted(RUNTIME.glob("*.py"))
+    assert sources
+    for source in sources:
+        copy = (pristine / "imagewire_client" / source.name).read_text(encoding="utf-8")
+        line = f"# {write.copy_header(f'generator/runtime/{source.name}')}\n"
+        assert "DO NOT EDIT" in line
+        assert copy == line + source.read_text(encoding="utf-8"), source.name
 
 
 def test_the_lock_records_inputs_and_tools(pristine: Path) -> None:

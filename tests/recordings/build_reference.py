@@ -1,6 +1,6 @@
 """Record the reference provider (``imagewire.server``) in every persona, with every fault, into ``reference/``.
 
-For each provider of ``imagewire_client._providers.PROVIDERS`` (each one is a persona of the server; none is
+For each provider of ``imagewire_client.catalog.PROVIDERS`` (each one is a persona of the server; none is
 named here) this starts ``imagewire.server.start(persona)`` on a free loopback port and calls it through the
 generated client and a recording transport (``imagewire.record.transport``), as ``imagewire record`` does:
 
@@ -48,8 +48,7 @@ from imagewire.record.transport import Recorder, RecordingTransport
 from imagewire.server import start
 from imagewire.server.faults import FAULTS, HEADER
 from imagewire.server.personas import personas
-from imagewire_client._catalog import MODELS
-from imagewire_client._providers import PROVIDERS
+from imagewire_client.catalog import MODELS, PROVIDERS
 
 HERE = Path(__file__).resolve().parent
 

@@ -17,7 +17,7 @@ from imagewire_client import (
     RateLimitError,
     ResponseContractError,
 )
-from imagewire_client._sniff import sniff
+from imagewire_client.media import sniff
 
 
 def client(server: Running, provider: str = "local", **options: object) -> Client:

@@ -13,7 +13,7 @@ from support.server import KEY, picture
 
 from imagewire.server import make_app
 from imagewire_client import Client, ValidationError
-from imagewire_client._sniff import sniff
+from imagewire_client.media import sniff
 
 MODEL = "gpt-image-2.5-sunburst"
 

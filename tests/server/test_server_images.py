@@ -12,7 +12,7 @@ from PIL import ImageChops, ImageStat
 from support.server import App, decode, open_image
 
 from imagewire.server import render
-from imagewire_client._sniff import sniff
+from imagewire_client.media import sniff
 
 GEN = "/v1/images/generations"
 

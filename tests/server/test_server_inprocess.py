@@ -9,7 +9,7 @@ from support.server import KEY, picture
 
 from imagewire.server import make_app
 from imagewire_client import AsyncClient
-from imagewire_client._sniff import sniff
+from imagewire_client.media import sniff
 
 
 def test_async_client_over_asgi_transport() -> None:

@@ -9,8 +9,8 @@ import pytest
 from support.server import KEY, TIMEOUT, App, Serve, assert_conforms, decode, error
 
 from imagewire.server.personas import personas
-from imagewire_client._providers import PROVIDER_MODELS, PROVIDERS
-from imagewire_client._sniff import sniff
+from imagewire_client.catalog import PROVIDERS
+from imagewire_client.media import sniff
 
 #: every quirk id the server reproduces; a quirk the catalog declares but the server does not know fails below
 IMPLEMENTED_QUIRKS = {
@@ -65,7 +65,7 @@ def test_bothub_paths_and_model_table(app: App) -> None:
 
 def test_openai_model_table(app: App) -> None:
     client = app("openai")
-    table = PROVIDER_MODELS["openai"]
+    table = PROVIDERS["openai"].model_table
     assert table is not None
     for model in ("gpt-image-1", "dall-e-3", "yandexgpt/yandex-art"):  # shut down, retired, not sold there
         assert model not in table

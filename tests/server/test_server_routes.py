@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from support.server import KEY, App, assert_conforms, data_url, decode, mask, open_image, picture
 
-from imagewire_client._sniff import sniff
+from imagewire_client.media import sniff
 
 AUTH = {"Authorization": f"Bearer {KEY}"}
 GEN = "/v1/images/generations"

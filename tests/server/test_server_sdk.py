@@ -10,7 +10,7 @@ import pytest
 from support.server import KEY, TIMEOUT, assert_conforms, decode, mask, picture
 
 from imagewire.server import Running
-from imagewire_client._sniff import sniff
+from imagewire_client.media import sniff
 
 openai = pytest.importorskip("openai")
 

@@ -21,7 +21,7 @@ from PIL import Image
 
 from imagewire.cli import images as consumer
 from imagewire.cli.wire import multipart_parts
-from imagewire_client._providers import PROVIDERS
+from imagewire_client.catalog import PROVIDERS
 
 #: a key that matches none of the client's secret patterns: only the redactor's by-value pass can hide it
 PLANTED = "planted-Key-7f3a9c1e5b2d"

@@ -7,7 +7,9 @@
     result = client.images.generate(model="gpt-image-1.5", prompt="A yellow alpaca", size="1024x1536")
     result.save("out/")
 
-Names are imported on first use, so ``import imagewire_client`` stays cheap. The engine's
+Names are imported on first use, so ``import imagewire_client`` stays cheap. The public
+modules ``catalog`` (models, operations, providers and the questions asked of them), ``media`` (image
+files: sniffing, inputs) and ``wire`` (redaction, server-sent events) serve tools built on the client. The engine's
 functional API stays available underneath in ``imagewire_client.api`` and ``.models`` (the
 engine's strict reader: it raises on answers that break the contract; the facade reads past them).
 """
@@ -18,8 +20,16 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._catalog import MODELS, OPERATIONS
-    from ._client import AsyncClient, AsyncStream, Client, Stream
+    from ._client import (
+        DEFAULT_MAX_RETRIES,
+        AsyncClient,
+        AsyncImages,
+        AsyncStream,
+        Client,
+        Images,
+        Stream,
+        default_timeout,
+    )
     from ._errors import (
         APIConnectionError,
         APIStatusError,
@@ -42,8 +52,8 @@ if TYPE_CHECKING:
         ValidationError,
     )
     from ._params import EditSize, ImageRef, ModelId, Quality
-    from ._providers import PROVIDERS, Estimate, Provider, UnknownProviderError
     from ._results import Image, ImagesResponse
+    from .catalog import MODELS, OPERATIONS, PROVIDERS, Estimate, Provider, UnknownProviderError
 
 #: public name -> module that defines it
 _EXPORTS = {
@@ -51,37 +61,41 @@ _EXPORTS = {
     "APIStatusError": "._errors",
     "APITimeoutError": "._errors",
     "AsyncClient": "._client",
+    "AsyncImages": "._client",
     "AsyncStream": "._client",
     "AuthenticationError": "._errors",
     "BadRequestError": "._errors",
     "Client": "._client",
     "ConflictError": "._errors",
     "ContentPolicyError": "._errors",
+    "DEFAULT_MAX_RETRIES": "._client",
     "EditSize": "._params",
-    "Estimate": "._providers",
+    "Estimate": ".catalog",
     "Image": "._results",
     "ImageRef": "._params",
+    "Images": "._client",
     "ImagesResponse": "._results",
     "ImagewireError": "._errors",
     "InternalServerError": "._errors",
-    "MODELS": "._catalog",
+    "MODELS": ".catalog",
     "ModelId": "._params",
     "ModelNotFoundError": "._errors",
     "NotFoundError": "._errors",
-    "OPERATIONS": "._catalog",
-    "PROVIDERS": "._providers",
+    "OPERATIONS": ".catalog",
+    "PROVIDERS": ".catalog",
     "PermissionDeniedError": "._errors",
-    "Provider": "._providers",
+    "Provider": ".catalog",
     "Quality": "._params",
     "QuotaExceededError": "._errors",
     "RateLimitError": "._errors",
     "RequestTooLargeError": "._errors",
     "ResponseContractError": "._errors",
     "Stream": "._client",
-    "UnknownProviderError": "._providers",
+    "UnknownProviderError": ".catalog",
     "UnprocessableEntityError": "._errors",
     "UnsupportedMediaTypeError": "._errors",
     "ValidationError": "._errors",
+    "default_timeout": "._client",
 }
 
 __all__ = [
@@ -89,16 +103,19 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "AsyncClient",
+    "AsyncImages",
     "AsyncStream",
     "AuthenticationError",
     "BadRequestError",
     "Client",
     "ConflictError",
     "ContentPolicyError",
+    "DEFAULT_MAX_RETRIES",
     "EditSize",
     "Estimate",
     "Image",
     "ImageRef",
+    "Images",
     "ImagesResponse",
     "ImagewireError",
     "InternalServerError",
@@ -120,10 +137,17 @@ __all__ = [
     "UnprocessableEntityError",
     "UnsupportedMediaTypeError",
     "ValidationError",
+    "default_timeout",
 ]
 
 
+#: the public modules, imported on first use: ``imagewire_client.catalog``, ``.media``, ``.wire``
+_MODULES = ("catalog", "media", "wire")
+
+
 def __getattr__(name: str) -> Any:
+    if name in _MODULES:
+        return importlib.import_module(f".{name}", __name__)
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -133,4 +157,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS})
+    return sorted({*globals(), *_EXPORTS, *_MODULES})

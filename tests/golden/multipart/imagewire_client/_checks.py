@@ -14,7 +14,8 @@ from collections.abc import Mapping, Sequence
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from ._catalog import MODELS, OPERATIONS, Model, OperationRules, Param, SizeRule
+from ._catalog import MODELS, OPERATIONS
+from ._catalog_types import Model, OperationRules, Param, SizeRule
 
 if TYPE_CHECKING:
     from ._multipart import Upload

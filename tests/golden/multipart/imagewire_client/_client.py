@@ -17,10 +17,11 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from logging import DEBUG, INFO
 from typing import TYPE_CHECKING, Any, Generic, Literal, NamedTuple, TypeVar, overload
-from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from ._catalog import MODELS, OPERATIONS
-from ._catalog import Model as CatalogModel
+from ._catalog_types import Model as CatalogModel
+from ._catalog_types import Provider, Quirk
 from ._checks import CheckError, check
 from ._errors import (
     ImagewireError,
@@ -33,10 +34,10 @@ from ._errors import (
 from ._logs import log_response, log_retry, logger, redact_url, remember_secret
 from ._multipart import FileInput, InputFileError, Upload, encode, read_file
 from ._params import EditSize, ImageRef, ModelId, Quality
-from ._providers import PROVIDER_MODELS, Estimate, Provider, Quirk, Setting, estimate, providers_serving, setting
-from ._providers import get as get_provider
 from ._retry import Retry, classify, delay, retryable_status, to_client_error
 from ._sse import aiter_events, decode_stream_event, is_done, iter_events
+from .catalog import DEFAULT_KEY_VARIABLE, Estimate, endpoint, estimate, providers_serving
+from .catalog import provider as get_provider
 
 if TYPE_CHECKING:
     from typing import TypeAlias
@@ -46,9 +47,8 @@ if TYPE_CHECKING:
     from ._model import ShapeError
     from ._results import ImagesResponse
 
-__all__ = ["AsyncClient", "AsyncStream", "Client", "Stream"]
+__all__ = ["AsyncClient", "AsyncImages", "AsyncStream", "Client", "Images", "Stream"]
 
-DEFAULT_BASE_URL = "https://images.example.test/v1"
 #: seconds: connect 10 s; read, write and pool 300 s, as image models can take minutes.
 DEFAULT_TIMEOUT = (300.0, 10.0)
 
@@ -62,8 +62,6 @@ def default_timeout() -> httpx.Timeout:
 
 
 DEFAULT_MAX_RETRIES = 2
-API_KEY_ENV = "OPENAI_API_KEY"
-BASE_URL_ENV = "OPENAI_BASE_URL"
 USER_AGENT = "imagewire-client/0.1.0"
 
 #: operation -> file field -> part name used when several files are sent (None: one file only)
@@ -181,13 +179,6 @@ def _present(data: Any, pattern: str | None) -> bool:
     return bool(nodes)
 
 
-def _needs(provider: Provider, item: Setting) -> str:
-    name = item.param or item.name
-    env = f" or set {item.env}" if item.env else ""
-    why = f" ({item.description})" if item.description else ""
-    return f"provider {provider.id!r} needs {name}=...{env}{why}"
-
-
 class _Base:
     """What the sync and async clients share: configuration, request building, answer reading."""
 
@@ -218,75 +209,30 @@ class _Base:
         self._extra_key_quirks: list[Quirk] = []
         self._agent: dict[str, str] = {"User-Agent": USER_AGENT}
         self.model = model
-        headers: dict[str, str] = {}
-        query: dict[str, str] = {}
+        where = endpoint(p, base_url=None if base_url is None else str(base_url), settings=settings)
         if p is None:
-            key_env, optional = API_KEY_ENV, False
-            template = str(base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL)
+            key_env, optional = DEFAULT_KEY_VARIABLE, False
             self.auth_header = auth_header or "Authorization"
-            table = None
-            organization = settings.get("organization") or os.environ.get("OPENAI_ORG_ID")
-            project = settings.get("project") or os.environ.get("OPENAI_PROJECT_ID")
-            if organization:
-                headers["OpenAI-Organization"] = organization
-            if project:
-                headers["OpenAI-Project"] = project
         else:
-            key_env, optional = p.key_env or API_KEY_ENV, p.key_optional or p.auth_style == "none"
-            if base_url is None and p.base_url is None:
-                base_url = os.environ.get(BASE_URL_ENV)
-                if not base_url:
-                    raise ImagewireError(
-                        f"provider {p.id!r} has no fixed address: pass base_url=... or set {BASE_URL_ENV}"
-                    )
-            template = str(base_url or p.base_url)
-            for item in p.url_params:
-                if "{" + item.name + "}" not in template:  # an explicit base_url that fills it already
-                    continue
-                value = setting(p, item, settings.get(item.param or item.name))
-                if value is None:
-                    raise ImagewireError(_needs(p, item))
-                template = template.replace("{" + item.name + "}", quote(value, safe=""))
-            for item in p.query:
-                value = setting(p, item, settings.get(item.param or item.name))
-                if value is None:
-                    raise ImagewireError(_needs(p, item))
-                query[item.name] = value
-            for item in p.headers:
-                value = setting(p, item, settings.get(item.param or item.name))
-                if value is not None:
-                    headers[item.name] = value
-            if p.auth_style == "bearer":
-                self.auth_header = auth_header or "Authorization"
-            else:
-                self.auth_header = auth_header or p.auth_header or ""
-            table = PROVIDER_MODELS.get(p.id)
+            key_env, optional = p.key_variable, not p.key_required
+            self.auth_header = auth_header or p.key_header or ""
             self._extra_key_quirks = [q for q in p.quirks if q.kind == "extra-key" and q.pointer]
             self.allow_retired = allow_retired or p.serves_retired
         key = api_key if api_key is not None else (os.environ.get(key_env) or None)
         if key is None and not optional:
-            where = f" for {p.id}" if p is not None else ""
-            raise ImagewireError(f"no API key{where}: set {key_env} or pass the api_key argument")
+            where_for = f" for {p.id}" if p is not None else ""
+            raise ImagewireError(f"no API key{where_for}: set {key_env} or pass the api_key argument")
         self.__key = key or ""
         remember_secret(self.__key)
-        try:
-            parts = urlsplit(template)
-            parts.port  # noqa: B018 - parses the port, raising on a bad one
-        except ValueError as err:
-            raise ImagewireError(f"base_url {redact_url(template)!r} is not a URL: {err}") from None
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ImagewireError(f"base_url {redact_url(template)!r} is not an absolute http(s) URL")
-        self.base_url = urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")).rstrip("/")
-        self.models: Mapping[str, CatalogModel] = models if models is not None else (table or MODELS)
-        self._default_headers = {**headers, **dict(default_headers or {})}
+        self.base_url = where.base_url
+        self.models: Mapping[str, CatalogModel] = (
+            models if models is not None else (p.catalog() if p is not None else MODELS)
+        )
+        self._default_headers = {**where.headers, **dict(default_headers or {})}
         bad = _non_ascii(self._default_headers)
         if bad:
             raise ImagewireError(f"header {bad!r} holds non-ASCII text; HTTP header values must be ASCII")
-        self._default_query = {
-            **dict(parse_qsl(parts.query, keep_blank_values=True)),
-            **query,
-            **dict(default_query or {}),
-        }
+        self._default_query = {**where.query, **dict(default_query or {})}
         self._warned: set[str] = set()
         #: calls that passed the checks -> the prompt length limit that still applies (None: none)
         self._passed_calls: dict[tuple[str, str, frozenset[tuple[str, Any]]], int | None] = {}
@@ -469,7 +415,7 @@ class _Base:
             return
         known = MODELS.get(model)
         serving = ", ".join(name for name in providers_serving(model) if name != p.id)
-        if known is not None and known.lifecycle.status in ("retired", "shutdown"):
+        if known is not None and known.lifecycle.gone:
             when = f" ({known.lifecycle.retired_on})" if known.lifecycle.retired_on else ""
             message = f"{model} is {known.lifecycle.status} on {known.vendor}{when}"
             message += f"; providers that still serve it: {serving}" if serving else ""

@@ -1,0 +1,323 @@
+"""The records of the catalog: models with their rules and lifecycle, operations, providers.
+
+The data itself is generated from the spec (``_catalog``: ``MODELS``, ``OPERATIONS``; ``_providers``:
+``PROVIDERS`` and their model tables); :mod:`.catalog` is the public face of both.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Mapping
+from typing import NamedTuple
+from urllib.parse import urlsplit
+
+__all__ = [
+    "DEFAULT_KEY_VARIABLE",
+    "GONE",
+    "Files",
+    "Lifecycle",
+    "Mask",
+    "Model",
+    "Operation",
+    "OperationRules",
+    "Param",
+    "Price",
+    "Provider",
+    "Quirk",
+    "Rule",
+    "Setting",
+    "SizeRule",
+    "Value",
+    "covers",
+]
+
+#: lifecycle states in which a vendor no longer serves a model (or an operation)
+GONE = ("retired", "shutdown")
+
+Value = str | int | bool
+
+
+class Lifecycle(NamedTuple):
+    """Where a model stands at its vendor: ``live``, ``preview``, ``deprecated``, ``retired`` or ``shutdown``."""
+
+    status: str
+    retired_on: str | None = None
+    replacement: str | None = None
+    note: str | None = None
+
+    @property
+    def gone(self) -> bool:
+        """Retired or shut down: the vendor no longer serves it."""
+        return self.status in GONE
+
+
+class SizeRule(NamedTuple):
+    """Free ``WxH`` sizes a model admits besides its listed ones. Aspect limits are ``"W:H"`` ratios."""
+
+    multiple_of: int | None = None
+    min_side: int | None = None
+    max_side: int | None = None
+    min_pixels: int | None = None
+    max_pixels: int | None = None
+    aspect_min: str | None = None
+    aspect_max: str | None = None
+    experimental_above_pixels: int | None = None
+
+
+class Param(NamedTuple):
+    """The values one request field may take for a model: listed ``values``, a ``min``..``max`` range, a size rule."""
+
+    values: tuple[Value, ...] | None = None
+    min: int | None = None
+    max: int | None = None
+    rule: SizeRule | None = None
+    encodings: tuple[str, ...] | None = None
+
+
+class Rule(NamedTuple):
+    """When ``if_field`` is set (to one of ``if_in``), ``then_field`` must be one of ``then_in`` (or absent)."""
+
+    id: str
+    if_field: str
+    then_field: str
+    message: str
+    if_in: tuple[Value, ...] | None = None
+    then_in: tuple[Value, ...] | None = None
+    then_absent: bool = False
+
+
+class Files(NamedTuple):
+    """Input images an operation takes."""
+
+    min_count: int = 1
+    max_count: int = 1
+    formats: tuple[str, ...] = ()
+    max_bytes: int | None = None
+    square: bool = False
+
+
+class Mask(NamedTuple):
+    """The mask an edit takes."""
+
+    formats: tuple[str, ...] = ()
+    max_bytes: int | None = None
+    same_size_as_first: bool = False
+
+
+class OperationRules(NamedTuple):
+    """What a model accepts for one operation."""
+
+    params: Mapping[str, Param]
+    defaults: Mapping[str, Value]
+    rules: tuple[Rule, ...] = ()
+    images: Files | None = None
+    mask: Mask | None = None
+    encodings: tuple[str, ...] = ()
+
+
+class Model(NamedTuple):
+    """One image model."""
+
+    id: str
+    title: str
+    vendor: str
+    lifecycle: Lifecycle
+    operations: Mapping[str, OperationRules]
+    prompt_max_length: int | None = None
+    snapshot_of: str | None = None
+    notes: tuple[str, ...] = ()
+
+
+class Operation(NamedTuple):
+    """One operation of the spec, keyed like the catalog keys it (the last segment of its path)."""
+
+    key: str
+    operation_id: str
+    method: str
+    path: str
+    encodings: tuple[str, ...]
+    status: str = "live"
+    retired_on: str | None = None
+    note: str | None = None
+
+    @property
+    def gone(self) -> bool:
+        """Retired or shut down in the spec."""
+        return self.status in GONE
+
+
+class Setting(NamedTuple):
+    """A value a provider needs: a URL placeholder, a query parameter or a header."""
+
+    name: str
+    param: str | None = None
+    env: str | None = None
+    default: str | None = None
+    description: str = ""
+
+
+class Quirk(NamedTuple):
+    """How a provider bends the contract; ``pointer`` (a glob: ``*`` matches one segment) says where."""
+
+    id: str
+    kind: str
+    note: str
+    pointer: str | None = None
+
+
+class Price(NamedTuple):
+    """US dollars per image; ``size``/``model`` ``*`` match anything, ``quality`` None matches any quality."""
+
+    model: str
+    size: str
+    usd: float
+    quality: str | None = None
+
+
+class Provider(NamedTuple):
+    """One provider: where it is, how it authenticates, what it offers and sells, how it bends the contract.
+
+    ``base_url`` may hold ``{placeholders}`` filled from ``url_params`` (None: the caller supplies the
+    address); ``models`` lists the ids of its model table (None: it takes any model of the catalog).
+    """
+
+    id: str
+    title: str
+    base_url: str | None
+    auth_style: str
+    operations: tuple[str, ...]
+    auth_header: str | None = None
+    key_env: str | None = None
+    key_optional: bool = False
+    url_params: tuple[Setting, ...] = ()
+    query: tuple[Setting, ...] = ()
+    headers: tuple[Setting, ...] = ()
+    model_from_deployment: bool = False
+    serves_retired: bool = False
+    models: tuple[str, ...] | None = None
+    prices: tuple[Price, ...] | None = None
+    quirks: tuple[Quirk, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def key_variable(self) -> str:
+        """The environment variable the key is read from."""
+        return self.key_env or DEFAULT_KEY_VARIABLE
+
+    @property
+    def key_required(self) -> bool:
+        """Whether a client refuses to start without a key."""
+        return not (self.key_optional or self.auth_style == "none")
+
+    @property
+    def key_header(self) -> str | None:
+        """The header the key travels in (``Authorization`` carries ``Bearer KEY``); None: no key is sent."""
+        if self.auth_style == "bearer":
+            return "Authorization"
+        if self.auth_style == "none":
+            return None
+        return self.auth_header
+
+    @property
+    def settings(self) -> tuple[tuple[str, Setting], ...]:
+        """Every setting with where it goes: ``("url", ...)``, ``("query", ...)`` or ``("header", ...)``."""
+        return (
+            *(("url", item) for item in self.url_params),
+            *(("query", item) for item in self.query),
+            *(("header", item) for item in self.headers),
+        )
+
+    @property
+    def path_prefix(self) -> str | None:
+        """The path of ``base_url`` (``/v1``, ``/openai/deployments/{deployment}``); None without a fixed address."""
+        if self.base_url is None:
+            return None
+        return urlsplit(self.base_url).path.rstrip("/")
+
+    @property
+    def model_table(self) -> Mapping[str, Model] | None:
+        """The models it lists, as it serves them (its overrides applied); None when it takes any model."""
+        from ._providers import PROVIDER_MODELS
+
+        return PROVIDER_MODELS.get(self.id)
+
+    def catalog(self) -> Mapping[str, Model]:
+        """The models the checks use for it: its table, or the whole model catalog when it takes any model."""
+        from ._catalog import MODELS
+
+        table = self.model_table
+        return MODELS if table is None else table
+
+    def served(self, model_id: str) -> Model | None:
+        """The model as this provider serves it; None when it does not. A provider taking any model serves
+        one its vendor retired only when it says so (``serves_retired``)."""
+        table = self.model_table
+        if table is not None:
+            return table.get(model_id)
+        from ._catalog import MODELS
+
+        model = MODELS.get(model_id)
+        if model is None or (model.lifecycle.gone and not self.serves_retired):
+            return None
+        return model
+
+    def offers(self, model_id: str) -> tuple[str, ...]:
+        """The operations this provider offers for a model, in its own order (empty: it does not serve it)."""
+        model = self.served(model_id)
+        if model is None:
+            return ()
+        return tuple(op for op in self.operations if op in model.operations)
+
+    def serves(self, model_id: str, operation: str | None = None) -> bool:
+        """Whether it serves the model (for ``operation``, when one is named)."""
+        if operation is None:
+            return self.served(model_id) is not None
+        return operation in self.offers(model_id)
+
+    def on_host(self, url: str) -> bool:
+        """Whether ``url`` is on this provider's host (placeholders such as ``{resource}`` match any label)."""
+        pattern = _host_pattern(self.base_url)
+        if pattern is None:
+            return False
+        try:
+            parts = urlsplit(url)
+            host = (parts.hostname or "").lower()
+            port = parts.port
+        except ValueError:
+            return False
+        return bool(pattern.fullmatch(f"{host}:{port}" if port else host))
+
+    def quirk_at(self, pointer: str) -> Quirk | None:
+        """The declared quirk whose pointer glob covers the JSON pointer ``pointer``."""
+        return next((q for q in self.quirks if q.pointer is not None and covers(q.pointer, pointer)), None)
+
+
+#: the key variable of a client without a provider, and of a provider that names none
+DEFAULT_KEY_VARIABLE = "OPENAI_API_KEY"
+
+
+def covers(glob: str, pointer: str) -> bool:
+    """Whether the JSON pointer ``pointer`` lies at or below the pointer glob ``glob`` (``*``: one segment)."""
+    want = glob.split("/")
+    have = pointer.split("/")
+    return len(have) >= len(want) and all(w in ("*", h) for w, h in zip(want, have, strict=False))
+
+
+@functools.lru_cache(maxsize=64)
+def _host_pattern(base_url: str | None) -> re.Pattern[str] | None:
+    if not base_url:
+        return None
+    marked = re.sub(r"\{[^{}]*\}", "PLACEHOLDER0", base_url)
+    try:
+        parts = urlsplit(marked)
+        host = (parts.hostname or "").lower()
+        port = parts.port
+    except ValueError:
+        return None
+    if not host:
+        return None
+    pattern = re.escape(host).replace("placeholder0", "[^.:/]+")
+    if port:
+        pattern += f":{port}"
+    return re.compile(pattern)

@@ -1,0 +1,308 @@
+"""The catalog the client is generated with: models, operations, providers, and the questions asked of them.
+
+    from imagewire_client import catalog
+
+    catalog.provider("azure").key_variable            # 'AZURE_OPENAI_API_KEY'
+    catalog.serves("openai", "gpt-image-2", "edits")  # True
+    catalog.endpoint("azure", settings={"resource": "r", "deployment": "d", "api_version": "v"}).base_url
+
+``MODELS`` and ``OPERATIONS`` come from the spec's model catalog and operations, ``PROVIDERS`` from its
+provider catalog. A :class:`Provider` carries its address template, auth style, key variable, settings,
+operations, model table (``Provider.model_table``), prices and quirks. :func:`check` applies a model's
+rules to a request the way the client does before sending it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import NamedTuple
+from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
+
+from ._catalog import DEFAULT_BASE_URL, MODELS, OPERATIONS
+from ._catalog_types import (
+    DEFAULT_KEY_VARIABLE,
+    GONE,
+    Files,
+    Lifecycle,
+    Mask,
+    Model,
+    Operation,
+    OperationRules,
+    Param,
+    Price,
+    Provider,
+    Quirk,
+    Rule,
+    Setting,
+    SizeRule,
+    Value,
+    covers,
+)
+from ._checks import CheckError, allowed_values, check, size_problem
+from ._errors import ImagewireError
+from ._logs import redact_url
+from ._providers import PROVIDERS
+
+__all__ = [
+    "BASE_URL_VARIABLE",
+    "DEFAULT_BASE_URL",
+    "DEFAULT_KEY_VARIABLE",
+    "GONE",
+    "MODELS",
+    "OPERATIONS",
+    "PROVIDERS",
+    "CheckError",
+    "Endpoint",
+    "Estimate",
+    "Files",
+    "Lifecycle",
+    "Mask",
+    "Model",
+    "Operation",
+    "OperationRules",
+    "Param",
+    "Price",
+    "Provider",
+    "Quirk",
+    "Rule",
+    "Setting",
+    "SizeRule",
+    "UnknownProviderError",
+    "Value",
+    "allowed_values",
+    "api_key",
+    "check",
+    "covers",
+    "endpoint",
+    "estimate",
+    "key_variable",
+    "key_variables",
+    "provider",
+    "provider_at",
+    "providers_serving",
+    "serves",
+    "setting",
+    "size_problem",
+]
+
+#: the variable a client reads its address from when neither ``base_url`` nor a provider's address is given
+BASE_URL_VARIABLE = "OPENAI_BASE_URL"
+#: the headers a client without a provider sends when their value is given or set
+_PLAIN_HEADERS = (
+    Setting("OpenAI-Organization", param="organization", env="OPENAI_ORG_ID"),
+    Setting("OpenAI-Project", param="project", env="OPENAI_PROJECT_ID"),
+)
+
+
+class UnknownProviderError(ImagewireError, ValueError):
+    """No provider of that name in the catalog."""
+
+
+def provider(name: str | Provider) -> Provider:
+    """The provider called ``name``; an :class:`UnknownProviderError` listing the known ones otherwise."""
+    if isinstance(name, Provider):
+        return name
+    try:
+        return PROVIDERS[name]
+    except KeyError:
+        known = ", ".join(PROVIDERS) or "none"
+        raise UnknownProviderError(f"unknown provider {name!r}; known providers: {known}") from None
+
+
+def serves(provider_id: str | Provider, model_id: str, operation: str | None = None) -> bool:
+    """Whether the provider serves the model (for ``operation``, when one is named); see :meth:`Provider.served`."""
+    return provider(provider_id).serves(model_id, operation)
+
+
+def providers_serving(model_id: str, operation: str | None = None) -> list[str]:
+    """Providers whose model table lists ``model_id`` (those taking any model are not counted)."""
+    return [
+        p.id
+        for p in PROVIDERS.values()
+        if p.models is not None and model_id in p.models and (operation is None or p.serves(model_id, operation))
+    ]
+
+
+def provider_at(url: str) -> Provider | None:
+    """The provider whose host serves ``url`` (placeholders in its address match any label); None: none does."""
+    return next((p for p in PROVIDERS.values() if p.on_host(url)), None)
+
+
+# --- keys --------------------------------------------------------------------------------------------------
+
+
+def key_variable(provider_id: str | Provider | None) -> str:
+    """The environment variable a client of ``provider_id`` (None: no provider) reads its key from."""
+    if provider_id is None:
+        return DEFAULT_KEY_VARIABLE
+    return provider(provider_id).key_variable
+
+
+def key_variables() -> tuple[str, ...]:
+    """Every key variable the catalog names (the default one first), e.g. to redact their values."""
+    return tuple(dict.fromkeys([DEFAULT_KEY_VARIABLE, *(p.key_variable for p in PROVIDERS.values())]))
+
+
+def api_key(
+    provider_id: str | Provider | None, given: str | None = None, environ: Mapping[str, str] | None = None
+) -> str | None:
+    """The key a client of ``provider_id`` sends: ``given``, else its key variable's value (empty counts as unset)."""
+    if given is not None:
+        return given
+    env = os.environ if environ is None else environ
+    return env.get(key_variable(provider_id)) or None
+
+
+# --- addresses ---------------------------------------------------------------------------------------------
+
+
+class Endpoint(NamedTuple):
+    """Where a client sends its requests: ``base_url`` (absolute, no query, no trailing slash), plus the
+    query parameters and headers its provider's settings add."""
+
+    base_url: str
+    query: Mapping[str, str]
+    headers: Mapping[str, str]
+
+    def url(self, operation: str) -> str:
+        """The URL of an operation (``generations``, ...), without the query."""
+        return self.base_url + OPERATIONS[operation].path
+
+
+def setting(item: Setting, given: str | None, environ: Mapping[str, str] | None = None) -> str | None:
+    """A setting's value: given by the caller, else from its environment variable, else its default."""
+    if given is not None:
+        return given
+    env = os.environ if environ is None else environ
+    if item.env and env.get(item.env):
+        return env[item.env]
+    return item.default
+
+
+def _needs(p: Provider, item: Setting) -> str:
+    name = item.param or item.name
+    env = f" or set {item.env}" if item.env else ""
+    why = f" ({item.description})" if item.description else ""
+    return f"provider {p.id!r} needs {name}=...{env}{why}"
+
+
+def endpoint(
+    provider_id: str | Provider | None,
+    *,
+    base_url: str | None = None,
+    settings: Mapping[str, str | None] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Endpoint:
+    """Where a client of ``provider_id`` (None: no provider) goes, given its ``base_url`` and ``settings``
+    (by parameter name: ``resource``, ``api_version``, ``organization``, ...; unset ones are read from their
+    variables). Raises :class:`ImagewireError` naming what is missing or malformed."""
+    env = os.environ if environ is None else environ
+    given = dict(settings or {})
+    query: dict[str, str] = {}
+    headers: dict[str, str] = {}
+    if provider_id is None:
+        template = str(base_url or env.get(BASE_URL_VARIABLE) or DEFAULT_BASE_URL)
+        for item in _PLAIN_HEADERS:
+            value = setting(item, given.get(item.param or item.name) or None, env)
+            if value:
+                headers[item.name] = value
+    else:
+        p = provider(provider_id)
+        if base_url is None and p.base_url is None:
+            base_url = env.get(BASE_URL_VARIABLE)
+            if not base_url:
+                raise ImagewireError(
+                    f"provider {p.id!r} has no fixed address: pass base_url=... or set {BASE_URL_VARIABLE}"
+                )
+        template = str(base_url or p.base_url)
+        for item in p.url_params:
+            if "{" + item.name + "}" not in template:  # an explicit base_url that fills it already
+                continue
+            value = setting(item, given.get(item.param or item.name), env)
+            if value is None:
+                raise ImagewireError(_needs(p, item))
+            template = template.replace("{" + item.name + "}", quote(value, safe=""))
+        for item in p.query:
+            value = setting(item, given.get(item.param or item.name), env)
+            if value is None:
+                raise ImagewireError(_needs(p, item))
+            query[item.name] = value
+        for item in p.headers:
+            value = setting(item, given.get(item.param or item.name), env)
+            if value is not None:
+                headers[item.name] = value
+    try:
+        parts = urlsplit(template)
+        parts.port  # noqa: B018 - parses the port, raising on a bad one
+    except ValueError as err:
+        raise ImagewireError(f"base_url {redact_url(template)!r} is not a URL: {err}") from None
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ImagewireError(f"base_url {redact_url(template)!r} is not an absolute http(s) URL")
+    base = urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")).rstrip("/")
+    return Endpoint(base, {**dict(parse_qsl(parts.query, keep_blank_values=True)), **query}, headers)
+
+
+# --- prices ------------------------------------------------------------------------------------------------
+
+
+class Estimate(NamedTuple):
+    """What a call would cost: ``usd`` is None when the price is unknown, and ``note`` says why."""
+
+    usd: float | None
+    per_image: float | None
+    n: int
+    provider: str | None
+    model: str | None
+    size: str | None
+    quality: str | None
+    note: str = ""
+
+    def __str__(self) -> str:
+        if self.usd is None:
+            return self.note
+        what = " ".join(str(x) for x in (self.provider, self.model, self.size, self.quality) if x)
+        return f"${self.usd:.3f} ({self.n} x ${self.per_image:.3f}, {what})"
+
+
+def estimate(
+    provider: Provider | None,
+    model: Model | None,
+    model_id: str | None,
+    *,
+    operation: str = "generations",
+    size: str | None = None,
+    quality: str | None = None,
+    n: int = 1,
+) -> Estimate:
+    """The cost of ``n`` images from the provider's price table; unknown prices are said, never guessed."""
+    name = provider.id if provider is not None else None
+
+    def unknown(why: str) -> Estimate:
+        return Estimate(None, None, n, name, model_id, size, quality, why)
+
+    if provider is None:
+        return unknown(f"price unknown for {model_id or 'this model'}: no provider named (Client(provider=...))")
+    if model_id is None:
+        return unknown(f"price unknown for {provider.id}: name a model")
+    if provider.prices is None:
+        return unknown(f"price unknown for {provider.id}/{model_id}")
+    rules = model.operations.get(operation) if model is not None else None
+    defaults = rules.defaults if rules is not None else {}
+    size = size if size is not None else _text(defaults.get("size"))
+    sizes = rules.params["size"].values if rules is not None and "size" in rules.params else None
+    if size is None and sizes is not None and len(sizes) == 1:  # the only size there is
+        size = str(sizes[0])
+    quality = quality if quality is not None else _text(defaults.get("quality"))
+    for price in provider.prices:
+        if price.model not in ("*", model_id) or price.size not in ("*", size):
+            continue
+        if price.quality is not None and price.quality != quality:  # an unknown quality matches no pinned price
+            continue
+        return Estimate(price.usd * n, price.usd, n, provider.id, model_id, size, quality)
+    what = " ".join(x for x in (size, quality) if x)
+    return unknown(f"price unknown for {provider.id}/{model_id}" + (f" at {what}" if what else ""))
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
