@@ -541,7 +541,7 @@ table.matrix{border-collapse:collapse;width:100%}
 .matrix th,.matrix td{border-bottom:1px solid var(--line);padding:.35em .6em;text-align:left;vertical-align:middle}
 .matrix th{background:var(--soft);font-weight:600;font-size:.9em}
 .matrix td.n,.matrix th.n{text-align:right;font-variant-numeric:tabular-nums;width:6.5em}
-.matrix td.zero{color:#c4cbd2}
+.matrix td.zero{color:#c4cbd2}.matrix code{white-space:nowrap}.scroll{overflow-x:auto}
 .matrix td.first{font-weight:600}.matrix tr.group td{border-top:2px solid var(--line)}
 .pill{display:inline-block;min-width:2em;text-align:center;padding:0 .5em;border-radius:99px;color:#fff;
  font-weight:600;background:var(--c)}
@@ -576,6 +576,7 @@ details{margin:.5em 0 0}summary{cursor:pointer;color:var(--muted)}
 pre{background:var(--soft);border:1px solid var(--line);border-radius:6px;padding:.6em .8em;overflow:auto;
  white-space:pre-wrap;word-break:break-all;margin:.3em 0}
 .none{color:var(--muted);font-style:italic}
+@media (max-width:760px){main{padding:1em}.band{grid-template-columns:repeat(3,1fr)}.mini{display:none}}
 """
 
 _SCRIPT = """
@@ -734,7 +735,7 @@ def render_html(report: CheckReport, *, show_all: bool = False) -> str:
     out.append(_bar(counts, total, "bar"))
     out.append(_status_html(report))
     out.append("<h2>Provider &times; operation &times; model</h2>")
-    out.append('<table class="matrix"><thead><tr><th>provider</th><th>operation</th><th>model</th>')
+    out.append('<div class="scroll"><table class="matrix"><thead><tr><th>provider</th><th>operation</th><th>model</th>')
     out += [f'<th class="n">{name}</th>' for name in _COLUMNS]
     out.append("<th></th></tr></thead><tbody>")
     previous = None
@@ -752,7 +753,7 @@ def render_html(report: CheckReport, *, show_all: bool = False) -> str:
             f"<tr{' class=group' if first else ''}>{provider}<td>{_h(o)}</td><td><code>{_h(m)}</code></td>"
             f"{cells}<td>{_bar(row, sum(row.values()), 'mini')}</td></tr>"
         )
-    out.append("</tbody></table>")
+    out.append("</tbody></table></div>")
     out.append('<h2 id="interactions">Interactions</h2>')
     out.append('<div class="filter" role="group" aria-label="filter by verdict"><span>Show:</span>')
     default = set(_COLUMNS) if show_all else set(_COLUMNS) - {"conforms"}
