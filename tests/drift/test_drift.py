@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -104,9 +103,7 @@ def test_the_sdk_is_read_without_importing_it() -> None:
 
     sys.modules.pop("openai", None)
     before = set(sys.modules)
-    start = time.perf_counter()
     sdk = from_sdk()
-    assert time.perf_counter() - start < 1.0
     assert not {m for m in set(sys.modules) - before if m.startswith("openai")}
     assert sdk.fields["generations.json.n"].bounds == {"minimum": 1, "maximum": 10}
     assert sdk.fields["edits.multipart.image"].required
