@@ -43,13 +43,21 @@ def context(spec: Spec, spec_name: str, config: dict[str, Any]) -> dict[str, Any
             model["lifecycle"] = {**life, "replacement": " or ".join(life["replacement"])}
     providers = resolve_providers(spec.catalogs["providers"].data, models) if "providers" in spec.catalogs else {}
     provider_params = sorted(
-        {
-            setting.get("param") or name
-            for p in providers.values()
-            for group in ("url_params", "query", "headers")
-            for name, setting in (p.get(group) or {}).items()
-        }
+        (
+            {
+                setting.get("param") or name
+                for p in providers.values()
+                for group in ("url_params", "query", "headers")
+                for name, setting in (p.get(group) or {}).items()
+            }
+            | {p["endpoint"].get("param") or "endpoint" for p in providers.values() if p.get("endpoint")}
+            | {p["auth"]["token"]["param"] for p in providers.values() if (p.get("auth") or {}).get("token")}
+        )
         - {"organization", "project"}
+    )
+    #: keyword arguments that take a callable asked for a bearer token before every request
+    token_providers = sorted(
+        {p["auth"]["token"]["provider_param"] for p in providers.values() if (p.get("auth") or {}).get("token")}
     )
     return {
         "spec_name": spec_name,
@@ -64,6 +72,7 @@ def context(spec: Spec, spec_name: str, config: dict[str, Any]) -> dict[str, Any
         "models": models,
         "providers": providers,
         "provider_params": provider_params,
+        "token_providers": token_providers,
         "results": results(spec, dict(config.get("result_mixins") or {})),
         "facade": facade(spec, config),
     }

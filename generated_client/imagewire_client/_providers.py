@@ -12,12 +12,20 @@ from collections.abc import Mapping
 
 from ._catalog import MODELS
 from ._catalog_types import (
+    ApiVersion,
+    Files,
     Lifecycle,
+    Mask,
     Model,
+    OperationRules,
+    Param,
     Price,
     Provider,
     Quirk,
+    Rule,
     Setting,
+    Token,
+    TokenPrice,
 )
 
 __all__ = ["PROVIDERS", "PROVIDER_MODELS"]
@@ -76,6 +84,20 @@ PROVIDERS: Mapping[str, Provider] = {
             "dall-e-2 and dall-e-3 were retired on 2026-05-12, gpt-image-1 shut down on 2026-10-23.",
             "Per-image prices cover the output only; input text and image tokens are billed on top.",
         ),
+        policy="known",
+        base_url_env="OPENAI_BASE_URL",
+        token_prices=(
+            TokenPrice(
+                "gpt-image-1.5",
+                text_input=5.0,
+                text_input_cached=1.25,
+                image_input=8.0,
+                image_input_cached=2.0,
+                text_output=10.0,
+                image_output=32.0,
+            ),
+        ),
+        batch_rate=0.5,
     ),
     "azure": Provider(
         id="azure",
@@ -129,6 +151,199 @@ PROVIDERS: Mapping[str, Provider] = {
                 "the model comes from the deployment (classic paths name it in the URL, v1 paths as model in the body)",
             ),
         ),
+        policy="open",
+        endpoint=Setting(
+            "endpoint",
+            param="azure_endpoint",
+            env="AZURE_OPENAI_ENDPOINT",
+            description="the resource's address, https://{resource}.openai.azure.com",
+        ),
+        token=Token("azure_ad_token", "azure_ad_token_provider", env="AZURE_OPENAI_AD_TOKEN"),
+        request_id_header="apim-request-id",
+        api_versions=(
+            ApiVersion(
+                "v1",
+                ("generations", "edits"),
+                base_url="https://{resource}.openai.azure.com/openai/v1",
+                deployment_as_model=True,
+            ),
+            ApiVersion(
+                "2024-10-21",
+                ("generations",),
+                models={
+                    "dall-e-3": MODELS["dall-e-3"]._replace(
+                        lifecycle=Lifecycle(
+                            status="live",
+                            note="retired at openai on 2026-05-12; still served by azure (2024-10-21)",
+                        )
+                    ),
+                },
+            ),
+            ApiVersion(
+                "2025-04-01-preview",
+                ("generations", "edits"),
+                models={
+                    "gpt-image-1": Model(
+                        id="gpt-image-1",
+                        title="GPT Image 1",
+                        vendor="openai",
+                        lifecycle=Lifecycle(
+                            status="live",
+                            note="shutdown at openai on 2026-10-23; still served by azure (2025-04-01-preview)",
+                        ),
+                        operations={
+                            "generations": OperationRules(
+                                params={
+                                    "n": Param(
+                                        min=1,
+                                        max=10,
+                                    ),
+                                    "size": Param(
+                                        values=("1024x1024", "1536x1024", "1024x1536", "auto"),
+                                    ),
+                                    "quality": Param(
+                                        values=("low", "medium", "high", "auto"),
+                                    ),
+                                    "output_format": Param(
+                                        values=("png", "jpeg"),
+                                    ),
+                                    "output_compression": Param(
+                                        min=0,
+                                        max=100,
+                                    ),
+                                    "background": Param(
+                                        values=("transparent", "opaque", "auto"),
+                                    ),
+                                    "moderation": Param(
+                                        values=("low", "auto"),
+                                    ),
+                                    "partial_images": Param(
+                                        min=0,
+                                        max=3,
+                                    ),
+                                    "stream": Param(
+                                        values=(True, False),
+                                    ),
+                                    "user": Param(),
+                                    "safety_identifier": Param(),
+                                },
+                                defaults={
+                                    "n": 1,
+                                    "size": "auto",
+                                    "quality": "auto",
+                                    "output_format": "png",
+                                    "output_compression": 100,
+                                    "background": "auto",
+                                    "moderation": "auto",
+                                    "partial_images": 0,
+                                    "stream": False,
+                                },
+                                rules=(
+                                    Rule(
+                                        id="transparent-needs-alpha-format",
+                                        if_field="background",
+                                        then_field="output_format",
+                                        message="a transparent background needs output_format png or webp",
+                                        if_in=("transparent",),
+                                        then_in=("png", "webp"),
+                                    ),
+                                    Rule(
+                                        id="compression-needs-lossy-format",
+                                        if_field="output_compression",
+                                        then_field="output_format",
+                                        message="output_compression applies to output_format jpeg or webp only",
+                                        then_in=("jpeg", "webp"),
+                                    ),
+                                ),
+                            ),
+                            "edits": OperationRules(
+                                params={
+                                    "n": Param(
+                                        min=1,
+                                        max=10,
+                                    ),
+                                    "size": Param(
+                                        values=("1024x1024", "1536x1024", "1024x1536", "auto"),
+                                    ),
+                                    "quality": Param(
+                                        values=("low", "medium", "high", "auto"),
+                                    ),
+                                    "output_format": Param(
+                                        values=("png", "jpeg"),
+                                    ),
+                                    "output_compression": Param(
+                                        min=0,
+                                        max=100,
+                                    ),
+                                    "background": Param(
+                                        values=("transparent", "opaque", "auto"),
+                                    ),
+                                    "moderation": Param(
+                                        values=("low", "auto"),
+                                        encodings=("json",),
+                                    ),
+                                    "partial_images": Param(
+                                        min=0,
+                                        max=3,
+                                    ),
+                                    "stream": Param(
+                                        values=(True, False),
+                                    ),
+                                    "input_fidelity": Param(
+                                        values=("high", "low"),
+                                    ),
+                                    "user": Param(),
+                                    "safety_identifier": Param(),
+                                },
+                                defaults={
+                                    "n": 1,
+                                    "quality": "auto",
+                                    "output_format": "png",
+                                    "output_compression": 100,
+                                    "background": "auto",
+                                    "moderation": "auto",
+                                    "partial_images": 0,
+                                    "stream": False,
+                                    "input_fidelity": "low",
+                                },
+                                rules=(
+                                    Rule(
+                                        id="transparent-needs-alpha-format",
+                                        if_field="background",
+                                        then_field="output_format",
+                                        message="a transparent background needs output_format png or webp",
+                                        if_in=("transparent",),
+                                        then_in=("png", "webp"),
+                                    ),
+                                    Rule(
+                                        id="compression-needs-lossy-format",
+                                        if_field="output_compression",
+                                        then_field="output_format",
+                                        message="output_compression applies to output_format jpeg or webp only",
+                                        then_in=("jpeg", "webp"),
+                                    ),
+                                ),
+                                images=Files(
+                                    min_count=1,
+                                    max_count=16,
+                                    formats=("png", "jpeg"),
+                                    max_bytes=26214400,
+                                    square=False,
+                                ),
+                                mask=Mask(
+                                    formats=("png",),
+                                    max_bytes=4194304,
+                                    same_size_as_first=True,
+                                ),
+                                encodings=("multipart", "json"),
+                            ),
+                        },
+                        prompt_max_length=32000,
+                        notes=("Always answers b64_json; response_format is rejected with unknown_parameter.",),
+                    ),
+                },
+            ),
+        ),
     ),
     "bothub": Provider(
         id="bothub",
@@ -143,6 +358,7 @@ PROVIDERS: Mapping[str, Provider] = {
             "Passes OpenAI's dall-e-3 answers through (url and revised_prompt).",
             "Also seen with the base URL https://bothub.chat/api/v2/openai/v1.",
         ),
+        policy="known",
     ),
     "aipomogator": Provider(
         id="aipomogator",
@@ -170,6 +386,7 @@ PROVIDERS: Mapping[str, Provider] = {
             ),
         ),
         notes=("Error bodies follow OpenAI's envelope (invalid size, content_policy_violation).",),
+        policy="known",
     ),
     "local": Provider(
         id="local",
@@ -184,6 +401,7 @@ PROVIDERS: Mapping[str, Provider] = {
         notes=(
             "`imagewire serve` on this machine: every model of the catalog, deterministic images, faults on demand.",
         ),
+        policy="open",
     ),
     "generic": Provider(
         id="generic",
@@ -192,9 +410,15 @@ PROVIDERS: Mapping[str, Provider] = {
         auth_style="bearer",
         operations=("generations", "edits", "variations"),
         key_env="OPENAI_API_KEY",
+        headers=(
+            Setting("OpenAI-Organization", param="organization", env="OPENAI_ORG_ID"),
+            Setting("OpenAI-Project", param="project", env="OPENAI_PROJECT_ID"),
+        ),
         notes=(
             "Relays (one-api / new-api style), LocalAI, Ollama and others; what they really speak is for `imagewire check` to tell.",
         ),
+        policy="open",
+        base_url_env="OPENAI_BASE_URL",
     ),
 }
 

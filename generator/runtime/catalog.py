@@ -23,6 +23,7 @@ from ._catalog import DEFAULT_BASE_URL, MODELS, OPERATIONS
 from ._catalog_types import (
     DEFAULT_KEY_VARIABLE,
     GONE,
+    ApiVersion,
     Files,
     Lifecycle,
     Mask,
@@ -36,6 +37,8 @@ from ._catalog_types import (
     Rule,
     Setting,
     SizeRule,
+    Token,
+    TokenPrice,
     Value,
     covers,
 )
@@ -52,6 +55,7 @@ __all__ = [
     "MODELS",
     "OPERATIONS",
     "PROVIDERS",
+    "ApiVersion",
     "CheckError",
     "Endpoint",
     "Estimate",
@@ -68,11 +72,14 @@ __all__ = [
     "Rule",
     "Setting",
     "SizeRule",
+    "Token",
+    "TokenPrice",
     "UnknownProviderError",
     "Value",
     "allowed_values",
     "api_key",
     "check",
+    "cost",
     "covers",
     "endpoint",
     "estimate",
@@ -164,6 +171,16 @@ class Endpoint(NamedTuple):
     base_url: str
     query: Mapping[str, str]
     headers: Mapping[str, str]
+    #: what the chosen api-version changes (None: nothing declared for it)
+    version: ApiVersion | None = None
+    #: the deployment the provider's settings name (Azure), in the URL or, with ``version.deployment_as_model``,
+    #: in the body as ``model``
+    deployment: str | None = None
+
+    @property
+    def body_model(self) -> str | None:
+        """The ``model`` the body carries in place of the caller's: the deployment, on Azure's v1 paths."""
+        return self.deployment if self.version is not None and self.version.deployment_as_model else None
 
     def url(self, operation: str) -> str:
         """The URL of an operation (``generations``, ...), without the query."""
@@ -180,10 +197,13 @@ def setting(item: Setting, given: str | None, environ: Mapping[str, str] | None 
     return item.default
 
 
-def _needs(p: Provider, item: Setting) -> str:
+def _needs(p: Provider, item: Setting, instead: Setting | None = None) -> str:
     name = item.param or item.name
     env = f" or set {item.env}" if item.env else ""
     why = f" ({item.description})" if item.description else ""
+    if instead is not None:
+        other = instead.param or instead.name
+        why += f", or {other}=..." + (f" or {instead.env}" if instead.env else "")
     return f"provider {p.id!r} needs {name}=...{env}{why}"
 
 
@@ -201,6 +221,8 @@ def endpoint(
     given = dict(settings or {})
     query: dict[str, str] = {}
     headers: dict[str, str] = {}
+    version: ApiVersion | None = None
+    deployment: str | None = None
     if provider_id is None:
         template = str(base_url or env.get(BASE_URL_VARIABLE) or DEFAULT_BASE_URL)
         for item in _PLAIN_HEADERS:
@@ -209,25 +231,37 @@ def endpoint(
                 headers[item.name] = value
     else:
         p = provider(provider_id)
+        if base_url is None and p.base_url_env:
+            base_url = env.get(p.base_url_env) or None
         if base_url is None and p.base_url is None:
-            base_url = env.get(BASE_URL_VARIABLE)
-            if not base_url:
-                raise ImagewireError(
-                    f"provider {p.id!r} has no fixed address: pass base_url=... or set {BASE_URL_VARIABLE}"
-                )
-        template = str(base_url or p.base_url)
-        for item in p.url_params:
-            if "{" + item.name + "}" not in template:  # an explicit base_url that fills it already
-                continue
-            value = setting(item, given.get(item.param or item.name), env)
-            if value is None:
-                raise ImagewireError(_needs(p, item))
-            template = template.replace("{" + item.name + "}", quote(value, safe=""))
+            also = f" or set {p.base_url_env}" if p.base_url_env else ""
+            raise ImagewireError(f"provider {p.id!r} has no fixed address: pass base_url=...{also}")
+        missing: Setting | None = None
         for item in p.query:
             value = setting(item, given.get(item.param or item.name), env)
             if value is None:
-                raise ImagewireError(_needs(p, item))
-            query[item.name] = value
+                missing = missing or item
+            else:
+                query[item.name] = value
+        version = p.api_version(query.get("api-version"))
+        template = str(base_url or (version.base_url if version is not None else None) or p.base_url)
+        if version is not None and version.base_url:
+            del query["api-version"]  # optional on that address: its default is the version itself
+        at = setting(p.endpoint, given.get(p.endpoint.param or p.endpoint.name), env) if p.endpoint else None
+        if base_url is None and at:  # the endpoint gives scheme and host whole
+            template = at.rstrip("/") + urlsplit(template).path
+        for item in p.url_params:
+            in_body = version is not None and version.deployment_as_model and item.name == "deployment"
+            if "{" + item.name + "}" not in template and not in_body:  # an explicit base_url that fills it already
+                continue
+            value = setting(item, given.get(item.param or item.name), env)
+            if value is None:
+                raise ImagewireError(_needs(p, item, p.endpoint if item.name != "deployment" else None))
+            if item.name == "deployment":
+                deployment = value
+            template = template.replace("{" + item.name + "}", quote(value, safe=""))
+        if missing is not None:  # reported after the address, whose settings come first
+            raise ImagewireError(_needs(p, missing))
         for item in p.headers:
             value = setting(item, given.get(item.param or item.name), env)
             if value is not None:
@@ -240,7 +274,8 @@ def endpoint(
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ImagewireError(f"base_url {redact_url(template)!r} is not an absolute http(s) URL")
     base = urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")).rstrip("/")
-    return Endpoint(base, {**dict(parse_qsl(parts.query, keep_blank_values=True)), **query}, headers)
+    query = {**dict(parse_qsl(parts.query, keep_blank_values=True)), **query}
+    return Endpoint(base, query, headers, version, deployment)
 
 
 # --- prices ------------------------------------------------------------------------------------------------
@@ -262,7 +297,7 @@ class Estimate(NamedTuple):
         if self.usd is None:
             return self.note
         what = " ".join(str(x) for x in (self.provider, self.model, self.size, self.quality) if x)
-        return f"${self.usd:.3f} ({self.n} x ${self.per_image:.3f}, {what})"
+        return f"${self.usd:.3f} ({self.n} x ${self.per_image:.3f}, {what})" + (f" {self.note}" if self.note else "")
 
 
 def estimate(
@@ -274,8 +309,10 @@ def estimate(
     size: str | None = None,
     quality: str | None = None,
     n: int = 1,
+    batch: bool = False,
 ) -> Estimate:
-    """The cost of ``n`` images from the provider's price table; unknown prices are said, never guessed."""
+    """The cost of ``n`` images from the provider's price table (``batch``: through its Batch API, at its
+    batch rate); unknown prices are said, never guessed."""
     name = provider.id if provider is not None else None
 
     def unknown(why: str) -> Estimate:
@@ -294,14 +331,69 @@ def estimate(
     if size is None and sizes is not None and len(sizes) == 1:  # the only size there is
         size = str(sizes[0])
     quality = quality if quality is not None else _text(defaults.get("quality"))
-    for price in provider.prices:
+    if batch and provider.batch_rate is None:
+        return unknown(f"price unknown for {provider.id}/{model_id} through a Batch API: no batch rate known")
+    price = _price(provider, model_id, size, quality)
+    if price is not None:
+        usd = price.usd * ((provider.batch_rate or 1.0) if batch else 1.0)
+        return Estimate(usd * n, usd, n, provider.id, model_id, size, quality, "through the Batch API" if batch else "")
+    what = " ".join(x for x in (size, quality) if x)
+    return unknown(f"price unknown for {provider.id}/{model_id}" + (f" at {what}" if what else ""))
+
+
+def _price(provider: Provider, model_id: str | None, size: str | None, quality: str | None) -> Price | None:
+    for price in provider.prices or ():
         if price.model not in ("*", model_id) or price.size not in ("*", size):
             continue
         if price.quality is not None and price.quality != quality:  # an unknown quality matches no pinned price
             continue
-        return Estimate(price.usd * n, price.usd, n, provider.id, model_id, size, quality)
-    what = " ".join(x for x in (size, quality) if x)
-    return unknown(f"price unknown for {provider.id}/{model_id}" + (f" at {what}" if what else ""))
+        return price
+    return None
+
+
+def _number(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _field(holder: object, name: str) -> object:
+    return holder.get(name) if isinstance(holder, Mapping) else getattr(holder, name, None)
+
+
+def cost(
+    provider: Provider,
+    model_id: str | None,
+    usage: object,
+    *,
+    size: str | None = None,
+    quality: str | None = None,
+    images: int = 1,
+    batch: bool = False,
+) -> float | None:
+    """What an answer cost in US dollars: from its ``usage`` (a mapping or the result's usage object) where
+    the provider's token prices for the model are known, else from its per-image price at the answer's
+    ``size`` and ``quality`` times ``images``; None when neither is known. Output tokens without a
+    breakdown count as image tokens."""
+    rate = (provider.batch_rate or 1.0) if batch else 1.0
+    tokens = next((t for t in provider.token_prices if t.model == model_id), None)
+    if tokens is not None and usage is not None:
+        given = _field(usage, "input_tokens_details")
+        made = _field(usage, "output_tokens_details")
+        text_in, image_in = _number(_field(given, "text_tokens")), _number(_field(given, "image_tokens"))
+        if given is None:
+            text_in = _number(_field(usage, "input_tokens"))
+        text_out, image_out = _number(_field(made, "text_tokens")), _number(_field(made, "image_tokens"))
+        if made is None:
+            image_out = _number(_field(usage, "output_tokens"))
+        parts = [
+            (text_in, tokens.text_input),
+            (image_in, tokens.image_input),
+            (text_out, tokens.text_output),
+            (image_out, tokens.image_output),
+        ]
+        if all(rate_per_m is not None for count, rate_per_m in parts if count):
+            return sum(count * (rate_per_m or 0.0) for count, rate_per_m in parts) / 1_000_000 * rate
+    price = _price(provider, model_id, size, quality)
+    return None if price is None else price.usd * images * rate
 
 
 def _text(value: object) -> str | None:

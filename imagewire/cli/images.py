@@ -766,6 +766,8 @@ def _perform(call: Call, out: _Output) -> int:
     with _Progress(out.err, what=what) as progress, _http(TRANSPORT, progress) as http:
         client = _client(call, http, api_key=api_key)
         estimate = _estimate_for(client, call.operation, fields)
+        if not call.as_json:
+            out.note(f"estimate: {_cost_text(estimate)}")  # before anything is paid for
         started = time.perf_counter()
         if stream:
             result, partials, events = _streamed(client, call.operation, kwargs, progress)
@@ -919,6 +921,7 @@ def _report(
             "size": size,
             "images": images,
             "cost": _estimate(estimate),
+            "actual_usd": getattr(result, "cost", None),
             "usage": result.usage.to_dict() if result.usage is not None else None,
             "warnings": list(result.warnings),
             "quirks": list(result.quirks),
@@ -943,9 +946,12 @@ def _report(
     if call.provider:
         facts.append(f"provider {call.provider}")
     out.say(" · ".join(facts) + f" · {elapsed:.2f} s")
-    out.say(f"cost: {_cost_text(estimate)}")
+    actual = getattr(result, "cost", None)
+    out.say(f"cost: ${actual:.4f} (actual)" if actual is not None else f"cost: {_cost_text(estimate)}")
+    deviations = set(getattr(result, "deviations", result.warnings))
     for warning in result.warnings:
-        out.note(f"warning: the answer deviates from the contract: {warning}", style="yellow")
+        what = "the answer deviates from the contract: " if warning in deviations else ""
+        out.note(f"warning: {what}{warning}", style="yellow")
     if result.quirks:
         out.note(f"declared quirks of {call.provider} seen: {', '.join(result.quirks)}")
 

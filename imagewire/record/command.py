@@ -133,7 +133,7 @@ def consume(result: Any, stream: bool) -> str:
                 images += 1
         return f"{events} event(s), {images} image(s)"
     data = list(getattr(result, "data", []) or [])
-    warnings_ = list(getattr(result, "warnings", []) or [])
+    warnings_ = list(getattr(result, "deviations", []) or [])
     extra = f"; {len(warnings_)} deviation(s) from the contract" if warnings_ else ""
     return f"{len(data)} image(s){extra}"
 
@@ -206,12 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
 
     size = args.size
-    estimate = client.images.estimate(
-        model=args.model, size=size, quality=args.quality, n=args.n or 1, operation=args.operation
-    )
     say(f"{args.operation} {args.model or '(no model)'} at {client.base_url}")
-    say(f"estimate: {estimate}")
-
     fields: dict[str, Any] = {"model": args.model, "n": args.n, "size": size}
     if args.quality:
         fields["quality"] = args.quality
@@ -225,6 +220,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     images: Any = client.images
     code = EXIT_OK
     try:
+        estimate = images.estimate(
+            model=args.model, size=size, quality=args.quality, n=args.n or 1, operation=args.operation
+        )  # checks the values first, as the call does
+        say(f"estimate: {estimate}")
         if args.operation == "generations":
             result = images.generate(prompt=args.prompt, **fields)
         elif args.operation == "edits":

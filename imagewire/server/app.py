@@ -131,8 +131,8 @@ class Provider:
         except ApiError as err:
             response = self.error_response(err)
         response.headers["x-request-id"] = request_id
-        if self.persona.model_from_deployment:
-            response.headers["apim-request-id"] = str(uuid.UUID(request_id[4:]))
+        if self.persona.request_id_header:
+            response.headers[self.persona.request_id_header] = str(uuid.UUID(request_id[4:]))
         response.headers["openai-processing-ms"] = str(int((time.perf_counter() - started) * 1000))
         if "truncated" in post or "drop" in post:
             response = await answers.post_fault(response, drop="drop" in post)
@@ -150,7 +150,7 @@ class Provider:
             raise ApiError(405, f"Invalid method for URL ({method} {path})")
         if op not in p.operations:
             raise ApiError(404, f"Invalid URL ({method} {path})")
-        if p.model_from_deployment and not request.query_params.get("api-version"):
+        if p.model_from_deployment and not p.in_body(path) and not request.query_params.get("api-version"):
             raise ApiError(
                 400,
                 "Missing required query parameter 'api-version'.",
@@ -188,6 +188,9 @@ class Provider:
             await asyncio.sleep(delay)
 
         parsed = await reading.read(request, state, op)
+        if p.in_body(path):  # the deployment is the body's model
+            body_model = parsed.fields.get("model")
+            deployment = body_model if isinstance(body_model, str) else None
         model_id = planning.model_for(p, op, parsed.fields, deployment)
         self._log(request, model=model_id)
         model = p.models.get(model_id)
@@ -225,7 +228,11 @@ class Provider:
         p = self.persona
         raw = request.headers.get(p.auth_header, "")
         token = raw.strip()
-        if p.bearer:
+        bearer = request.headers.get("authorization", "").strip()
+        by_token = p.token and not token and bearer.lower().startswith("bearer ")  # a token instead of the key
+        if by_token:
+            token = bearer
+        if p.bearer or by_token:
             scheme, _, rest = token.partition(" ")
             token = rest.strip() if scheme.lower() == "bearer" else ""
         if not token:

@@ -77,6 +77,12 @@ class Persona:
     answers: Mapping[str, Answer]
     #: quirk id -> the models it concerns (quirks that name none concern every model)
     quirk_models: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    #: prefixes of api-versions whose deployment travels in the body as ``model`` (Azure's ``/openai/v1``)
+    body_prefixes: tuple[str, ...] = ()
+    #: a bearer token is taken instead of the key (Azure's Microsoft Entra ID tokens)
+    token: bool = False
+    #: a header that carries the request id besides ``x-request-id`` (Azure's ``apim-request-id``)
+    request_id_header: str | None = None
 
     def base_url(self, origin: str) -> str:
         """The base URL clients use, e.g. ``http://127.0.0.1:8765/v1`` (Azure: with ``{deployment}`` left in)."""
@@ -87,9 +93,13 @@ class Persona:
         scope = self.quirk_models.get(quirk)
         return quirk in self.quirks and (model is None or scope is None or model in scope)
 
+    def in_body(self, path: str) -> bool:
+        """Whether ``path`` is under an address whose deployment is the ``model`` of the body."""
+        return any(path.startswith(prefix + "/") for prefix in self.body_prefixes)
+
     def match(self, path: str) -> tuple[str, str | None] | None:
         """``(operation, deployment)`` for an operation path of this persona, ``None`` for any other path."""
-        for prefix in (self.prefix, *self.aliases):
+        for prefix in (self.prefix, *self.aliases, *self.body_prefixes):
             pattern = re.escape(prefix).replace(re.escape("{deployment}"), "(?P<deployment>[^/]+)")
             found = re.fullmatch(pattern + r"/images/(?P<operation>[a-z]+)/?", path)
             if found and found.group("operation") in _OPERATIONS:
@@ -128,6 +138,11 @@ def _build(name: str, catalogs: Mapping[str, Any]) -> Persona:
         quirk_models={
             str(q["id"]): frozenset(q["models"]) for q in declared.get("quirks") or () if q.get("models") is not None
         },
+        body_prefixes=tuple(
+            urlsplit(v.base_url).path.rstrip("/") for v in provider.api_versions if v.base_url and v.deployment_as_model
+        ),
+        token=provider.token is not None,
+        request_id_header=provider.request_id_header,
     )
 
 

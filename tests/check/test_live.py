@@ -385,5 +385,5 @@ def test_live_probes_and_imagewire_record_read_answers_alike() -> None:
         SimpleNamespace(type="image_generation.completed"),
     ]
     assert record.consume(iter(events), True) == "2 event(s), 1 image(s)"
-    result = SimpleNamespace(data=[1], warnings=["/created: missing"])
+    result = SimpleNamespace(data=[1], warnings=["/created: missing", "a note"], deviations=["/created: missing"])
     assert record.consume(result, False) == "1 image(s); 1 deviation(s) from the contract"

@@ -82,11 +82,21 @@ def test_a_model_rule_is_checked_before_sending(
 
 
 def test_an_unknown_model_lists_the_catalog_models(wire: Wire, capsys: pytest.CaptureFixture[str]) -> None:
-    ran = run(capsys, "generate", "x", *LOCAL, "--model", "gpt-image-9000")
+    openai = ("--provider", "openai", "--base-url", "http://127.0.0.1:9/v1", "--api-key", "k" * 12)
+    ran = run(capsys, "generate", "x", *openai, "--model", "gpt-image-9000")  # a known table
     assert ran.code == 2
     assert wire.requests == []
     assert "rule: model" in ran.err
     assert "gpt-image-1.5" in ran.err and "gpt-image-2" in ran.err
+
+
+def test_an_unknown_model_is_sent_to_an_open_provider_with_a_warning(
+    wire: Wire, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ran = run(capsys, "generate", "x", *LOCAL, "--model", "gpt-image-9000")
+    assert ran.code == 0, ran.err
+    assert len(wire.api_calls) == 1
+    assert "'gpt-image-9000' is not in the catalog" in ran.err + ran.out
 
 
 def test_an_unknown_model_is_sent_with_no_validate(wire: Wire, capsys: pytest.CaptureFixture[str]) -> None:
@@ -96,8 +106,8 @@ def test_an_unknown_model_is_sent_with_no_validate(wire: Wire, capsys: pytest.Ca
 
 
 def test_a_retired_model_names_the_lifecycle_rule(wire: Wire, capsys: pytest.CaptureFixture[str]) -> None:
-    generic = ("--provider", "generic", "--base-url", "http://127.0.0.1:9/v1", "--api-key", "k" * 12)
-    ran = run(capsys, "generate", "x", *generic, "--model", "dall-e-3")
+    openai = ("--provider", "openai", "--base-url", "http://127.0.0.1:9/v1", "--api-key", "k" * 12)
+    ran = run(capsys, "generate", "x", *openai, "--model", "dall-e-3")  # generic would send it, with a warning
     assert ran.code == 2
     assert wire.requests == []
     assert "rule: lifecycle" in ran.err

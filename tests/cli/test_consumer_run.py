@@ -70,6 +70,24 @@ def test_an_unknown_price_says_so(wire: Wire, capsys: pytest.CaptureFixture[str]
     assert "cost: price unknown" in ran.out
 
 
+def test_the_estimate_before_the_call_and_the_actual_cost_after(wire: Wire, capsys: pytest.CaptureFixture[str]) -> None:
+    usage = {"input_tokens": 10, "input_tokens_details": {"text_tokens": 10}, "output_tokens": 272, "total_tokens": 282}
+    answer = {
+        "created": 1,
+        "data": [{"b64_json": b64(png(16, 16))}],
+        "size": "1024x1024",
+        "quality": "low",
+        "usage": usage,
+    }
+    _answer(wire, httpx.Response(200, json=answer))
+    argv = ["x", "--provider", "openai", "--base-url", "http://127.0.0.1:9/v1", "--api-key", "k" * 12]
+    ran = run(capsys, "generate", *argv, "-m", "gpt-image-1.5", "--size", "1024x1024", "--quality", "low")
+    assert ran.code == 0, ran.err
+    assert "estimate: $0.009 (1 x $0.009, openai gpt-image-1.5 1024x1024 low)" in ran.err  # before the call
+    actual = (10 * 5.0 + 272 * 32.0) / 1_000_000  # from usage, at gpt-image-1.5's token prices
+    assert f"cost: ${actual:.4f} (actual)" in ran.out
+
+
 def test_a_known_price_is_shown(wire: Wire, capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["x", "--provider", "aipomogator", "--base-url", "http://127.0.0.1:9/v1", "--api-key", "k" * 12]
     ran = run(capsys, "generate", *argv, "--model", "dall-e-3", "--size", "1792x1024", "--json")

@@ -48,7 +48,7 @@ def _posts(server: Running) -> list[dict[str, object]]:
     [
         (["--model", "gpt-image-1.5", "--quality", "hd"], "values"),
         (["--model", "gpt-image-1.5", "--quality", "ultra"], "values"),
-        (["--model", "dall-e-3", "--provider", "generic"], "lifecycle"),  # local serves retired models
+        (["--model", "dall-e-3", "--provider", "openai"], "lifecycle"),  # local serves retired models
         (["--model", "dall-e-3", "--allow-retired", "--size", "1536x1024"], "values"),
         (["--model", "gpt-image-2", "--size", "4000x100"], "size"),
         (["--model", "gpt-image-1.5", "--descr", "{'prompt':'x','n':'many'}"], "descr"),

@@ -84,8 +84,10 @@ def test_model_missing() -> None:
 def test_unknown_model() -> None:
     err = error("edits", gen("gpt-image-9"), encoding="multipart")
     assert (err.rule, err.field) == ("model", "model")
-    assert err.message.startswith("unknown model 'gpt-image-9' for edits; known models that offer it: dall-e-2, ")
-    assert err.message.endswith("For a model the spec does not know yet, pass validate=False")
+    assert err.message.startswith(
+        "unknown model 'gpt-image-9' for edits; did you mean gpt-image-2? Known models that offer it: dall-e-2, "
+    )
+    assert err.message.endswith("for a model the spec does not know yet, pass validate=False to send it anyway")
     assert err.allowed is not None and "dall-e-3" not in err.allowed and "gpt-image-2" in err.allowed
     assert "yandexgpt/yandex-art" not in err.allowed  # generations only
 
@@ -100,7 +102,8 @@ def test_model_that_is_not_a_string() -> None:
 def test_retired_with_replacements() -> None:
     err = error("generations", gen("gpt-image-1"))
     assert err.message == (
-        "gpt-image-1 was shut down on 2026-10-23; use gpt-image-2.5-sunburst or gpt-image-2.5-flare instead"
+        "gpt-image-1 was shut down on 2026-10-23; use gpt-image-2.5-sunburst or gpt-image-2.5-flare instead, "
+        "or pass validate=False if your provider still serves it"
     )
     assert (err.rule, err.field, err.model) == ("lifecycle", "model", "gpt-image-1")
     assert err.allowed == ("gpt-image-2.5-sunburst", "gpt-image-2.5-flare")

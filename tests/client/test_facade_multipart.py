@@ -168,7 +168,7 @@ def test_variation_is_refused_as_retired_when_validating() -> None:
     from imagewire_client import ValidationError
 
     server = Server(ok_b64())
-    c = client(server)
+    c = client(server, provider="openai")
     with pytest.raises(ValidationError):
         c.images.create_variation(model="dall-e-2", image=png_bytes(4, 4))
     assert server.count == 0

@@ -58,9 +58,9 @@ CHAT_COMPLETION = {
 }
 
 
-def generate(server: Server, **kwargs):  # type: ignore[no-untyped-def]
+def generate(server: Server, model: str = "gpt-image-1.5", **kwargs):  # type: ignore[no-untyped-def]
     c = client(server, **kwargs)
-    return c.images.generate(model="gpt-image-1.5", prompt="Yellow alpaca")
+    return c.images.generate(model=model, prompt="Yellow alpaca")
 
 
 def _seed_answer(name: str) -> dict:
@@ -79,7 +79,7 @@ def test_bothub_seed_answer_verbatim() -> None:
     from imagewire_client import ImagesResponse
 
     answer = _seed_answer("001_619dde2b4eea99e3.txt")
-    result = generate(Server(json_response(answer)), base_url="https://bothub.chat/api/v2/openai/")
+    result = generate(Server(json_response(answer)), "dall-e-3", base_url="https://bothub.chat/api/v2/openai/")
     assert isinstance(result, ImagesResponse)
     assert result.created == answer["created"]
     assert result.data[0].url == answer["data"][0]["url"]
@@ -91,7 +91,7 @@ def test_bothub_seed_answer_verbatim() -> None:
 def test_dalle3_url_answer_with_revised_prompt() -> None:
     from imagewire_client import Image, ImagesResponse
 
-    result = generate(Server(json_response(BOTHUB)), base_url="https://bothub.chat/api/v2/openai/")
+    result = generate(Server(json_response(BOTHUB)), "dall-e-3", base_url="https://bothub.chat/api/v2/openai/")
     assert isinstance(result, ImagesResponse)
     assert result.created == 1750098846
     (image,) = result.data

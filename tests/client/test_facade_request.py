@@ -55,7 +55,8 @@ def test_n_and_quality_and_numbers_keep_their_json_types() -> None:
 def test_base_url_path_prefix_is_kept(base_url: str) -> None:
     server = Server(ok_b64())
     c = client(server, base_url=base_url)
-    c.images.generate(model="gpt-image-1.5", prompt="p")
+    assert c.provider.id == "bothub"  # the address says which provider it is
+    c.images.generate(model="dall-e-3", prompt="p")
     assert str(server.requests[0].url) == "https://bothub.chat/api/v2/openai/images/generations"
 
 

@@ -61,7 +61,7 @@ def test_response_format_on_gpt_image_15() -> None:
 
 def test_retired_model_names_date_and_replacement() -> None:
     server = Server(ok_b64())
-    c = client(server)
+    c = client(server, provider="openai")  # a known table: refused before sending
     err = rejected(lambda: c.images.generate(model="gpt-image-1", prompt="p"), server)
     assert "2026-10-23" in str(err)
     assert "gpt-image-2.5-sunburst or gpt-image-2.5-flare" in str(err)
@@ -71,7 +71,7 @@ def test_retired_model_names_date_and_replacement() -> None:
 
 def test_shut_down_model() -> None:
     server = Server(ok_b64())
-    c = client(server)
+    c = client(server, provider="openai")  # a known table: refused before sending
     err = rejected(lambda: c.images.generate(model="gpt-image-1", prompt="p"), server)
     assert "2026-10-23" in str(err)
     assert "shut down" in str(err)
@@ -79,7 +79,7 @@ def test_shut_down_model() -> None:
 
 def test_unknown_model() -> None:
     server = Server(ok_b64())
-    c = client(server)
+    c = client(server, provider="openai")  # a known table: refused before sending
     err = rejected(lambda: c.images.generate(model="gpt-image-9", prompt="p"), server)
     assert "gpt-image-9" in str(err)
     assert "validate=False" in str(err)

@@ -125,11 +125,11 @@ def test_openai_refuses_dall_e_3_naming_its_retirement_and_who_still_serves_it()
     server = Server(ok_b64())
     with pytest.raises(_validation_error()) as caught:
         make(server, "openai", api_key=KEY).images.generate(model="dall-e-3", prompt="p")
-    assert (
-        str(caught.value)
-        == "dall-e-3 is retired on openai (2026-05-12); providers that still serve it: bothub, aipomogator"
+    assert str(caught.value) == (
+        "dall-e-3 was retired on 2026-05-12; name a live model, or pass validate=False if your provider still "
+        "serves it; providers that still serve it: bothub, aipomogator"
     )
-    assert caught.value.rule == "provider" and caught.value.field == "model"
+    assert caught.value.rule == "lifecycle" and caught.value.field == "model"
     assert server.count == 0
 
 
@@ -150,7 +150,7 @@ def test_openai_refuses_a_model_only_proxies_sell() -> None:
     with pytest.raises(_validation_error()) as caught:
         make(server, "openai", api_key=KEY).images.generate(model="yandexgpt/yandex-art", prompt="p")
     assert str(caught.value).startswith("yandexgpt/yandex-art is not offered by openai; it offers gpt-image-1-mini, ")
-    assert str(caught.value).endswith("; providers that serve it: aipomogator")
+    assert str(caught.value).endswith("; providers that serve it: aipomogator; pass validate=False to send it anyway")
     assert server.count == 0
 
 
@@ -169,13 +169,13 @@ def _azure_answer() -> dict[str, Any]:
 
 def test_azure_url_api_key_header_and_no_authorization() -> None:
     server = Server(ok_b64())
-    client = make(server, "azure", api_key=KEY, model="gpt-image-1.5", **AZURE)
+    client = make(server, "azure", api_key=KEY, model="gpt-image-1", **AZURE)
     client.images.generate(prompt="A yellow alpaca", size="1024x1536")
     (request,) = server.requests
     assert (request.method, str(request.url)) == ("POST", AZURE_URL)
     assert request.headers["api-key"] == KEY
     assert "authorization" not in request.headers
-    assert server.json() == {"model": "gpt-image-1.5", "prompt": "A yellow alpaca", "size": "1024x1536"}
+    assert server.json() == {"model": "gpt-image-1", "prompt": "A yellow alpaca", "size": "1024x1536"}
 
 
 def test_azure_settings_and_key_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -220,7 +220,7 @@ def test_azure_filter_results_are_read_silently(caplog: pytest.LogCaptureFixture
     """Declared extra keys: kept in ``extra``, no warning, nothing logged."""
     caplog.set_level(logging.DEBUG, logger="imagewire_client")
     server = Server(json_response(_azure_answer()))
-    result = make(server, "azure", api_key=KEY, model="gpt-image-1.5", **AZURE).images.generate(prompt="p", n=2)
+    result = make(server, "azure", api_key=KEY, model="gpt-image-1", **AZURE).images.generate(prompt="p", n=2)
     assert result.warnings == []
     assert "prompt_filter_results" in result.extra
     assert [set(image.extra) for image in result.data] == [{"content_filter_results"}, {"content_filter_results"}]
@@ -360,7 +360,8 @@ def test_bothub_refuses_gpt_image_1_5_as_not_offered() -> None:
         make(server, "bothub", api_key=JWT).images.generate(model="gpt-image-1.5", prompt="p")
     assert (
         str(caught.value)
-        == "gpt-image-1.5 is not offered by bothub; it offers dall-e-3; providers that serve it: openai"
+        == "gpt-image-1.5 is not offered by bothub; it offers dall-e-3; providers that serve it: openai; "
+        "pass validate=False to send it anyway"
     )
     assert server.count == 0
 
@@ -471,18 +472,19 @@ def test_aipomogator_estimate_defaults_and_unknowns() -> None:
     assert str(no_size) == "price unknown for aipomogator/dall-e-3"
     dall_e_2 = client.images.estimate(model="dall-e-2", n=2)  # its documented default size: 1024x1024
     assert (dall_e_2.size, dall_e_2.usd) == ("1024x1024", pytest.approx(0.04))
-    unlisted = client.images.estimate(model="gpt-image-1.5", size="1024x1024", quality="high")
-    assert str(unlisted) == "price unknown for aipomogator/gpt-image-1.5 at 1024x1024 high"
+    with pytest.raises(_validation_error(), match=r"gpt-image-1\.5 is not offered by aipomogator"):
+        client.images.estimate(model="gpt-image-1.5", size="1024x1024", quality="high")  # checked before priced
 
 
 @pytest.mark.parametrize("provider", ["azure", "bothub", "generic"])
 def test_estimate_says_unknown_for_providers_without_prices(provider: str) -> None:
     model = "dall-e-3" if provider == "bothub" else "gpt-image-1.5"
     client = make(Server(ok_b64()), provider, api_key=KEY, **REQUIRED.get(provider, {}))
+    n = 1 if model == "dall-e-3" else 3  # dall-e-3 makes one image a call
     estimate = client.images.estimate(
-        model=model, size="1024x1024", quality="high" if model != "dall-e-3" else None, n=3
+        model=model, size="1024x1024", quality="high" if model != "dall-e-3" else None, n=n
     )
-    assert (estimate.usd, estimate.per_image, estimate.n) == (None, None, 3)
+    assert (estimate.usd, estimate.per_image, estimate.n) == (None, None, n)
     assert str(estimate) == f"price unknown for {provider}/{model}"
 
 
@@ -491,9 +493,9 @@ def test_estimate_on_the_local_provider_is_free_and_without_provider_unknown() -
     assert (local.usd, local.per_image) == (0.0, 0.0)
     from imagewire_client import Client
 
-    bare = Client(api_key=KEY).images.estimate(model="gpt-image-1.5", size="1024x1024")
-    assert bare.usd is None
-    assert str(bare) == "price unknown for gpt-image-1.5: no provider named (Client(provider=...))"
+    bare = Client(api_key=KEY).images.estimate(model="gpt-image-1.5", size="1024x1024")  # OpenAI's address
+    assert bare.usd is None  # its default quality, auto, has no price
+    assert str(bare) == "price unknown for openai/gpt-image-1.5 at 1024x1024 auto"
 
 
 # ------------------------------------------------------------------------------------ local, generic
@@ -577,7 +579,10 @@ def test_missing_key_names_the_variable_and_echoes_no_planted_secret(
             monkeypatch.setenv(name, SECRET)
     with pytest.raises(ImagewireError) as caught:
         make(Server(ok_b64()), provider, organization=SECRET, project=SECRET, **REQUIRED.get(provider, {}))
-    assert str(caught.value) == f"no API key for {provider}: set {env} or pass the api_key argument"
+    token = ", or give a bearer token as azure_ad_token= or azure_ad_token_provider= or in AZURE_OPENAI_AD_TOKEN"
+    assert str(caught.value) == f"no API key for {provider}: set {env} or pass the api_key argument" + (
+        token if provider == "azure" else ""
+    )
     assert SECRET not in repr(caught.value) and SECRET not in caplog.text
 
 

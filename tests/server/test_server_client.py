@@ -104,8 +104,8 @@ def test_aipomogator_persona_jpeg_quirk(serve: Serve) -> None:
 def test_azure_persona(serve: Serve) -> None:
     server = serve("azure", api_key=KEY)
     assert "{deployment}" in server.base_url
-    options = {"resource": "anything", "deployment": "gpt-image-1.5", "api_version": "2025-04-01-preview"}
-    with client(server, "azure", model="gpt-image-1.5", **options) as c:
+    options = {"resource": "anything", "deployment": "gpt-image-1", "api_version": "2025-04-01-preview"}
+    with client(server, "azure", model="gpt-image-1", **options) as c:
         result = c.images.generate(prompt="p", size="1024x1024")
         assert result.warnings == []  # extra keys (the filter results) are tolerated
         assert result.data[0].content()
@@ -116,6 +116,29 @@ def test_azure_persona(serve: Serve) -> None:
         pytest.raises(AuthenticationError),
     ):
         c.images.generate(model="gpt-image-1.5", prompt="p")
+
+
+def test_azure_persona_v1_with_an_entra_token_and_no_model(serve: Serve) -> None:
+    server = serve("azure", api_key=KEY)
+    endpoint = server.base_url.split("/openai/")[0]
+    asked: list[int] = []
+
+    def token() -> str:
+        asked.append(1)
+        return KEY
+
+    options = {"azure_endpoint": endpoint, "api_version": "v1", "deployment": "gpt-image-1.5"}
+    with Client(provider="azure", azure_ad_token_provider=token, max_retries=0, **options) as c:  # type: ignore[arg-type]
+        result = c.images.generate(prompt="p")
+        assert result.usage is not None  # the deployment gpt-image-1.5 answered
+        (note,) = result.warnings  # the model of the deployment is not declared: its checks were skipped
+        assert "not declared" in note
+        edited = c.images.edit(prompt="p", image=picture(64, 64))
+        assert edited.data[0].content()
+    assert len(asked) == 2  # the token is asked for on every request
+    log = server.requests()
+    assert [e["operation"] for e in log] == ["generations", "edits"]
+    assert all(e["status"] == 200 for e in log)
 
 
 def test_errors_by_meaning(local: Running) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 import pytest
-from support.server import KEY, TIMEOUT, App, Serve, assert_conforms, decode, error
+from support.server import KEY, TIMEOUT, App, Serve, assert_conforms, decode, error, picture
 
 from imagewire.server.personas import personas
 from imagewire_client.catalog import PROVIDERS
@@ -100,14 +100,35 @@ def test_azure_url_api_version_and_api_key_header(app: App) -> None:
     assert ok.status_code == 200, ok.text
     no_version = client.post(url.split("?")[0], json=body, headers={"api-key": KEY})
     assert no_version.status_code == 400 and error(no_version)["param"] == "api-version"
-    bearer = client.post(url, json=body, headers={"Authorization": f"Bearer {KEY}"})
-    assert bearer.status_code == 401
-    assert_conforms(bearer)
-    assert bearer.json() == {"error": {"code": "401", "message": bearer.json()["error"]["message"]}}
-    assert "subscription key" in bearer.json()["error"]["message"]
+    entra = client.post(url, json=body, headers={"Authorization": f"Bearer {KEY}"})  # a token instead of the key
+    assert entra.status_code == 200, entra.text
+    assert entra.headers["apim-request-id"]  # Azure's request id, besides x-request-id
+    wrong = client.post(url, json=body, headers={"Authorization": "Bearer not-the-token-0000"})
+    assert wrong.status_code == 401
+    assert_conforms(wrong)
+    assert wrong.json() == {"error": {"code": "401", "message": wrong.json()["error"]["message"]}}
+    assert "subscription key" in wrong.json()["error"]["message"]
     assert client.post("/v1/images/generations", json=body, headers={"api-key": KEY}).status_code == 404
     variations = "/openai/deployments/d/images/variations?api-version=1"
     assert client.post(variations, json=body, headers={"api-key": KEY}).status_code == 404  # not offered
+
+
+def test_azure_v1_path_takes_the_deployment_as_the_model(app: App) -> None:
+    client = app("azure", api_key=KEY)
+    ok = client.post(
+        "/openai/v1/images/generations", json={"prompt": "p", "model": "dall-e-3"}, headers={"api-key": KEY}
+    )
+    assert ok.status_code == 200, ok.text  # no api-version needed on the v1 path
+    assert_conforms(ok)
+    assert ok.json()["data"][0].get("revised_prompt")  # the deployment named dall-e-3 answers as dall-e-3
+    assert ok.headers["apim-request-id"]
+    edit = client.post(
+        "/openai/v1/images/edits",
+        files={"image": ("a.png", picture(64, 64), "image/png")},
+        data={"prompt": "p", "model": "gpt-image-1.5"},
+        headers={"Authorization": f"Bearer {KEY}"},
+    )
+    assert edit.status_code == 200, edit.text
 
 
 def _at(node: Any, pointer: str) -> list[Any]:

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 __all__ = [
     "DEFAULT_KEY_VARIABLE",
     "GONE",
+    "ApiVersion",
     "Files",
     "Lifecycle",
     "Mask",
@@ -29,6 +30,8 @@ __all__ = [
     "Rule",
     "Setting",
     "SizeRule",
+    "Token",
+    "TokenPrice",
     "Value",
     "covers",
 ]
@@ -176,11 +179,45 @@ class Price(NamedTuple):
     quality: str | None = None
 
 
+class TokenPrice(NamedTuple):
+    """US dollars per million tokens of one model (None: not known)."""
+
+    model: str
+    text_input: float | None = None
+    text_input_cached: float | None = None
+    image_input: float | None = None
+    image_input_cached: float | None = None
+    text_output: float | None = None
+    image_output: float | None = None
+
+
+class Token(NamedTuple):
+    """A bearer token a provider takes instead of its key: given as ``param``, asked of a callable given as
+    ``provider_param`` before every request, or read from ``env``."""
+
+    param: str
+    provider_param: str
+    env: str | None = None
+
+
+class ApiVersion(NamedTuple):
+    """What one value of a provider's ``api-version`` setting changes: another address (the api-version is
+    then not sent), the deployment sent as ``model``, fewer operations, a table narrowing the models it names."""
+
+    name: str
+    operations: tuple[str, ...]
+    base_url: str | None = None
+    deployment_as_model: bool = False
+    models: Mapping[str, Model] | None = None
+
+
 class Provider(NamedTuple):
     """One provider: where it is, how it authenticates, what it offers and sells, how it bends the contract.
 
     ``base_url`` may hold ``{placeholders}`` filled from ``url_params`` (None: the caller supplies the
     address); ``models`` lists the ids of its model table (None: it takes any model of the catalog).
+    ``policy`` says what happens to a model the table does not list: ``known`` refuses it, ``open`` sends
+    it with a warning.
     """
 
     id: str
@@ -200,6 +237,18 @@ class Provider(NamedTuple):
     prices: tuple[Price, ...] | None = None
     quirks: tuple[Quirk, ...] = ()
     notes: tuple[str, ...] = ()
+    policy: str = "open"
+    base_url_env: str | None = None
+    endpoint: Setting | None = None
+    token: Token | None = None
+    request_id_header: str | None = None
+    token_prices: tuple[TokenPrice, ...] = ()
+    batch_rate: float | None = None
+    api_versions: tuple[ApiVersion, ...] = ()
+
+    def api_version(self, name: str | None) -> ApiVersion | None:
+        """What the api-version ``name`` changes; None when nothing is declared for it."""
+        return next((v for v in self.api_versions if v.name == name), None)
 
     @property
     def key_variable(self) -> str:

@@ -20,7 +20,7 @@ from ._catalog_types import Model, OperationRules, Param, SizeRule
 if TYPE_CHECKING:
     from ._multipart import Upload
 
-__all__ = ["STRUCTURAL", "CheckError", "allowed_values", "check", "size_problem"]
+__all__ = ["STRUCTURAL", "CheckError", "allowed_values", "check", "size_problem", "suggest"]
 
 #: Request fields that are not catalog params, per operation: prompt, model and the input files.
 STRUCTURAL: Mapping[str, frozenset[str]] = {
@@ -79,6 +79,17 @@ def _same(a: object, b: object) -> bool:
     if isinstance(a, bool) or isinstance(b, bool):
         return isinstance(a, bool) and isinstance(b, bool) and a == b
     return a == b
+
+
+def suggest(word: object, choices: Sequence[str]) -> str:
+    """``"; did you mean X?"`` for the closest of ``choices`` to a misspelt ``word``, or ``""``."""
+    from difflib import get_close_matches
+
+    if not isinstance(word, str) or not choices:
+        return ""
+    sized = word.replace("x", "").isdigit()  # a size: only a slip of a digit or two, not another size
+    close = get_close_matches(word, list(choices), n=1, cutoff=0.85 if sized else 0.75)
+    return f"; did you mean {close[0]}?" if close and close[0] != word else ""
 
 
 def _choices(items: Sequence[str], last: str = "or") -> str:
@@ -167,8 +178,8 @@ def check(
     if entry is None:
         known = _offering(operation, models)
         raise CheckError(
-            f"unknown model {_show(model_id)!r} for {operation}; known models that offer it: "
-            f"{', '.join(known) or 'none'}. For a model the spec does not know yet, pass validate=False",
+            f"unknown model {_show(model_id)!r} for {operation}{suggest(model_id, known) or '.'} Known models that offer "
+            f"it: {', '.join(known) or 'none'}; for a model the spec does not know yet, pass validate=False to send it anyway",
             rule="model",
             field="model",
             allowed=known,
@@ -181,7 +192,7 @@ def check(
         verb = "was retired" if life.status == "retired" else "was shut down"
         when = f" on {life.retired_on}" if life.retired_on else ""
         if life.replacement:
-            advice = f"use {life.replacement} instead"
+            advice = f"use {life.replacement} instead, or pass validate=False if your provider still serves it"
         else:
             advice = "name a live model, or pass validate=False if your provider still serves it"
         raise CheckError(
@@ -282,7 +293,9 @@ def _check_value(name: str, value: object, param: Param, model: str) -> None:
             else:
                 choices = tuple(_show(v) for v in listed)
                 raise CheckError(
-                    f"{name} {_show(value)!r} is not available for {model}; choose {_choices(choices)}",
+                    f"{name} {_show(value)!r} is not available for {model}"
+                    + (f"{hint} Choose" if (hint := suggest(_show(value), choices)) else "; choose")
+                    + f" {_choices(choices)}",
                     rule="values",
                     field=name,
                     allowed=choices,

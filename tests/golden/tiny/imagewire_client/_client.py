@@ -16,13 +16,13 @@ import os
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from logging import DEBUG, INFO
-from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
 from ._catalog import MODELS, OPERATIONS
 from ._catalog_types import Model as CatalogModel
 from ._catalog_types import Provider, Quirk
-from ._checks import CheckError, check
+from ._checks import CheckError, check, suggest
 from ._errors import (
     ImagewireError,
     ResponseContractError,
@@ -36,7 +36,18 @@ from ._multipart import InputFileError, Upload, encode, read_file
 from ._params import ImageSize, ModelId
 from ._retry import Retry, classify, delay, retryable_status, to_client_error
 from ._sse import aiter_events, decode_stream_event, is_done, iter_events
-from .catalog import DEFAULT_KEY_VARIABLE, Estimate, endpoint, estimate, providers_serving
+from .catalog import (
+    BASE_URL_VARIABLE,
+    DEFAULT_BASE_URL,
+    DEFAULT_KEY_VARIABLE,
+    PROVIDERS,
+    Estimate,
+    cost,
+    endpoint,
+    estimate,
+    provider_at,
+    providers_serving,
+)
 from .catalog import provider as get_provider
 
 if TYPE_CHECKING:
@@ -76,6 +87,14 @@ _JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 _STREAM_ACCEPT = {"Accept": "text/event-stream"}
 if TYPE_CHECKING:
     Timeout: TypeAlias = float | httpx.Timeout | None
+
+
+class _Sent(NamedTuple):
+    """What a request carried besides its bytes: the policy's warnings, the model it was checked as, its fields."""
+
+    notes: tuple[str, ...]
+    model: str | None
+    fields: Mapping[str, Any]
 
 
 class _Options(NamedTuple):
@@ -125,6 +144,39 @@ async def _async_sleep(seconds: float) -> None:
     import asyncio  # only async clients need it; importing it costs more than the rest of this module
 
     await asyncio.sleep(seconds)
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _close_names(fn: Callable[P, R]) -> Callable[P, R]:
+    """A misspelt keyword argument is a TypeError that names the close match (``qualty`` -> ``quality``)."""
+    import functools
+
+    @functools.wraps(fn)
+    def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except TypeError:
+            import inspect
+
+            names = [n for n in inspect.signature(fn).parameters if n != "self"]
+            wrong = [k for k in kwargs if k not in names]
+            if not wrong:
+                raise
+            hint = suggest(wrong[0], names)
+            raise TypeError(
+                f"{fn.__qualname__}() got an unexpected keyword argument {wrong[0]!r}"
+                + (f"; did you mean {hint[len('; did you mean ') : -1]!r}?" if hint else "")
+            ) from None
+
+    return call
+
+
+def _text(value: Any) -> str | None:
+    value = getattr(value, "value", value)  # an enum member
+    return value if isinstance(value, str) else None
 
 
 def _words(items: Sequence[str]) -> str:
@@ -187,6 +239,8 @@ class _Base:
         provider: str | None,
         model: str | None,
         settings: Mapping[str, str | None],
+        token_providers: Mapping[str, Callable[[], str] | None],
+        deployments: Mapping[str, str] | None,
         timeout: Timeout,
         max_retries: int,
         default_headers: Mapping[str, str] | None,
@@ -196,7 +250,11 @@ class _Base:
         models: Mapping[str, CatalogModel] | None,
         allow_retired: bool,
     ) -> None:
-        self.provider: Provider | None = get_provider(provider) if provider is not None else None
+        if provider is not None:
+            self.provider: Provider | None = get_provider(provider)
+        else:  # the provider at that address; any other address is the one that has none fixed (generic)
+            address = str(base_url or os.environ.get(BASE_URL_VARIABLE) or DEFAULT_BASE_URL)
+            self.provider = provider_at(address) or next((q for q in PROVIDERS.values() if q.base_url is None), None)
         p = self.provider
         self._timeout: Timeout | None = timeout
         self.max_retries = max_retries
@@ -206,7 +264,12 @@ class _Base:
         self._extra_key_quirks: list[Quirk] = []
         self._agent: dict[str, str] = {"User-Agent": USER_AGENT}
         self.model = model
+        self.deployments: Mapping[str, str] = dict(deployments or {})
         where = endpoint(p, base_url=None if base_url is None else str(base_url), settings=settings)
+        self._where = where
+        token = p.token if p is not None else None
+        self.__token = settings.get(token.param) if token is not None else None
+        self._token_provider = token_providers.get(token.provider_param) if token is not None else None
         if p is None:
             key_env, optional = DEFAULT_KEY_VARIABLE, False
             self.auth_header = auth_header or "Authorization"
@@ -215,13 +278,25 @@ class _Base:
             self.auth_header = auth_header or p.key_header or ""
             self._extra_key_quirks = [q for q in p.quirks if q.kind == "extra-key" and q.pointer]
             self.allow_retired = allow_retired or p.serves_retired
-        key = api_key if api_key is not None else (os.environ.get(key_env) or None)
-        if key is None and not optional:
+        key = api_key
+        if key is None and self.__token is None and self._token_provider is None:
+            key = os.environ.get(key_env) or None
+            if key is None and token is not None and token.env:
+                self.__token = os.environ.get(token.env) or None
+        if key is None and self.__token is None and self._token_provider is None and not optional:
             where_for = f" for {p.id}" if p is not None else ""
-            raise ImagewireError(f"no API key{where_for}: set {key_env} or pass the api_key argument")
+            also = ""
+            if token is not None:
+                also = f", or give a bearer token as {token.param}= or {token.provider_param}=" + (
+                    f" or in {token.env}" if token.env else ""
+                )
+            raise ImagewireError(f"no API key{where_for}: set {key_env} or pass the api_key argument{also}")
         self.__key = key or ""
         remember_secret(self.__key)
+        if self.__token:
+            remember_secret(self.__token)
         self.base_url = where.base_url
+        self._own_models = models is not None
         self.models: Mapping[str, CatalogModel] = (
             models if models is not None else (p.catalog() if p is not None else MODELS)
         )
@@ -250,6 +325,10 @@ class _Base:
         return f"{type(self).__name__}({provider}base_url={redact_url(self.base_url)!r})"
 
     def _auth(self) -> dict[str, str]:
+        token = self._token_provider() if self._token_provider is not None else self.__token
+        if token and not self.__key:  # a bearer token instead of the key (Microsoft Entra ID on Azure)
+            remember_secret(token)
+            return {"Authorization": f"Bearer {token}"}
         if not self.__key or not self.auth_header:
             return {}
         if self.auth_header.lower() == "authorization":
@@ -269,8 +348,23 @@ class _Base:
         if "model" not in given and self.model is not None and "model" in values:
             given["model"] = self.model
         validate = self.validate if opts.validate is None else opts.validate
-        if validate and self.provider is not None:
-            self._offered(op_key, given.get("model"))
+        declared = given.get("model")
+        deployed = self.provider is not None and self.provider.model_from_deployment
+        if deployed:  # the deployment picks the model: model= and deployments= declare it for the checks
+            if declared is None and self._where.deployment is not None:
+                declared = self.deployments.get(self._where.deployment)
+            if self._where.body_model is not None:
+                given["model"] = self._where.body_model
+        notes: list[str] = []
+        table: Mapping[str, CatalogModel] | None = self.models
+        allow_retired = self.allow_retired
+        if validate:
+            self._offered(op_key, declared)
+            table, allow_retired, notes = self._rules_for(op_key, declared)
+            for note in notes:
+                if note not in self._warned:
+                    self._warned.add(note)
+                    logger.warning("%s %s: %s", redact_url(self.base_url), op_key, note)
         parts = FILE_PARTS.get(op_key, {})
         by_reference = "images" in given or isinstance(given.get("mask"), Mapping)
         if by_reference and "image" in given:
@@ -317,8 +411,9 @@ class _Base:
                 allowed=None,
                 model=given.get("model") if isinstance(given.get("model"), str) else None,
             )
-        if validate and not self._passed(op_key, encoding, given, uploads):
-            self._check(op_key, encoding, given, uploads)
+        checked = {**given, "model": declared} if deployed else given
+        if validate and table is not None and not self._passed(op_key, encoding, checked, uploads):
+            self._check(op_key, encoding, checked, uploads, table, allow_retired)
         bad = _non_ascii(opts.extra_headers)
         if bad:
             raise ValidationError(
@@ -342,7 +437,7 @@ class _Base:
         else:
             content, headers["Content-Type"] = encode(body, files)
         query = {**self._default_query, **(opts.extra_query or {})}
-        return http.build_request(
+        request = http.build_request(
             op.method,
             self.base_url + op.path,
             params=query or None,
@@ -350,6 +445,8 @@ class _Base:
             headers=headers,
             timeout=self.timeout if opts.timeout is None else opts.timeout,
         )
+        request.extensions["imagewire"] = _Sent(tuple(notes), declared if isinstance(declared, str) else None, given)
+        return request
 
     def _passed(self, op_key: str, encoding: str, given: Mapping[str, Any], uploads: Mapping[str, Any]) -> bool:
         """Whether an identical call (but for a prompt within the model's limit) already passed the checks."""
@@ -363,7 +460,15 @@ class _Base:
         prompt = given.get("prompt")
         return limit != -1 and (limit is None or (isinstance(prompt, str) and len(prompt) <= limit))
 
-    def _check(self, op_key: str, encoding: str, given: Mapping[str, Any], uploads: Mapping[str, list[Upload]]) -> None:
+    def _check(
+        self,
+        op_key: str,
+        encoding: str,
+        given: Mapping[str, Any],
+        uploads: Mapping[str, list[Upload]],
+        models: Mapping[str, CatalogModel],
+        allow_retired: bool,
+    ) -> None:
         images = uploads.get("image", [])
         masks = uploads.get("mask") or []
         other = {name: read[0] for name, read in uploads.items() if name not in ("image", "mask")}
@@ -374,52 +479,130 @@ class _Base:
                 images=images,
                 mask=masks[0] if masks else None,
                 encoding=encoding,
-                models=self.models,
-                allow_retired=self.allow_retired,
+                models=models,
+                allow_retired=allow_retired,
             )
         except CheckError as err:
-            message = str(err)
-            serving = providers_serving(err.model) if err.rule == "lifecycle" and err.model else []
-            if serving:
-                message += f"; providers that still serve it: {', '.join(serving)}"
-            raise ValidationError(
-                message, rule=err.rule, field=err.field, allowed=err.allowed, model=err.model
-            ) from None
+            raise self._refusal(err) from None
         if uploads:
             return
         try:
             key = (op_key, encoding, frozenset((k, v) for k, v in given.items() if k != "prompt"))
         except TypeError:
             return
-        model = self.models.get(given["model"]) if isinstance(given.get("model"), str) else None
+        model = models.get(given["model"]) if isinstance(given.get("model"), str) else None
         if len(self._passed_calls) >= 256:
             self._passed_calls.clear()
         self._passed_calls[key] = model.prompt_max_length if model is not None else None
 
+    def _refusal(self, err: CheckError) -> ValidationError:
+        message = str(err)
+        serving = providers_serving(err.model) if err.rule == "lifecycle" and err.model else []
+        if serving:
+            message += f"; providers that still serve it: {', '.join(serving)}"
+        return ValidationError(message, rule=err.rule, field=err.field, allowed=err.allowed, model=err.model)
+
     def _offered(self, op_key: str, model: Any) -> None:
-        """The provider offers this operation and (when it lists its models) this model."""
+        """The provider (on this api-version) offers this operation."""
         p = self.provider
-        assert p is not None
-        if op_key not in p.operations:
+        if p is None:
+            return
+        version = self._where.version
+        offered = version.operations if version is not None else p.operations
+        if op_key not in offered:
+            on = f" on api-version {version.name}" if version is not None else ""
             raise ValidationError(
-                f"{p.id} does not offer {op_key} (it offers {_words(p.operations)}); pass validate=False to send anyway",
+                f"{p.id} does not offer {op_key}{on} (it offers {_words(offered)}); pass validate=False to send anyway",
                 rule="provider",
                 field=None,
-                allowed=p.operations,
+                allowed=offered,
                 model=model if isinstance(model, str) else None,
             )
-        if p.models is None or not isinstance(model, str) or model in p.models:
-            return
+
+    def _rules_for(self, op_key: str, model: Any) -> tuple[Mapping[str, CatalogModel] | None, bool, list[str]]:
+        """The provider's validation policy for one call: the model table that checks it (None: no check that
+        needs a model applies), whether models retired at their vendor pass, and what to warn about. A known
+        table refuses a model it does not list; an open provider sends it, checked by the model catalog
+        where the catalog knows it."""
+        p = self.provider
+        if p is None or self._own_models or (model is not None and not isinstance(model, str)):
+            return self.models, self.allow_retired, []
+        if model is None:
+            if p.model_from_deployment:
+                which = f"deployment {self._where.deployment!r}" if self._where.deployment else "the deployment"
+                return (
+                    None,
+                    True,
+                    [
+                        f"the model of {which} is not declared, so the checks that need one are skipped "
+                        "(declare it with model= or deployments=)"
+                    ],
+                )
+            return self.models, self.allow_retired, []
+        notes: list[str] = []
+        version = self._where.version
+        if version is not None and version.models is not None:
+            if model in version.models:
+                return version.models, self.allow_retired, []
+            notes.append(
+                f"{model} is not listed for api-version {version.name} (it lists {_words(list(version.models))}); "
+                "checked by the model catalog"
+            )
+        table = p.model_table
+        if table is not None and model in table:
+            return table, self.allow_retired, notes
         known = MODELS.get(model)
-        serving = ", ".join(name for name in providers_serving(model) if name != p.id)
-        if known is not None and known.lifecycle.gone:
-            when = f" ({known.lifecycle.retired_on})" if known.lifecycle.retired_on else ""
-            message = f"{model} is {known.lifecycle.status} on {known.vendor}{when}"
-            message += f"; providers that still serve it: {serving}" if serving else ""
-        else:
-            message = f"{model} is not offered by {p.id}; it offers {_words(p.models)}"
-            message += f"; providers that serve it: {serving}" if serving else ""
-        raise ValidationError(message, rule="provider", field="model", allowed=p.models, model=model)
+        if p.policy == "known":
+            if known is not None and known.lifecycle.gone:
+                try:
+                    check(op_key, {"model": model}, models=MODELS)
+                except CheckError as err:
+                    raise self._refusal(err) from None
+            if known is not None:
+                serving = ", ".join(name for name in providers_serving(model) if name != p.id)
+                message = f"{model} is not offered by {p.id}; it offers {_words(list(p.models or ()))}"
+                message += f"; providers that serve it: {serving}" if serving else ""
+                raise ValidationError(
+                    message + "; pass validate=False to send it anyway",
+                    rule="provider",
+                    field="model",
+                    allowed=p.models,
+                    model=model,
+                )
+            return table, self.allow_retired, notes  # unknown: the checks refuse it, with close matches
+        if known is None:
+            hint = suggest(model, list(MODELS))
+            also = f" ({hint[2:]})" if hint else ""
+            notes.append(f"model {model!r} is not in the catalog{also}, so it was sent to {p.id} unchecked")
+            return None, True, notes
+        if known.lifecycle.gone and not self.allow_retired:
+            verb = "retired" if known.lifecycle.status == "retired" else "shut down"
+            when = f" on {known.lifecycle.retired_on}" if known.lifecycle.retired_on else ""
+            notes.append(f"{model} was {verb} at {known.vendor}{when}; sent to {p.id} all the same")
+            return MODELS, True, notes
+        return MODELS, self.allow_retired, notes
+
+    def _estimate(
+        self, op_key: str, model: str | None, size: str | None, quality: str | None, n: int, batch: bool
+    ) -> Estimate:
+        model_id = model or self.model
+        if model_id is None and self.provider is not None and self._where.deployment is not None:
+            model_id = self.deployments.get(self._where.deployment)
+        table: Mapping[str, CatalogModel] | None = self.models
+        if self.validate:
+            self._offered(op_key, model_id)
+            table, allow_retired, _ = self._rules_for(op_key, model_id)
+            op = OPERATIONS.get(op_key)
+            encoding = "json" if op is None or "json" in op.encodings else "multipart"
+            fields = {"model": model_id, "size": size, "quality": quality, "n": n}
+            if table is not None and model_id is not None:
+                try:
+                    check(op_key, fields, encoding=encoding, models=table, allow_retired=allow_retired)
+                except CheckError as err:
+                    if err.rule not in ("images", "mask"):  # an estimate sends no files
+                        raise self._refusal(err) from None
+        spec = (table or self.models).get(model_id) if model_id else None
+        return estimate(self.provider, spec, model_id, operation=op_key, size=size, quality=quality, n=n, batch=batch)
 
     def _retries(self, opts: _Options) -> int:
         return self.max_retries if opts.max_retries is None else opts.max_retries
@@ -464,6 +647,22 @@ class _Base:
             result.quirks += [
                 q.id for q in self._extra_key_quirks if q.id not in result.quirks and _present(payload, q.pointer)
             ]
+        try:
+            sent = response.request.extensions.get("imagewire")
+        except RuntimeError:  # an answer made without a request (tests, replays)
+            sent = None
+        if isinstance(sent, _Sent):
+            result.warnings = [*sent.notes, *result.warnings]
+            if self.provider is not None:
+                fields = sent.fields
+                result.cost = cost(
+                    self.provider,
+                    sent.model or (fields.get("model") if not self.provider.model_from_deployment else None),
+                    getattr(result, "usage", None),
+                    size=_text(getattr(result, "size", None)) or _text(fields.get("size")),
+                    quality=_text(getattr(result, "quality", None)) or _text(fields.get("quality")),
+                    images=len(result.data),
+                )
         return result
 
     def _declared(self, warnings: list[str]) -> tuple[list[str], list[str]]:
@@ -581,13 +780,17 @@ class Client(_Base):
     address, auth style, key variable and model table (```` fill
     its placeholders). Without one, ``api_key`` defaults to ``$OPENAI_API_KEY`` and ``base_url`` to
     ``$OPENAI_BASE_URL`` or ; any path prefix of ``base_url`` is kept.
-    ``model`` is the default model of every call (Azure: the model your deployment runs). ``timeout`` defaults to connect 10 s, read 300 s.
+    A ``base_url`` without ``provider`` picks the provider at that address, else the one that takes any
+    address (generic); each provider's validation policy says what happens to a model it does not list.
+    ``model`` is the default model of every call (Azure: the model your deployment runs, for the checks;
+    ``deployments`` maps deployment names to models the same way). ``timeout`` defaults to connect 10 s, read 300 s.
     ``http_client`` lets you bring your own ``httpx.Client`` (proxies, transports, limits);
     otherwise one is made on first use. ``validate=False`` skips the model checks (for models the
     spec does not know yet); ``allow_retired=True`` keeps checking models retired at their vendor
     that a provider still serves. ``sleep`` is how retries wait (tests inject their own).
     """
 
+    @_close_names
     def __init__(
         self,
         *,
@@ -597,6 +800,7 @@ class Client(_Base):
         model: str | None = None,
         organization: str | None = None,
         project: str | None = None,
+        deployments: Mapping[str, str] | None = None,
         timeout: Timeout = None,
         max_retries: int = DEFAULT_MAX_RETRIES,
         http_client: httpx.Client | None = None,
@@ -617,6 +821,8 @@ class Client(_Base):
                 "organization": organization,
                 "project": project,
             },
+            token_providers={},
+            deployments=deployments,
             timeout=timeout,
             max_retries=max_retries,
             default_headers=default_headers,
@@ -758,6 +964,7 @@ class Images:
     def __init__(self, client: Client) -> None:
         self._client = client
 
+    @_close_names
     def estimate(
         self,
         *,
@@ -766,16 +973,17 @@ class Images:
         quality: str | None = None,
         n: int = 1,
         operation: str = "generations",
+        batch: bool = False,
     ) -> Estimate:
-        """What ``n`` images would cost at this client's provider, from the provider catalog (no request).
+        """What ``n`` images would cost at this client's provider, from the provider catalog (no request);
+        ``batch``: through the provider's Batch API, at its batch rate.
 
-        Size and quality default to the model's documented defaults; an unknown price says so.
+        The values are checked first, as a call checks them (a ValidationError names the rule); size and
+        quality default to the model's documented defaults; an unknown price says so.
         """
-        c = self._client
-        model_id = model or c.model
-        spec = c.models.get(model_id) if model_id else None
-        return estimate(c.provider, spec, model_id, operation=operation, size=size, quality=quality, n=n)
+        return self._client._estimate(operation, model, size, quality, n, batch)
 
+    @_close_names
     def generate(
         self,
         *,
@@ -867,13 +1075,17 @@ class AsyncClient(_Base):
     address, auth style, key variable and model table (```` fill
     its placeholders). Without one, ``api_key`` defaults to ``$OPENAI_API_KEY`` and ``base_url`` to
     ``$OPENAI_BASE_URL`` or ; any path prefix of ``base_url`` is kept.
-    ``model`` is the default model of every call (Azure: the model your deployment runs). ``timeout`` defaults to connect 10 s, read 300 s.
+    A ``base_url`` without ``provider`` picks the provider at that address, else the one that takes any
+    address (generic); each provider's validation policy says what happens to a model it does not list.
+    ``model`` is the default model of every call (Azure: the model your deployment runs, for the checks;
+    ``deployments`` maps deployment names to models the same way). ``timeout`` defaults to connect 10 s, read 300 s.
     ``http_client`` lets you bring your own ``httpx.AsyncClient`` (proxies, transports, limits);
     otherwise one is made on first use. ``validate=False`` skips the model checks (for models the
     spec does not know yet); ``allow_retired=True`` keeps checking models retired at their vendor
     that a provider still serves. ``sleep`` is how retries wait (tests inject their own).
     """
 
+    @_close_names
     def __init__(
         self,
         *,
@@ -883,6 +1095,7 @@ class AsyncClient(_Base):
         model: str | None = None,
         organization: str | None = None,
         project: str | None = None,
+        deployments: Mapping[str, str] | None = None,
         timeout: Timeout = None,
         max_retries: int = DEFAULT_MAX_RETRIES,
         http_client: httpx.AsyncClient | None = None,
@@ -903,6 +1116,8 @@ class AsyncClient(_Base):
                 "organization": organization,
                 "project": project,
             },
+            token_providers={},
+            deployments=deployments,
             timeout=timeout,
             max_retries=max_retries,
             default_headers=default_headers,
@@ -1044,6 +1259,7 @@ class AsyncImages:
     def __init__(self, client: AsyncClient) -> None:
         self._client = client
 
+    @_close_names
     def estimate(
         self,
         *,
@@ -1052,16 +1268,17 @@ class AsyncImages:
         quality: str | None = None,
         n: int = 1,
         operation: str = "generations",
+        batch: bool = False,
     ) -> Estimate:
-        """What ``n`` images would cost at this client's provider, from the provider catalog (no request).
+        """What ``n`` images would cost at this client's provider, from the provider catalog (no request);
+        ``batch``: through the provider's Batch API, at its batch rate.
 
-        Size and quality default to the model's documented defaults; an unknown price says so.
+        The values are checked first, as a call checks them (a ValidationError names the rule); size and
+        quality default to the model's documented defaults; an unknown price says so.
         """
-        c = self._client
-        model_id = model or c.model
-        spec = c.models.get(model_id) if model_id else None
-        return estimate(c.provider, spec, model_id, operation=operation, size=size, quality=quality, n=n)
+        return self._client._estimate(operation, model, size, quality, n, batch)
 
+    @_close_names
     async def generate(
         self,
         *,

@@ -15,7 +15,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from attrs import define
+from attrs import define, field
 
 from ._errors import ResponseContractError
 from ._model import Model, ShapeError
@@ -84,7 +84,16 @@ class ImageMixin(Model):
 
 @define(slots=True, kw_only=True)
 class ImagesMixin(Model):
-    """An answer with a ``data`` list of images."""
+    """An answer with a ``data`` list of images. ``cost``: what it cost in US dollars, from its ``usage`` where
+    the provider's token prices are known, else from its per-image prices; None when unknown."""
+
+    cost: float | None = field(default=None, repr=False, eq=False)
+
+    @property
+    def deviations(self) -> list[str]:
+        """The ``warnings`` about the answer (``"<JSON pointer>: <what>"``), without the client's notes about the
+        call (a model sent unchecked, a model retired at its vendor, checks skipped)."""
+        return [w for w in self.warnings if w.startswith("/") or w.startswith(": ")]
 
     def save(self, directory: str | os.PathLike[str], *, prefix: str = "image", overwrite: bool = False) -> list[Path]:
         """Write every image to ``directory``; return the paths, in answer order.
