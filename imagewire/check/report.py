@@ -19,6 +19,7 @@ from __future__ import annotations
 import enum
 import html
 import json
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -363,6 +364,16 @@ def _skipped_lines(report: CheckReport) -> list[str]:
     return lines
 
 
+#: terminal escape sequences (CSI, OSC, other ESC) and the remaining C0/C1 control characters
+_CONTROL = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]?|[\x00-\x1f\x7f-\x9f]")
+
+
+def _plain(text: object) -> str:
+    """Recorded text made safe for a terminal: a line break becomes a space, escape sequences and other
+    control characters are removed (a recording could otherwise set the window title or clear the screen)."""
+    return _CONTROL.sub("", str(text).replace("\n", " ").replace("\t", " "))
+
+
 def render_text(report: CheckReport, *, show_all: bool = False) -> str:
     """The plain-text report (what a non-TTY gets)."""
     rows = matrix(report.verdicts)
@@ -383,7 +394,7 @@ def render_text(report: CheckReport, *, show_all: bool = False) -> str:
     if not show_all:
         lines += _skipped_lines(report)
     lines += _problem_lines(report)
-    return "\n".join(lines)
+    return "\n".join(_plain(line) for line in lines)
 
 
 def print_terminal(report: CheckReport, out: IO[str], *, show_all: bool = False) -> None:
@@ -409,20 +420,20 @@ def print_terminal(report: CheckReport, out: IO[str], *, show_all: bool = False)
     for name in _COLUMNS:
         table.add_column(_SHORT[name] if narrow else name, justify="right", style=_STYLE[name], no_wrap=True)
     for (p, o, m), counts in rows.items():
-        table.add_row(p, o, m, *(str(counts.get(name, 0) or "") for name in _COLUMNS))
+        table.add_row(_plain(p), _plain(o), _plain(m), *(str(counts.get(name, 0) or "") for name in _COLUMNS))
     console.print(table)
     console.print(summary_line(report), highlight=False)
     for verdict in _listed(report, show_all):
-        heading = Text(_heading(verdict, report))
+        heading = Text(_plain(_heading(verdict, report)))
         heading.stylize(_STYLE[verdict.verdict], len(verdict.where) + 2, len(verdict.where) + 2 + len(verdict.verdict))
         console.print(heading, soft_wrap=True)
         for number, line in enumerate(_finding_lines(verdict)):
             style = "bold" if number == 0 and verdict.deciding is not None else ""
-            console.print(Text(f"    {line}", style=style), soft_wrap=True)
+            console.print(Text(f"    {_plain(line)}", style=style), soft_wrap=True)
         for line in _body_lines(report.previews.get((verdict.source, verdict.index))):
-            console.print(Text(f"    {line}", style="dim"), soft_wrap=True)
+            console.print(Text(f"    {_plain(line)}", style="dim"), soft_wrap=True)
     for line in ([] if show_all else _skipped_lines(report)) + _problem_lines(report):
-        console.print(Text(line, style="bold red" if line in _PROBLEM_TITLES else ""), soft_wrap=True)
+        console.print(Text(_plain(line), style="bold red" if line in _PROBLEM_TITLES else ""), soft_wrap=True)
 
 
 _PROBLEM_TITLES = frozenset({"Unreadable input", "Expectation mismatches", "Unreachable"})
@@ -468,7 +479,9 @@ def render_json(report: CheckReport) -> str:
 
 
 def _md(text: object) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    """Recorded text in Markdown: HTML escaped (Markdown passes HTML through), ``|`` escaped, control
+    characters removed."""
+    return html.escape(_plain(text), quote=False).replace("|", "\\|")
 
 
 def render_markdown(report: CheckReport, *, show_all: bool = False) -> str:

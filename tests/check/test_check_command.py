@@ -13,7 +13,8 @@ from support.kit import RECORDINGS
 
 from imagewire import cli
 from imagewire.check import command as check
-from imagewire.check.report import print_terminal
+from imagewire.check.report import CheckReport, print_terminal, render_markdown, render_text
+from imagewire.record.recordings import LoadError
 
 
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
@@ -158,3 +159,24 @@ def test_live_interactions_feed_the_same_machinery() -> None:
     )
     assert [(v.source, v.verdict) for v in report.verdicts] == [("live", "conforms")]
     assert report.exit_code() == 0
+
+
+def test_recorded_text_cannot_inject_html_or_terminal_sequences() -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    hostile = "<script>alert(1)</script> [bold]x[/] \x1b]0;owned\x07\x1b[2J\r|"
+    report = CheckReport(load_errors=[LoadError(f"{hostile}.yaml", 3, f"not valid YAML: {hostile}")])
+    markdown = render_markdown(report)
+    assert "<script>" not in markdown and "&lt;script&gt;" in markdown
+    for text in (render_text(report), _printed(report, Terminal())):
+        assert "\x1b]" not in text and "\x1b[2J" not in text and "\x07" not in text and "\r" not in text
+        assert "alert(1)" in text and "owned" not in text  # the text stays, the sequences (and a title) go
+
+
+def _printed(report: CheckReport, out: io.StringIO) -> str:
+    print_terminal(report, out)
+    text = out.getvalue()
+    assert "[bold]x[/]" in text  # shown as written, not read as rich markup
+    return text
