@@ -98,17 +98,22 @@ class Section:
         )
 
 
-def _section(piece: bytes) -> Section:
-    lead = b"\r\n" if piece.startswith(b"\r\n") else (b"\n" if piece.startswith(b"\n") else b"")
-    rest = piece[len(lead) :]
-    head, sep, data = rest.partition(b"\r\n\r\n")
-    if not sep:
-        head, sep, data = rest.partition(b"\n\n")
-    if not sep:
-        return Section(lead, rest, b"", b"", b"")
+def _section(body: bytes, start: int, end: int) -> Section:
+    """The section ``body[start:end]``, each of its fields sliced once from ``body`` (a large file part is
+    copied once, not once per step)."""
+    lead = b"\r\n" if body.startswith(b"\r\n", start, end) else (b"\n" if body.startswith(b"\n", start, end) else b"")
+    rest = start + len(lead)
+    sep = b"\r\n\r\n"
+    at = body.find(sep, rest, end)
+    if at < 0:
+        sep = b"\n\n"
+        at = body.find(sep, rest, end)
+    if at < 0:
+        return Section(lead, body[rest:end], b"", b"", b"")
     newline = b"\n" if sep == b"\n\n" else b"\r\n"
-    trailer = newline if data.endswith(newline) else b""
-    return Section(lead, head, sep, data[: len(data) - len(trailer)], trailer)
+    data = at + len(sep)
+    trailer = newline if end - data >= len(newline) and body.endswith(newline, data, end) else b""
+    return Section(lead, body[rest:at], sep, body[data : end - len(trailer)], trailer)
 
 
 @dataclass(frozen=True)
@@ -134,16 +139,22 @@ def split(body: bytes, content_type: str) -> Body | None:
     if not found:
         return None
     delimiter = b"--" + found.encode("latin-1", errors="replace")
-    pieces = body.split(delimiter)
-    if len(pieces) < 2:
+    cuts = []  # where each delimiter starts
+    at = body.find(delimiter)
+    while at >= 0:
+        cuts.append(at)
+        at = body.find(delimiter, at + len(delimiter))
+    if not cuts:
         return None
     sections: list[Section] = []
-    rest = pieces[1:]
-    for index, piece in enumerate(rest):
-        if piece.startswith(b"--"):
-            return Body(delimiter, pieces[0], tuple(sections), tuple(rest[index:]))
-        sections.append(_section(piece))
-    return Body(delimiter, pieces[0], tuple(sections), ())
+    ends = [*cuts[1:], len(body)]
+    for index, (cut, end) in enumerate(zip(cuts, ends, strict=True)):
+        start = cut + len(delimiter)
+        if body.startswith(b"--", start, end):
+            closing = tuple(body[c + len(delimiter) : e] for c, e in zip(cuts[index:], ends[index:], strict=True))
+            return Body(delimiter, body[: cuts[0]], tuple(sections), closing)
+        sections.append(_section(body, start, end))
+    return Body(delimiter, body[: cuts[0]], tuple(sections), ())
 
 
 def parse(body: bytes, content_type: str) -> list[Part] | None:

@@ -61,6 +61,8 @@ class Running:
     pid: int
     base_url: str
     process: subprocess.Popen[bytes] = field(repr=False)
+    #: what the control endpoints need: the key, in the persona's header (empty when the server has no key)
+    auth: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def origin(self) -> str:
@@ -81,7 +83,7 @@ class Running:
         """The request log (method, path, query, time, status, operation, model, faults)."""
         import httpx
 
-        answer = httpx.get(f"{self.origin}/_imagewire/requests", timeout=10)
+        answer = httpx.get(f"{self.origin}/_imagewire/requests", headers=self.auth, timeout=10)
         answer.raise_for_status()
         entries: list[dict[str, Any]] = answer.json()["requests"]
         return entries
@@ -90,7 +92,7 @@ class Running:
         """Forget the request log and the fault counters."""
         import httpx
 
-        httpx.post(f"{self.origin}/_imagewire/reset", timeout=10).raise_for_status()
+        httpx.post(f"{self.origin}/_imagewire/reset", headers=self.auth, timeout=10).raise_for_status()
 
     def running(self) -> bool:
         return self.process.poll() is None
@@ -136,6 +138,16 @@ def _read_line(stream: IO[bytes], deadline: float) -> bytes | None:
                 return line
             line += byte
     return None
+
+
+def _auth(persona: str, api_key: str | None) -> dict[str, str]:
+    """The header a persona's clients send the key in."""
+    if api_key is None:
+        return {}
+    from imagewire.server.personas import persona as find_persona
+
+    found = find_persona(persona)
+    return {found.auth_header: f"Bearer {api_key}" if found.bearer else api_key}
 
 
 def _drain(stream: IO[bytes]) -> None:
@@ -207,7 +219,7 @@ def start(
         raise fail(f"no banner on stdout (got {line!r})")
     base_url = line.decode().split(_BANNER, 1)[1].rsplit(" (persona ", 1)[0].strip()
     threading.Thread(target=_drain, args=(process.stdout,), daemon=True).start()
-    running = Running(process.pid, base_url, process)
+    running = Running(process.pid, base_url, process, _auth(persona, api_key))
     while True:
         try:
             if httpx.get(f"{running.origin}/_imagewire/health", timeout=1.0).status_code == 200:
@@ -249,6 +261,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--faults", default="", metavar="LIST", help="comma-separated faults for every request")
     parser.add_argument("--url-ttl", type=int, default=3600, metavar="SECONDS", help="lifetime of image URLs")
     parser.add_argument("--max-body", type=int, default=None, metavar="BYTES", help="largest request body (413)")
+    parser.add_argument(
+        "--max-concurrent", type=int, default=None, metavar="N", help="requests handled at once (429 past it)"
+    )
+    parser.add_argument(
+        "--body-timeout", type=float, default=None, metavar="SECONDS", help="time to send a request body (408)"
+    )
     parser.add_argument("--spec", default=None, help="the OpenAPI document (default: spec/openapi.yaml)")
     return parser
 
@@ -292,6 +310,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         faults=faults,
         url_ttl=args.url_ttl,
         max_body_bytes=args.max_body,
+        max_concurrent=args.max_concurrent,
+        body_timeout=args.body_timeout,
         spec_path=args.spec,
     )
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET

@@ -36,9 +36,9 @@ from imagewire.server.errors import ApiError
 from imagewire.server.faults import HEADER, PRE, Canned, parse_header, parse_list, pre_fault
 from imagewire.server.files import FileStore
 from imagewire.server.personas import persona as find_persona
-from imagewire.server.state import DEFAULT_MAX_BODY, ServerState
+from imagewire.server.state import DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_BODY, DEFAULT_MAX_CONCURRENT, ServerState
 
-__all__ = ["DEFAULT_MAX_BODY", "ServerState", "make_app"]
+__all__ = ["DEFAULT_BODY_TIMEOUT", "DEFAULT_MAX_BODY", "DEFAULT_MAX_CONCURRENT", "ServerState", "make_app"]
 
 _AZURE_401 = (
     "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key "
@@ -126,10 +126,16 @@ class Provider:
         started = time.perf_counter()
         request_id = f"req_{uuid.uuid4().hex}"
         post: list[str] = []
+        state = self.state
         try:
+            state.active += 1
+            if state.active > state.max_concurrent:
+                raise _busy(state.max_concurrent)
             response = await self._api(request, request_id, post)
         except ApiError as err:
             response = self.error_response(err)
+        finally:
+            state.active -= 1
         response.headers["x-request-id"] = request_id
         if self.persona.request_id_header:
             response.headers[self.persona.request_id_header] = str(uuid.UUID(request_id[4:]))
@@ -278,14 +284,35 @@ class Provider:
         )
 
     async def requests(self, request: Request) -> Response:
+        """The request log; behind the key, like the API."""
+        try:
+            self._authorize(request)
+        except ApiError as err:
+            return self.error_response(err)
         return JSONResponse({"requests": list(self.state.log)})
 
     async def reset(self, request: Request) -> Response:
+        """Forget the log and the fault counters; behind the key, like the API."""
+        try:
+            self._authorize(request)
+        except ApiError as err:
+            return self.error_response(err)
         self.state.reset()
         return JSONResponse({"reset": True})
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _busy(limit: int) -> ApiError:
+    return ApiError(
+        429,
+        f"Rate limit reached for concurrent requests: Limit {limit}, Used {limit}, Requested 1. "
+        "Please try again in 1s.",
+        type="requests",
+        code="rate_limit_exceeded",
+        headers={"retry-after": "1", "retry-after-ms": "1000"},
+    )
 
 
 class AnyMethod:
@@ -306,6 +333,8 @@ def make_app(
     faults: Sequence[str] | str = (),
     url_ttl: int = 3600,
     max_body_bytes: int | None = None,
+    max_concurrent: int = DEFAULT_MAX_CONCURRENT,
+    body_timeout: float = DEFAULT_BODY_TIMEOUT,
     spec_path: str | None = None,
 ) -> Starlette:
     """The reference provider as an ASGI application (for ``uvicorn``, ``httpx.ASGITransport`` or Starlette's TestClient)."""
@@ -317,6 +346,8 @@ def make_app(
         faults=parse_list(faults),
         url_ttl=url_ttl,
         max_body=DEFAULT_MAX_BODY if max_body_bytes is None else max_body_bytes,
+        max_concurrent=max_concurrent,
+        body_timeout=body_timeout,
         files=FileStore(url_ttl),
     )
     provider = Provider(state)

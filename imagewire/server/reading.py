@@ -4,6 +4,7 @@ spec's request schema (:mod:`imagewire.server.contract`), and the image referenc
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
@@ -43,7 +44,8 @@ class Parsed:
 
 async def read(request: Request, state: ServerState, op: str) -> Parsed:
     """The body of a request to ``op``: 415 for a content type the operation does not take, 413 over the
-    size limit, 400 for a body the spec's schema does not admit."""
+    size limit (counted as it arrives), 408 when it is not sent within the body timeout, 400 for a body the
+    spec's schema does not admit."""
     bodies = state.contract.bodies.get(op, {})
     content_type = request.headers.get("content-type", "")
     media = content_type.split(";", 1)[0].strip().lower()
@@ -54,7 +56,12 @@ async def read(request: Request, state: ServerState, op: str) -> Parsed:
             f"Unsupported content type: '{media or 'none'}'. This endpoint accepts {accepted}.",
             code="unsupported_content_type",
         )
-    raw = await _body_bytes(request, state.max_body)
+    try:
+        async with asyncio.timeout(state.body_timeout):
+            raw = await _body_bytes(request, state.max_body)
+    except TimeoutError:
+        message = f"Timed out reading the request body (the limit is {state.body_timeout:g} s)."
+        raise ApiError(408, message, code="timeout") from None
     if media == "application/json":
         return _read_json(raw, bodies[media])
     return _read_multipart(raw, content_type, bodies[media], state.contract.image_types)

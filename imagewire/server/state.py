@@ -10,9 +10,13 @@ from imagewire.server.contract import Contract
 from imagewire.server.files import FileStore
 from imagewire.server.personas import Persona
 
-__all__ = ["DEFAULT_MAX_BODY", "LOG_LIMIT", "ServerState"]
+__all__ = ["DEFAULT_BODY_TIMEOUT", "DEFAULT_MAX_BODY", "DEFAULT_MAX_CONCURRENT", "LOG_LIMIT", "ServerState"]
 
 DEFAULT_MAX_BODY = 100 * 1024 * 1024
+#: requests handled at once; more are answered 429 (rate_limit_exceeded) the way OpenAI answers them
+DEFAULT_MAX_CONCURRENT = 1000
+#: seconds a client may take to send a whole request body (408 after that)
+DEFAULT_BODY_TIMEOUT = 60.0
 LOG_LIMIT = 10_000
 
 
@@ -27,6 +31,9 @@ class ServerState:
     faults: tuple[str, ...] = ()
     url_ttl: int = 3600
     max_body: int = DEFAULT_MAX_BODY
+    max_concurrent: int = DEFAULT_MAX_CONCURRENT
+    body_timeout: float = DEFAULT_BODY_TIMEOUT
+    active: int = 0  # requests being handled now
     files: FileStore = field(default_factory=FileStore)
     log: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=LOG_LIMIT))
     seq: int = 0

@@ -25,7 +25,9 @@ def test_async_client_over_asgi_transport() -> None:
             assert types == ["image_generation.partial_image", "image_generation.completed"]
             edited = await client.images.edit(model="gpt-image-1.5", prompt="p", image=picture())
             assert edited.data[0].b64_json
-            log = (await http.get("http://imagewire.test/_imagewire/requests")).json()["requests"]
+            control = "http://imagewire.test/_imagewire/requests"
+            assert (await http.get(control)).status_code == 401  # behind the key
+            log = (await http.get(control, headers={"Authorization": f"Bearer {KEY}"})).json()["requests"]
             assert [e["status"] for e in log] == [200, 200, 200]
 
     asyncio.run(asyncio.wait_for(run(), 60))

@@ -36,7 +36,7 @@ def test_every_request_is_logged_without_the_key(local: Running) -> None:
     assert [e["seq"] for e in log] == sorted(e["seq"] for e in log)
     assert log[0]["faults"] == ["rate-limit"] and "faults" not in log[1]
     assert log[1]["model"] == "dall-e-2" and log[1]["operation"] == "generations"
-    raw = httpx.get(local.origin + "/_imagewire/requests", timeout=TIMEOUT).text
+    raw = httpx.get(local.origin + "/_imagewire/requests", headers=local.auth, timeout=TIMEOUT).text
     assert KEY not in raw and KEY[-8:] not in raw
     assert "authorization" not in raw.lower()
 
@@ -46,7 +46,7 @@ def test_credentials_in_the_url_are_scrubbed_from_the_log(local: Running) -> Non
     url = f"{local.base_url}/images/generations?api-version=x&api-key={token}&sig={token}&note=sk-{token}"
     assert httpx.post(url, json={}, timeout=TIMEOUT).status_code == 401
     assert httpx.post(f"{local.origin}/v1/sk-{token}/images/generations", timeout=TIMEOUT).status_code == 404
-    raw = httpx.get(local.origin + "/_imagewire/requests", timeout=TIMEOUT).text
+    raw = httpx.get(local.origin + "/_imagewire/requests", headers=local.auth, timeout=TIMEOUT).text
     assert token not in raw
     first, second = local.requests()
     assert first["query"] == "api-version=x&api-key=REDACTED&sig=REDACTED&note=REDACTED"
@@ -56,9 +56,14 @@ def test_credentials_in_the_url_are_scrubbed_from_the_log(local: Running) -> Non
 def test_reset_empties_the_log(local: Running) -> None:
     httpx.post(local.base_url + "/images/generations", json={}, timeout=TIMEOUT)
     assert len(local.requests()) == 1
+    for method, path in (("POST", "reset"), ("GET", "requests")):  # the control endpoints are behind the key
+        refused = httpx.request(method, f"{local.origin}/_imagewire/{path}", timeout=TIMEOUT)
+        assert refused.status_code == 401 and refused.json()["error"]["code"] == "invalid_api_key"
+    assert len(local.requests()) == 1
     local.reset()
     assert local.requests() == []
-    assert json.loads(httpx.get(local.origin + "/_imagewire/requests", timeout=TIMEOUT).text) == {"requests": []}
+    raw = httpx.get(local.origin + "/_imagewire/requests", headers=local.auth, timeout=TIMEOUT).text
+    assert json.loads(raw) == {"requests": []}
 
 
 def test_a_request_the_client_rejects_sends_nothing(local: Running) -> None:
