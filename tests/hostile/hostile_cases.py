@@ -100,6 +100,30 @@ def regen_similar_enum() -> tuple[str | None, str, dict[str, Any]]:
     return (f"exit {code}" if code else None), " / ".join(lines[:3])[:300], {}
 
 
+# ------------------------------------------------------------------ the reference provider
+
+
+@case
+def serve() -> tuple[str | None, str, dict[str, Any]]:
+    """Run the reference provider on 127.0.0.1 (a free port, printed) until SIGTERM; the attack is the
+    harness's. ``HOSTILE_SERVER`` holds ``make_app`` options as JSON."""
+    import socket
+
+    import uvicorn
+
+    from imagewire.server import make_app
+
+    options = json.loads(os.environ.get("HOSTILE_SERVER", "{}"))
+    app = make_app("local", **known(make_app, **options))
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    config = uvicorn.Config(app, lifespan="off", log_level="critical", access_log=False, timeout_graceful_shutdown=1)
+    print(f"HOSTILE-PORT {sock.getsockname()[1]}", flush=True)
+    uvicorn.Server(config).run(sockets=[sock])
+    return None, "stopped", {}
+
+
 def main() -> None:
     name = sys.argv[1]
     facts: dict[str, Any] = {}

@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,8 +71,12 @@ def run_case(
     time_cap: float = TIME_CAP,
     memory_cap_mb: int = MEMORY_CAP_MB,
     args: tuple[str, ...] = (),
+    during: Callable[[int], tuple[str | None, str]] | None = None,
 ) -> Outcome:
-    """Run ``case`` against the code in ``root`` and measure it (see the module's docstring)."""
+    """Run ``case`` against the code in ``root`` and measure it (see the module's docstring).
+
+    With ``during``, the child is a server: once it prints ``HOSTILE-PORT n``, ``during(n)`` attacks it from
+    this process and says what came back (error, detail); the child is then stopped with SIGTERM."""
     with tempfile.TemporaryDirectory(prefix="hostile-run-") as tmp:
         work = Path(tmp) / "work"
         work.mkdir()
@@ -96,7 +100,14 @@ def run_case(
             )
             killed = False
             peak_kb = 0
+            attack: tuple[str | None, str] | None = None
             while True:
+                if during is not None and attack is None:
+                    port = _port(out_path)
+                    if port:
+                        attack = during(port)
+                        peak_kb = max(peak_kb, vm_hwm_kb(child.pid))
+                        os.kill(child.pid, signal.SIGTERM)
                 peak_kb = max(peak_kb, vm_hwm_kb(child.pid))
                 pid, _status, _usage = os.wait4(child.pid, os.WNOHANG)
                 if pid:
@@ -121,9 +132,18 @@ def run_case(
         last = stderr.strip().splitlines()[-1:] or [""]
         error = "MemoryError" if "MemoryError" in stderr else None
         detail, facts = last[0][:300], {}
+    if attack is not None:
+        error, detail = attack
     if "Traceback (most recent call last)" in stdout + stderr:
         facts["traceback"] = True
     return Outcome(case, error, detail, peak_kb / 1024, seconds, written, killed, facts)
+
+
+def _port(stdout: Path) -> int:
+    for line in stdout.read_text(errors="replace").splitlines():
+        if line.startswith("HOSTILE-PORT "):
+            return int(line.split()[1])
+    return 0
 
 
 def vm_hwm_kb(pid: int | str = "self") -> int:

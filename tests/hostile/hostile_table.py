@@ -8,10 +8,12 @@ AFTER_CHECKOUT defaults to this one. Each case runs in a child process against e
 
 from __future__ import annotations
 
+import json
 import sys
 import tempfile
 from pathlib import Path
 
+from hostile_attacks import ATTACKS
 from hostile_files import KIT
 from hostile_harness import ROOT, bound_mb, run_case
 
@@ -32,6 +34,10 @@ def main(argv: list[str]) -> int:
             cells.append(outcome.summary().replace("|", "\\|"))
         bound = spec.rss_mb or bound_mb(spec.limit)
         print(f"| {name} | {cells[0]} | {cells[1]} | {bound:.0f} MB, {spec.seconds:.0f} s |", flush=True)
+    for name, attack in ATTACKS.items():
+        env = {"HOSTILE_SERVER": json.dumps(attack.options)}
+        cells = [run_case("serve", root=root, env=env, during=attack.run).summary() for root in (before, after)]
+        print(f"| {name} | {cells[0]} | {cells[1]} | {attack.rss_mb:.0f} MB, {attack.seconds:.1f} s |", flush=True)
     return 0
 
 

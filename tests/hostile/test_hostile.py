@@ -4,9 +4,11 @@ file; ``scripts/bench_hostile.py`` prints it."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from hostile.hostile_attacks import ATTACKS
 from hostile.hostile_files import KIT
 from hostile.hostile_harness import bound_mb, run_case
 
@@ -21,4 +23,16 @@ def test_crafted_file_is_refused_within_bounds(name: str, tmp_path: Path) -> Non
     assert not outcome.facts.get("traceback"), outcome
     assert outcome.rss_mb <= (spec.rss_mb or bound_mb(spec.limit)), outcome.summary()
     assert outcome.seconds <= spec.seconds, outcome.summary()
+    assert outcome.written == [], outcome.written
+
+
+@pytest.mark.parametrize("name", sorted(ATTACKS))
+def test_the_reference_provider_holds_under_attack(name: str) -> None:
+    attack = ATTACKS[name]
+    outcome = run_case("serve", env={"HOSTILE_SERVER": json.dumps(attack.options)}, during=attack.run)
+    assert not outcome.killed, outcome.summary()
+    assert outcome.error == attack.error, outcome
+    assert not outcome.facts.get("traceback"), outcome
+    assert outcome.rss_mb <= attack.rss_mb, outcome.summary()
+    assert outcome.seconds <= attack.seconds, outcome.summary()
     assert outcome.written == [], outcome.written

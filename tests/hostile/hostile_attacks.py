@@ -1,0 +1,117 @@
+"""Attacks on the reference provider, run from the harness's process while the server (the child) is measured.
+Each takes the server's port and returns (what came back, detail)."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+KEY = "sk-hostile-0123456789abcdef"
+AUTH = {"Authorization": f"Bearer {KEY}"}
+MB = 1024 * 1024
+
+
+def _answer(response: httpx.Response) -> str:
+    try:
+        code = response.json()["error"]["code"]
+    except (ValueError, KeyError, TypeError):
+        code = None
+    return f"{response.status_code} {code}" if code else str(response.status_code)
+
+
+def _tally(answers: list[str]) -> tuple[str | None, str]:
+    counts = Counter(answers)
+    refusals = sorted(a for a in counts if not a.startswith("200"))
+    return (refusals[0] if refusals else None), ", ".join(f"{n} x {a}" for a, n in sorted(counts.items()))
+
+
+def uploads(port: int, *, count: int = 6, size: int = 12 * MB) -> tuple[str | None, str]:
+    """Six concurrent edits, each uploading a 12 MB file (within the 16 MB limit): 72 MB in all."""
+    data = b"\x89PNG\r\n\x1a\n" + bytes(size)
+
+    def one(_: int) -> str:
+        files = {"image": ("a.png", data, "image/png")}
+        form = {"prompt": "p", "model": "gpt-image-1.5"}
+        url = f"http://127.0.0.1:{port}/v1/images/edits"
+        return _answer(httpx.post(url, data=form, files=files, headers=AUTH, timeout=30))
+
+    with ThreadPoolExecutor(count) as pool:
+        return _tally(list(pool.map(one, range(count))))
+
+
+def slow_body(port: int, *, give_up: float = 12.0) -> tuple[str | None, str]:
+    """A JSON body announced whole, sent one byte a second."""
+    body = b'{"model": "dall-e-2", "prompt": "a slow request body"}'
+    head = (
+        f"POST /v1/images/generations HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {KEY}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+        sock.sendall(head.encode())
+        for byte in body:
+            try:
+                sock.sendall(bytes([byte]))
+                answer = sock.recv(4096)
+            except TimeoutError:
+                answer = b""
+            except OSError:
+                return "closed", f"connection closed after {time.monotonic() - started:.1f} s"
+            if answer:
+                status = answer.split(b"\r\n", 1)[0].decode(errors="replace")
+                return status.split(" ")[1], f"{status} after {time.monotonic() - started:.1f} s"
+            if time.monotonic() - started > give_up:
+                return None, f"still reading after {give_up:.0f} s"
+    return None, "the whole body was read"
+
+
+def crowd(port: int, *, count: int = 20) -> tuple[str | None, str]:
+    """Twenty requests at once (the server runs with a 4-request cap and 500 ms latency)."""
+    body = {"model": "dall-e-2", "prompt": "p", "size": "256x256", "response_format": "b64_json"}
+
+    def one(_: int) -> str:
+        url = f"http://127.0.0.1:{port}/v1/images/generations"
+        return _answer(httpx.post(url, json=body, headers=AUTH, timeout=30))
+
+    with ThreadPoolExecutor(count) as pool:
+        return _tally(list(pool.map(one, range(count))))
+
+
+def control_without_key(port: int) -> tuple[str | None, str]:
+    """The control endpoints, asked without the key."""
+    origin = f"http://127.0.0.1:{port}"
+    answers = [
+        _answer(httpx.get(f"{origin}/_imagewire/requests", timeout=10)),
+        _answer(httpx.post(f"{origin}/_imagewire/reset", timeout=10)),
+    ]
+    return _tally(answers)
+
+
+@dataclass(frozen=True)
+class Attack:
+    """A case against the server: the attack, the server's options (older servers ignore those they lack),
+    the answer expected, and the bounds (peak RSS of the server, seconds)."""
+
+    run: Callable[[int], tuple[str | None, str]]
+    error: str
+    rss_mb: float
+    seconds: float
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+BASE = {"api_key": KEY}
+ATTACKS = {
+    # bound: twice the 72 MB the uploads hold, plus 50 MB
+    "server-uploads": Attack(uploads, "400 invalid_image", 2 * 72 + 50, 15, {**BASE, "max_body_bytes": 16 * MB}),
+    # the deadline: a 2 s body timeout, plus 2 s
+    "server-slow-body": Attack(slow_body, "408", 120, 2 + 2 + 1.5, {**BASE, "body_timeout": 2.0}),
+    "server-crowd": Attack(crowd, "429 rate_limit_exceeded", 120, 15, {**BASE, "max_concurrent": 4, "latency_ms": 500}),
+    "server-control-without-key": Attack(control_without_key, "401 invalid_api_key", 120, 10, BASE),
+}
