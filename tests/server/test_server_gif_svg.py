@@ -16,6 +16,7 @@ from imagewire_client import Client, ValidationError
 from imagewire_client.media import sniff
 
 MODEL = "gpt-image-2.5-sunburst"
+AUTH = {"Authorization": f"Bearer {KEY}"}  # the request log is behind the key
 
 
 @pytest.fixture
@@ -33,7 +34,7 @@ def test_gif_with_frames_and_complexity(http: TestClient) -> None:
         model=MODEL, prompt="a cat", output_format="gif", frame_count=4, frame_duration_ms=100, complexity="low"
     )
     assert sniff(result.data[0].content()).format == "gif"  # type: ignore[union-attr]
-    sent = http.get("/_imagewire/requests").json()["requests"][-1]
+    sent = http.get("/_imagewire/requests", headers=AUTH).json()["requests"][-1]
     assert sent["status"] == 200
 
 
@@ -86,7 +87,7 @@ def test_combination_rules_are_checked_before_sending_and_by_the_server(
     with pytest.raises(ValidationError) as caught:
         client(http).images.generate(model=MODEL, prompt="p", **fields)  # type: ignore[call-overload]
     assert caught.value.rule.removeprefix("rule:") == rule
-    assert http.get("/_imagewire/requests").json()["requests"] == []
+    assert http.get("/_imagewire/requests", headers=AUTH).json()["requests"] == []
     answer = http.post(
         "/v1/images/generations",
         json={"model": MODEL, "prompt": "p", **fields},
