@@ -697,8 +697,10 @@ def run(call: Call) -> int:
 
 
 def _http(transport: httpx.BaseTransport | None, progress: _Progress | None) -> httpx.Client:
+    """The HTTP client the commands use. API calls do not follow redirects (a relay could send the request,
+    with its credentials, to another host); image downloads ask to follow them, and carry no credentials."""
     hooks = {"response": [progress.on_response]} if progress is not None else {}
-    return httpx.Client(transport=transport, timeout=default_timeout(), follow_redirects=True, event_hooks=hooks)
+    return httpx.Client(transport=transport, timeout=default_timeout(), follow_redirects=False, event_hooks=hooks)
 
 
 def _client(call: Call, http: httpx.Client, *, api_key: str | None) -> Client:

@@ -334,3 +334,15 @@ def test_the_installed_command_exits_with_the_codes(tmp_path: Path) -> None:
     assert refused.returncode == 3  # connection refused
     assert "APIConnectionError" in refused.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_api_redirect_to_another_host_is_not_followed(wire: Wire, capsys: pytest.CaptureFixture[str]) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "127.0.0.1":
+            return httpx.Response(307, headers={"Location": "http://elsewhere.test/v1/images/generations"})
+        return httpx.Response(200, json={"created": 1, "data": [{"b64_json": b64(png())}]})
+
+    wire.handler = handler
+    ran = run(capsys, "generate", "p", *LOCAL, "--api-key", "sk-planted-0123456789", "--model", "gpt-image-1.5")
+    assert ran.code != 0 and "307" in ran.err, ran.err
+    assert [r.url.host for r in wire.requests] == ["127.0.0.1"]  # nothing, no key, reached the other host

@@ -115,3 +115,34 @@ ATTACKS = {
     "server-crowd": Attack(crowd, "429 rate_limit_exceeded", 120, 15, {**BASE, "max_concurrent": 4, "latency_ms": 500}),
     "server-control-without-key": Attack(control_without_key, "401 invalid_api_key", 120, 10, BASE),
 }
+
+
+# ---------------------------------------------------------------- the client against hostile servers
+
+
+@dataclass(frozen=True)
+class Hostile:
+    """A case of the client against a hostile server: the server's behaviour and options, the error expected
+    (its class name), the limit configured (the RSS bound is twice it plus 50 MB) and, for deadline cases,
+    the deadline (the case must end within it plus 2 s)."""
+
+    behavior: str
+    error: str
+    limit: int = 8 * MB
+    deadline: float = 4.0
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+CLIENT = {
+    "client-gzip-json": Hostile("gzip-json", "ResponseTooLargeError"),
+    "client-gzip-error": Hostile("gzip-error", "ResponseTooLargeError"),
+    "client-huge-body": Hostile("huge-body", "ResponseTooLargeError"),
+    "client-slow-body": Hostile("slow-body", "APITimeoutError"),
+    "client-slow-headers": Hostile("slow-headers", "APITimeoutError"),
+    "client-sse-big-event": Hostile("sse-big-event", "ResponseTooLargeError"),
+    "client-sse-keepalive": Hostile("sse-keepalive", "APITimeoutError"),
+    "client-many-images": Hostile("many-images", "ResponseContractError"),
+    "client-not-an-image": Hostile("not-an-image", "ResponseContractError"),
+    "client-private-url": Hostile("private-url", "ResponseContractError"),
+    "client-redirect": Hostile("redirect", "APIStatusError"),
+}

@@ -100,6 +100,70 @@ def regen_similar_enum() -> tuple[str | None, str, dict[str, Any]]:
     return (f"exit {code}" if code else None), " / ".join(lines[:3])[:300], {}
 
 
+# ------------------------------------------------------------------ the client against hostile servers
+
+KEY = "sk-hostile-0123456789abcdef"
+
+
+def _client(**extra: Any) -> Any:
+    from imagewire_client import Client
+
+    limit = _limit()
+    deadline = float(os.environ.get("HOSTILE_DEADLINE", "4"))
+    options = {
+        "api_key": KEY,
+        "base_url": f"http://127.0.0.1:{os.environ['HOSTILE_PORT']}/v1",
+        "max_retries": 0,
+        "timeout": deadline / 2,
+        "allow_retired": True,
+    }
+    limits = {"max_answer_bytes": limit, "max_download_bytes": limit, "max_event_bytes": limit, "deadline": deadline}
+    return Client(**options, **known(Client, **limits, **extra))
+
+
+def _answer(**extra: Any) -> tuple[str | None, str, dict[str, Any]]:
+    """Ask for one image, read every image of the answer, save them here (nothing may be written)."""
+    client = _client(**extra)
+    result = client.images.generate(prompt="a hostile answer", model="gpt-image-1.5", n=1)
+    paths = result.save(".") if hasattr(result, "save") else [item.save(".") for item in result.data]
+    return None, f"{len(result.data)} image(s) accepted, {len(paths)} saved", {}
+
+
+def _stream() -> tuple[str | None, str, dict[str, Any]]:
+    client = _client()
+    events = client.images.generate(prompt="a hostile stream", model="gpt-image-1.5", stream=True, partial_images=1)
+    count = sum(1 for _ in events)
+    return None, f"{count} event(s)", {}
+
+
+for _name in (
+    "client-gzip-json",
+    "client-gzip-error",
+    "client-huge-body",
+    "client-slow-body",
+    "client-slow-headers",
+    "client-many-images",
+    "client-not-an-image",
+):
+    CASES[_name] = _answer
+for _name in ("client-sse-big-event", "client-sse-keepalive"):
+    CASES[_name] = _stream
+
+
+@case
+def client_redirect() -> tuple[str | None, str, dict[str, Any]]:
+    """Credentials of every kind, then a redirect to another origin (the harness reads what arrived there)."""
+    client = _client(organization="org-planted", project="proj-planted", default_headers={"X-Custom-Auth": KEY})
+    client.images.generate(prompt="a redirected request", model="gpt-image-1.5")
+    return None, "followed the redirect", {}
+
+
+@case
+def client_private_url() -> tuple[str | None, str, dict[str, Any]]:
+    """An image URL on a loopback address; the caller does not opt in to private downloads."""
+    return _answer(allow_private_downloads=False)
+
+
 # ------------------------------------------------------------------ the reference provider
 
 

@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -197,6 +198,28 @@ def hostile_server(behavior: str, *, lifetime: float = TIME_CAP + 10, **options:
                 process.stdout.close()
 
 
+def run_client_case(case: str, hostile: Any, *, root: Path = ROOT) -> Outcome:
+    """Run a client case (``hostile_attacks.Hostile``) against its hostile server; a redirect case gets a
+    second server, and the credentials that reached it are in ``facts["leaked"]``."""
+    env = {"HOSTILE_LIMIT": str(hostile.limit), "HOSTILE_DEADLINE": str(hostile.deadline)}
+    with hostile_server("answer") as other:
+        options = {**hostile.options, "other": other.port}
+        with hostile_server(hostile.behavior, **options) as server:
+            outcome = run_case(case, root=root, env={**env, "HOSTILE_PORT": str(server.port)})
+        if case == "client-redirect":
+            outcome.facts["leaked"] = leaked(other.received())
+    return outcome
+
+
 def bound_mb(limit_bytes: int) -> float:
     """The most a hostile answer may make the code under test hold: twice the configured limit plus 50 MB."""
     return 2 * limit_bytes / MB + 50
+
+
+#: request headers that carry credentials of some kind; none may reach another origin
+CREDENTIALS = ("authorization", "api-key", "x-custom-auth", "openai-organization", "openai-project", "cookie")
+
+
+def leaked(received: list[dict[str, Any]]) -> list[str]:
+    """The credential headers that reached a server."""
+    return sorted({name.lower() for entry in received for name in entry["headers"] if name.lower() in CREDENTIALS})

@@ -13,9 +13,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from hostile_attacks import ATTACKS
+from hostile_attacks import ATTACKS, CLIENT
 from hostile_files import KIT
-from hostile_harness import ROOT, bound_mb, run_case
+from hostile_harness import ROOT, bound_mb, run_case, run_client_case
 
 
 def main(argv: list[str]) -> int:
@@ -38,6 +38,14 @@ def main(argv: list[str]) -> int:
         env = {"HOSTILE_SERVER": json.dumps(attack.options)}
         cells = [run_case("serve", root=root, env=env, during=attack.run).summary() for root in (before, after)]
         print(f"| {name} | {cells[0]} | {cells[1]} | {attack.rss_mb:.0f} MB, {attack.seconds:.1f} s |", flush=True)
+    for name, hostile in CLIENT.items():
+        cells = []
+        for root in (before, after):
+            outcome = run_client_case(name, hostile, root=root)
+            leaked = outcome.facts.get("leaked")
+            cells.append(outcome.summary() + (f"; leaked {', '.join(leaked)}" if leaked else ""))  # type: ignore[arg-type]
+        bound = f"{bound_mb(hostile.limit):.0f} MB, {hostile.deadline + 2:.0f} s"
+        print(f"| {name} | {cells[0]} | {cells[1]} | {bound} |", flush=True)
     return 0
 
 
