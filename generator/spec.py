@@ -16,7 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from .load import Document, load
+from .load import MAX_BYTES, Document, load
 from .problems import Problem, SpecError, pointer, unescape
 
 __all__ = ["CATALOG_KINDS", "ERROR_STATUSES", "Operation", "Spec", "read"]
@@ -78,12 +78,13 @@ class Spec:
         return _resolve(self.data, schema)
 
 
-def read(path: Path) -> Spec:
-    """Load and check the spec rooted at ``path``; raise :class:`SpecError` with every problem found."""
+def read(path: Path, *, max_bytes: int = MAX_BYTES) -> Spec:
+    """Load and check the spec rooted at ``path``; raise :class:`SpecError` with every problem found.
+    ``max_bytes`` bounds each file, also once its YAML aliases are expanded."""
     path = Path(path)
     base = path.parent
     problems: list[Problem] = []
-    doc = load(path, _name(path, base))
+    doc = load(path, _name(path, base), max_bytes=max_bytes)
     if isinstance(doc, Problem):
         raise SpecError([doc])
     if not isinstance(doc.data, dict):
@@ -109,7 +110,7 @@ def read(path: Path) -> Spec:
                 doc.problem(where, f"unknown catalog kind {kind!r}; known: {', '.join(CATALOG_KINDS)}", "catalog")
             )
             continue
-        catalog = load(base / str(file), _name(base / str(file), base))
+        catalog = load(base / str(file), _name(base / str(file), base), max_bytes=max_bytes)
         if isinstance(catalog, Problem):
             problems.append(catalog)
             continue

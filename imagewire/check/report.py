@@ -484,6 +484,13 @@ def _md(text: object) -> str:
     return html.escape(_plain(text), quote=False).replace("|", "\\|")
 
 
+def _fenced(body: str) -> list[str]:
+    """``body`` as a Markdown code block whose fence no line of it can close (so no HTML escapes it)."""
+    longest = max((len(run) for run in re.findall(r"`+", body)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [fence, *(_plain(line) for line in body.splitlines()), fence]
+
+
 def render_markdown(report: CheckReport, *, show_all: bool = False) -> str:
     lines = ["# imagewire check", "", summary_line(report), ""]
     lines.append("| provider | operation | model | " + " | ".join(_COLUMNS) + " |")
@@ -517,8 +524,7 @@ def render_markdown(report: CheckReport, *, show_all: bool = False) -> str:
                     (found_preview.request, found_preview.request_body),
                     (found_preview.answer, found_preview.answer_body),
                 ):
-                    fence = "~~~" if "```" in body else "```"
-                    lines += [f"{_md(head)}", "", fence, body, fence, ""]
+                    lines += [f"{_md(head)}", "", *_fenced(body), ""]
     if report.load_errors:
         lines += ["", "## Unreadable input", ""] + [f"- {_md(e)}" for e in report.load_errors]
     if report.mismatches:

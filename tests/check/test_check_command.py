@@ -13,7 +13,7 @@ from support.kit import RECORDINGS
 
 from imagewire import cli
 from imagewire.check import command as check
-from imagewire.check.report import CheckReport, print_terminal, render_markdown, render_text
+from imagewire.check.report import CheckReport, Preview, print_terminal, render_markdown, render_text
 from imagewire.record.recordings import LoadError
 
 
@@ -180,3 +180,14 @@ def _printed(report: CheckReport, out: io.StringIO) -> str:
     text = out.getvalue()
     assert "[bold]x[/]" in text  # shown as written, not read as rich markup
     return text
+
+
+def test_a_body_in_the_markdown_report_cannot_close_its_code_block() -> None:
+    report = check.check_paths([RECORDINGS / "aipomogator.yaml"])
+    verdict = report.verdicts[0]
+    body = "```\n~~~\n<script>alert(1)</script>\n\x1b]0;owned\x07"
+    report.previews = {(verdict.source, verdict.index): Preview("POST x", body, "200 OK", "{}")}
+    markdown = render_markdown(report, show_all=True)
+    block = markdown.split("````\n", 2)  # a fence longer than any run of backticks in the body
+    assert len(block) == 3 and "<script>alert(1)</script>" in block[1]
+    assert "<script>" not in block[0] + block[2] and "\x1b" not in markdown
