@@ -333,8 +333,8 @@ def make_app(
     faults: Sequence[str] | str = (),
     url_ttl: int = 3600,
     max_body_bytes: int | None = None,
-    max_concurrent: int = DEFAULT_MAX_CONCURRENT,
-    body_timeout: float = DEFAULT_BODY_TIMEOUT,
+    max_concurrent: int | None = None,
+    body_timeout: float | None = None,
     spec_path: str | None = None,
 ) -> Starlette:
     """The reference provider as an ASGI application (for ``uvicorn``, ``httpx.ASGITransport`` or Starlette's TestClient)."""
@@ -346,8 +346,8 @@ def make_app(
         faults=parse_list(faults),
         url_ttl=url_ttl,
         max_body=DEFAULT_MAX_BODY if max_body_bytes is None else max_body_bytes,
-        max_concurrent=max_concurrent,
-        body_timeout=body_timeout,
+        max_concurrent=DEFAULT_MAX_CONCURRENT if max_concurrent is None else max_concurrent,
+        body_timeout=DEFAULT_BODY_TIMEOUT if body_timeout is None else body_timeout,
         files=FileStore(url_ttl),
     )
     provider = Provider(state)
