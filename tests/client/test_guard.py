@@ -1,0 +1,150 @@
+"""The client's guards against hostile answers: bounded decoding, the deadline, stream limits, addresses."""
+
+from __future__ import annotations
+
+import gzip
+import importlib.util
+import sys
+import tracemalloc
+import zlib
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+RUNTIME = Path(__file__).resolve().parents[2] / "generator" / "runtime" / "_guard.py"
+
+
+def _load() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("_guard_under_test", RUNTIME)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+guard = _load()
+MB = 1024 * 1024
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def chunks(data: bytes, size: int = 65536) -> list[bytes]:
+    return [data[i : i + size] for i in range(0, len(data), size)]
+
+
+def bomb(megabytes: int) -> bytes:
+    engine = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    return b"".join([*(engine.compress(bytes(MB)) for _ in range(megabytes)), engine.flush()])
+
+
+@pytest.mark.parametrize(
+    ("encoding", "encode"),
+    [
+        (None, lambda b: b),
+        ("identity", lambda b: b),
+        ("gzip", gzip.compress),
+        ("deflate", zlib.compress),
+        ("deflate", lambda b: zlib.compress(b)[2:-4]),  # raw deflate, no zlib header
+        ("gzip", lambda b: gzip.compress(b[:10]) + gzip.compress(b[10:])),  # two gzip members
+    ],
+)
+def test_answers_decode_whole_within_the_limit(encoding: str | None, encode: object) -> None:
+    body = b'{"data": [' + b'{"b64_json": "QUJD"},' * 1000 + b"{}]}"
+    got = guard.read_all(chunks(encode(body), 100), encoding, len(body), "the answer", guard.Deadline(None))  # type: ignore[operator]
+    assert got == body
+
+
+def test_a_gzip_bomb_is_refused_while_decoding_without_holding_it() -> None:
+    compressed = bomb(256)  # 256 MB once decoded, about 250 kB sent
+    tracemalloc.start()
+    with pytest.raises(guard.LimitExceeded, match="larger than 1,048,576 bytes"):
+        guard.read_all(chunks(compressed), "gzip", MB, "the answer", guard.Deadline(None))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 4 * MB
+
+
+def test_an_unknown_encoding_is_refused() -> None:
+    with pytest.raises(ValueError, match="unsupported Content-Encoding 'br'"):
+        guard.read_all([b"x"], "br", 10, "the answer", guard.Deadline(None))
+
+
+def test_the_deadline_counts_across_chunks() -> None:
+    clock = Clock()
+    deadline = guard.Deadline(2.0, clock)
+    assert deadline.bound(5.0) == 2.0 and deadline.bound(None) == 2.0
+
+    def slow() -> object:
+        for _ in range(10):
+            clock.now += 1
+            yield b"x"
+
+    with pytest.raises(guard.DeadlineExceeded, match="deadline of 2 s"):
+        guard.read_all(slow(), None, 100, "the answer", deadline)  # type: ignore[arg-type]
+    assert guard.Deadline(None).bound(3.0) == 3.0
+
+
+def test_stream_lines_events_and_their_limits() -> None:
+    stream = guard.Stream(None, 64, None)
+    lines = [*stream.feed(b"event: x\ndata: {}\n\n: keep-alive\r\ndata: a"), *stream.feed(b"b\n"), *stream.finish()]
+    assert lines == ["event: x", "data: {}", "", ": keep-alive", "data: ab"]
+    with pytest.raises(guard.LimitExceeded, match="a line of the event stream"):
+        list(guard.Stream(None, 64, None).feed(b"data: " + b"A" * 100))
+    with pytest.raises(guard.LimitExceeded, match="an event of the stream"):
+        list(guard.Stream(None, 64, None).feed(b"data: " + b"A" * 40 + b"\ndata: " + b"A" * 40 + b"\n"))
+    compressed = gzip.compress(b"data: " + b"A" * (8 * MB))  # one endless event, compressed
+    with pytest.raises(guard.LimitExceeded):
+        for piece in chunks(compressed):
+            list(guard.Stream("gzip", MB, None).feed(piece))
+
+
+def test_a_stream_of_keep_alives_only_fails_after_the_idle_time() -> None:
+    clock = Clock()
+    stream = guard.Stream(None, 1024, 5.0, clock)
+    list(stream.feed(b"data: {}\n\n"))
+    with pytest.raises(guard.DeadlineExceeded, match="no event for 5 s"):
+        for _ in range(20):
+            clock.now += 1
+            list(stream.feed(b": keep-alive\n\n"))
+    assert clock.now == 106
+
+
+@pytest.mark.parametrize(
+    ("address", "private"),
+    [
+        ("127.0.0.1", True),
+        ("10.1.2.3", True),
+        ("192.168.0.1", True),
+        ("172.16.5.4", True),
+        ("169.254.169.254", True),
+        ("100.100.100.200", True),
+        ("100.64.0.1", True),
+        ("0.0.0.0", True),
+        ("::1", True),
+        ("fe80::1%eth0", True),
+        ("fd00:ec2::254", True),
+        ("::ffff:127.0.0.1", True),
+        ("localhost", True),
+        ("8.8.8.8", False),
+        ("2606:4700::1111", False),
+    ],
+)
+def test_private_addresses(address: str, private: bool) -> None:
+    assert guard.private_address(address) is private
+
+
+def test_origins_and_limits() -> None:
+    assert guard.same_origin("https://api.example.com/v1", "https://API.example.com:443/other")
+    assert not guard.same_origin("https://api.example.com/v1", "http://api.example.com/v1")
+    assert not guard.same_origin("http://127.0.0.1:8000/v1", "http://127.0.0.1:8001/v1")
+    assert guard.DEFAULT_LIMITS.max_images(1) == 10 and guard.DEFAULT_LIMITS.max_images(4) == 16
+    assert guard.Limits(images=3).max_images(10) == 3
+    assert {"authorization", "api-key", "openai-organization", "cookie"} <= guard.CREDENTIAL_HEADERS
