@@ -13,6 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import hostile_files
 from hostile_attacks import ATTACKS, CLIENT
 from hostile_files import KIT
 from hostile_harness import ROOT, bound_mb, run_case, run_client_case
@@ -27,6 +28,7 @@ def main(argv: list[str]) -> int:
         cells = []
         for root in (before, after):
             with tempfile.TemporaryDirectory(prefix="hostile-input-") as tmp:
+                hostile_files.SPEC = root / "spec"  # a spec case starts from the spec of the checkout it runs
                 crafted = spec.write(Path(tmp))
                 outcome = run_case(
                     name, root=root, env={"HOSTILE_INPUT": str(crafted), "HOSTILE_LIMIT": str(spec.limit)}
