@@ -3,28 +3,13 @@
 from __future__ import annotations
 
 import gzip
-import importlib.util
-import sys
 import tracemalloc
 import zlib
-from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-RUNTIME = Path(__file__).resolve().parents[2] / "generator" / "runtime" / "_guard.py"
+from imagewire_client import _guard as guard
 
-
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("_guard_under_test", RUNTIME)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
-guard = _load()
 MB = 1024 * 1024
 
 
