@@ -66,6 +66,7 @@ bench: .venv/.synced
 	$(PY) scripts/bench_regen.py
 	$(PY) scripts/bench_client.py
 	$(PY) scripts/bench_validate.py
+	$(PY) scripts/bench_batch.py
 
 clean:
 	rm -rf .venv $(TOOLS) .mypy_cache .ruff_cache .pytest_cache demo-output

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from ._catalog import MODELS
 from ._catalog_types import (
     ApiVersion,
+    BatchSupport,
     Files,
     Lifecycle,
     Mask,
@@ -98,6 +99,7 @@ PROVIDERS: Mapping[str, Provider] = {
             ),
         ),
         batch_rate=0.5,
+        batch=BatchSupport(("generations", "edits")),
     ),
     "azure": Provider(
         id="azure",
@@ -402,6 +404,7 @@ PROVIDERS: Mapping[str, Provider] = {
             "`imagewire serve` on this machine: every model of the catalog, deterministic images, faults on demand.",
         ),
         policy="open",
+        batch=BatchSupport(("generations", "edits"), local_files=True),
     ),
     "generic": Provider(
         id="generic",

@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("imagewire.check.command", "judge a provider against the contract (--replay recordings, --live probes)"),
     "record": ("imagewire.record.command", "record traffic to a provider as scrubbed cassettes"),
     "drift": ("imagewire.drift.command", "compare spec/ with the openai SDK's types and official OpenAPI documents"),
+    "batch": ("imagewire.cli.batch", "send a manifest of requests, journaled and resumable (status, fetch)"),
 }
 
 

@@ -11,7 +11,9 @@ What it makes (each entry: the image, prompt, revised prompt, model, size, cost,
 3. an edit of two images with a mask: ``imagewire edit a.png b.png --mask mask.png`` (inputs made with Pillow);
 4. a stream with partial images: ``client.images.generate(..., stream=True, partial_images=2)``;
 5. two images at a free size: ``imagewire generate -n 2 --size 1280x720`` (gpt-image-2's size rule);
-6. a variation: ``imagewire vary`` (dall-e-2).
+6. a variation: ``imagewire vary`` (dall-e-2);
+7. a batch of three prompts from a JSONL manifest: ``imagewire batch --engine openai-batch --wait`` (the
+   reference provider's Files and Batch endpoints).
 
 The output folder is rebuilt whole on every run: the gallery is made in a fresh folder beside it and
 swapped in at the end, so a failed run leaves the previous gallery as it was. A folder that the demo did
@@ -40,7 +42,7 @@ from typing import Any
 
 from rich.console import Console
 
-__all__ = ["DEFAULT_OUT", "MARKER", "Entry", "main"]
+__all__ = ["DEFAULT_OUT", "MARKER", "Entry", "main", "render_gallery"]
 
 DEFAULT_OUT = Path("demo-output")
 #: a file the demo leaves in its folder: the proof that the folder may be replaced on the next run
@@ -302,6 +304,53 @@ def step_vary(base_url: str, folder: Path, inputs: dict[str, Path]) -> Entry:
     )
 
 
+_BATCH_PROMPTS = ("A lighthouse at dawn", "A lighthouse at noon", "A lighthouse at dusk")
+
+
+def step_batch(base_url: str, folder: Path) -> Entry:
+    """Three prompts from a JSONL manifest through ``imagewire batch --engine openai-batch --wait``."""
+    from imagewire.cli.batch import main as batch_main
+
+    out_dir = folder / "07-batch"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    manifest = out_dir / "shots.jsonl"
+    lines = [
+        {
+            "id": f"lighthouse-{k + 1}",
+            "prompt": prompt,
+            "model": "gpt-image-1-mini",
+            "size": "1024x1024",
+            "quality": "low",
+        }
+        for k, prompt in enumerate(_BATCH_PROMPTS)
+    ]
+    manifest.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    argv = [str(manifest), "--out", str(out_dir), "--provider", "local", "--base-url", base_url]
+    argv += ["--engine", "openai-batch", "--wait", "--quiet"]
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = batch_main(argv)
+    if code != 0:
+        raise DemoError(f"imagewire batch exited {code}: {err.getvalue().strip() or out.getvalue().strip()}")
+    for journal in out_dir.glob("journal.sqlite*"):  # batch ids and times: the gallery stays the same run to run
+        journal.unlink()
+    report = json.loads((out_dir / "report.json").read_text(encoding="utf-8"))
+    images = [out_dir / name for item in report["items"] for name in item.get("files", [])]
+    return Entry(
+        title="A batch from a manifest, through the Batch API (imagewire batch)",
+        how="command line",
+        code=_shown("batch", argv, base_url, folder) + "\n\n# shots.jsonl\n" + manifest.read_text(encoding="utf-8"),
+        images=images,
+        prompt=" / ".join(_BATCH_PROMPTS),
+        model="gpt-image-1-mini",
+        size="1024x1024",
+        cost=f"${report['spent_usd']:.3f} (the local provider's price; the Batch API bills half)",
+        note="Uploaded as Batch API JSONL through the Files API, run by the reference provider in the background, "
+        "collected from its output file into images named by id; report.json and the batch's own gallery are in "
+        "07-batch/ (its journal is removed here, so the demo's folder is the same on every run).",
+    )
+
+
 # ---------------------------------------------------------------- the gallery
 
 
@@ -332,18 +381,28 @@ def _figures(paths: Sequence[tuple[str, Path]], folder: Path) -> str:
     )
 
 
-def render_gallery(entries: Sequence[Entry], folder: Path) -> str:
-    """The gallery as one self-contained HTML page; every image link is relative to ``folder``."""
+_LEAD = (
+    "Images made by the generated client <code>imagewire_client</code>, through the "
+    "<code>imagewire</code> command line and the Python API, against the reference provider "
+    "(<code>imagewire.server</code>, persona <code>local</code>) on a free loopback port. "
+    "<code>$BASE_URL</code> stands for that server's address (<code>imagewire serve</code> listens on "
+    "<code>http://127.0.0.1:8765/v1</code>)."
+)
+
+
+def render_gallery(
+    entries: Sequence[Entry], folder: Path, *, title: str = "imagewire demo", lead_html: str = _LEAD
+) -> str:
+    """The gallery as one self-contained HTML page; every image link is relative to ``folder``.
+
+    ``lead_html`` is the introduction, already HTML (``imagewire batch`` writes its summary there).
+    """
     parts = [
         "<!doctype html>",
-        '<html lang="en"><head><meta charset="utf-8"><title>imagewire demo</title>',
+        f'<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>',
         f"<style>{_CSS}</style></head><body>",
-        "<h1>imagewire demo</h1>",
-        '<p class="lead">Images made by the generated client <code>imagewire_client</code>, through the '
-        "<code>imagewire</code> command line and the Python API, against the reference provider "
-        "(<code>imagewire.server</code>, persona <code>local</code>) on a free loopback port. "
-        "<code>$BASE_URL</code> stands for that server's address (<code>imagewire serve</code> listens on "
-        "<code>http://127.0.0.1:8765/v1</code>).</p>",
+        f"<h1>{html.escape(title)}</h1>",
+        f'<p class="lead">{lead_html}</p>',
     ]
     for number, entry in enumerate(entries, 1):
         rows = [
@@ -444,6 +503,7 @@ def run(out: Path, console: Console) -> list[Entry]:
                 ("stream with partial images, Python API", lambda: step_stream(server.base_url, stage)),
                 ("two images at a free size, command line", lambda: step_free_size(server.base_url, stage)),
                 ("variation, command line", lambda: step_vary(server.base_url, stage, inputs)),
+                ("batch through the Batch API, command line", lambda: step_batch(server.base_url, stage)),
             ]
             for number, (label, step) in enumerate(steps, 1):
                 started = time.perf_counter()

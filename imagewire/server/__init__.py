@@ -167,6 +167,7 @@ def start(
     latency_ms: int = 0,
     faults: Sequence[str] = (),
     url_ttl: int = 3600,
+    rate_limit: float | None = None,
 ) -> Running:
     """Start ``python -m imagewire.server`` and wait (at most ~10 s) until it answers."""
     import tempfile
@@ -193,6 +194,8 @@ def start(
     ]
     if faults:
         args += ["--faults", ",".join(faults)]
+    if rate_limit:
+        args += ["--rate-limit", str(rate_limit)]
     env = dict(os.environ)
     env.pop(KEY_ENV, None)
     if api_key is not None:
@@ -260,6 +263,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--latency", type=int, default=0, metavar="MS", help="delay every answer by MS")
     parser.add_argument("--faults", default="", metavar="LIST", help="comma-separated faults for every request")
     parser.add_argument("--url-ttl", type=int, default=3600, metavar="SECONDS", help="lifetime of image URLs")
+    parser.add_argument(
+        "--rate-limit", type=float, default=None, metavar="N", help="allow N image requests a second (429 beyond)"
+    )
     parser.add_argument("--max-body", type=int, default=None, metavar="BYTES", help="largest request body (413)")
     parser.add_argument(
         "--max-concurrent", type=int, default=None, metavar="N", help="requests handled at once (429 past it)"
@@ -313,6 +319,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         max_concurrent=args.max_concurrent,
         body_timeout=args.body_timeout,
         spec_path=args.spec,
+        rate_limit=args.rate_limit,
     )
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)

@@ -8,7 +8,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -243,8 +245,14 @@ def revised_prompt(prompt: str, seed_fields: Mapping[str, Any]) -> str:
     )
 
 
+#: the last pictures rendered, by seed and preview count: the same request gets the same bytes without Pillow
+_RENDERED: OrderedDict[tuple[str, int], Rendered] = OrderedDict()
+_RENDERED_LIMIT = 64
+_RENDERED_LOCK = threading.Lock()
+
+
 def render_all(plan: Plan) -> list[Rendered]:
-    """The ``n`` images of a plan, with their partial previews when streamed."""
+    """The ``n`` images of a plan, with their partial previews when streamed (recent ones from a small cache)."""
     out = []
     for index in range(plan.n):
         seed_text = json.dumps(
@@ -254,26 +262,40 @@ def render_all(plan: Plan) -> list[Rendered]:
         )
         if plan.mask is not None:
             seed_text += hashlib.sha256(plan.mask).hexdigest()
-        picture = render.Picture(
-            seed=hashlib.sha256(seed_text.encode()).digest(),
-            width=plan.width,
-            height=plan.height,
-            prompt=plan.prompt,
-            caption=f"imagewire · {plan.model} · {plan.size}",
-            transparent=plan.background == "transparent",
-            inputs=plan.inputs,
-            mask=plan.mask,
-        )
-        if plan.output_format == "svg":
-            data = render.svg(picture)
-            partials = tuple(data for _ in range(plan.partial_images if plan.stream else 0))
-            out.append(Rendered(data, partials))
+        key = (seed_text, plan.partial_images if plan.stream else 0)
+        with _RENDERED_LOCK:
+            cached = _RENDERED.get(key)
+            if cached is not None:
+                _RENDERED.move_to_end(key)
+        if cached is not None:
+            out.append(cached)
             continue
-        img = render.render(picture)
-        data = render.encode(img, plan.output_format, plan.compression)
-        count = plan.partial_images if plan.stream else 0
-        partials = tuple(
-            render.encode(render.preview(img, k, count), plan.output_format, plan.compression) for k in range(count)
-        )
-        out.append(Rendered(data, partials))
+        out.append(_render_one(plan, seed_text))
+        with _RENDERED_LOCK:
+            _RENDERED[key] = out[-1]
+            while len(_RENDERED) > _RENDERED_LIMIT:
+                _RENDERED.popitem(last=False)
     return out
+
+
+def _render_one(plan: Plan, seed_text: str) -> Rendered:
+    picture = render.Picture(
+        seed=hashlib.sha256(seed_text.encode()).digest(),
+        width=plan.width,
+        height=plan.height,
+        prompt=plan.prompt,
+        caption=f"imagewire · {plan.model} · {plan.size}",
+        transparent=plan.background == "transparent",
+        inputs=plan.inputs,
+        mask=plan.mask,
+    )
+    if plan.output_format == "svg":
+        data = render.svg(picture)
+        return Rendered(data, tuple(data for _ in range(plan.partial_images if plan.stream else 0)))
+    img = render.render(picture)
+    data = render.encode(img, plan.output_format, plan.compression)
+    count = plan.partial_images if plan.stream else 0
+    partials = tuple(
+        render.encode(render.preview(img, k, count), plan.output_format, plan.compression) for k in range(count)
+    )
+    return Rendered(data, partials)

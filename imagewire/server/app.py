@@ -50,7 +50,8 @@ _AZURE_401 = (
 
 
 class RequestLog:
-    """ASGI middleware: every request but ``/_imagewire/*`` is logged when its answer starts (never a header).
+    """ASGI middleware: every request but ``/_imagewire/*`` is logged when its answer starts (never a header);
+    one that ends without an answer (the client went away first) is logged with status ``None``.
 
     The path and query string are logged as :func:`imagewire.record.scrub.scrub_url` leaves them: a key or a
     signature sent in the URL (``?api-key=...``, ``&sig=...``) never reaches the log.
@@ -84,7 +85,13 @@ class RequestLog:
                 state.log.append(entry)
             await send(message)
 
-        await self.app(scope, receive, logged)
+        try:
+            await self.app(scope, receive, logged)
+        finally:
+            if entry["status"] is None:  # no answer started: the client went away (or the server failed)
+                entry["duration_ms"] = round((time.perf_counter() - started) * 1000, 1)
+                entry["outcome"] = "no answer"
+                state.log.append(entry)
 
 
 def _scrubbed_query(query: str) -> str:
@@ -336,8 +343,15 @@ def make_app(
     max_concurrent: int | None = None,
     body_timeout: float | None = None,
     spec_path: str | None = None,
+    rate_limit: float | None = None,
 ) -> Starlette:
-    """The reference provider as an ASGI application (for ``uvicorn``, ``httpx.ASGITransport`` or Starlette's TestClient)."""
+    """The reference provider as an ASGI application (for ``uvicorn``, ``httpx.ASGITransport`` or Starlette's TestClient).
+
+    ``rate_limit``: image requests allowed a second (429 beyond; :mod:`imagewire.server.ratelimit`).
+    """
+    from imagewire.server.batches import routes as batch_routes
+    from imagewire.server.ratelimit import RateLimit
+
     state = ServerState(
         persona=find_persona(persona, spec_path),
         contract=load(spec_path),
@@ -366,9 +380,10 @@ def make_app(
             Route("/_imagewire/requests", provider.requests, methods=["GET"]),
             Route("/_imagewire/reset", provider.reset, methods=["POST"]),
             Route("/files/{name}", provider.files, methods=["GET"]),
+            *batch_routes(provider, lambda: app),  # Files and Batch API (imagewire.server.batches)
             Route("/{path:path}", AnyMethod(request_response(provider.api))),  # every method: 405 is ours
         ],
-        middleware=[Middleware(RequestLog, state=state)],
+        middleware=[Middleware(RequestLog, state=state), Middleware(RateLimit, persona=state.persona, rate=rate_limit)],
         exception_handlers={Exception: on_error},
     )
     app.state.imagewire = state

@@ -17,6 +17,7 @@ __all__ = [
     "DEFAULT_KEY_VARIABLE",
     "GONE",
     "ApiVersion",
+    "BatchSupport",
     "Files",
     "Lifecycle",
     "Mask",
@@ -211,6 +212,13 @@ class ApiVersion(NamedTuple):
     models: Mapping[str, Model] | None = None
 
 
+class BatchSupport(NamedTuple):
+    """A provider's Batch API: the operations it batches; ``local_files``: edits may carry images inline."""
+
+    operations: tuple[str, ...]
+    local_files: bool = False
+
+
 class Provider(NamedTuple):
     """One provider: where it is, how it authenticates, what it offers and sells, how it bends the contract.
 
@@ -249,6 +257,9 @@ class Provider(NamedTuple):
     def api_version(self, name: str | None) -> ApiVersion | None:
         """What the api-version ``name`` changes; None when nothing is declared for it."""
         return next((v for v in self.api_versions if v.name == name), None)
+
+    #: its Batch API (Files upload, batches with a 24 h window), when it has one
+    batch: BatchSupport | None = None
 
     @property
     def key_variable(self) -> str:

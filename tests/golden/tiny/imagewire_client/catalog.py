@@ -9,7 +9,7 @@
 
 ``MODELS`` and ``OPERATIONS`` come from the spec's model catalog and operations, ``PROVIDERS`` from its
 provider catalog. A :class:`Provider` carries its address template, auth style, key variable, settings,
-operations, model table (``Provider.model_table``), prices and quirks. :func:`check` applies a model's
+operations, model table (``Provider.model_table``), prices, quirks and Batch API (``Provider.batch``). :func:`check` applies a model's
 rules to a request the way the client does before sending it.
 """
 
@@ -25,6 +25,7 @@ from ._catalog_types import (
     DEFAULT_KEY_VARIABLE,
     GONE,
     ApiVersion,
+    BatchSupport,
     Files,
     Lifecycle,
     Mask,
@@ -57,6 +58,7 @@ __all__ = [
     "OPERATIONS",
     "PROVIDERS",
     "ApiVersion",
+    "BatchSupport",
     "CheckError",
     "Endpoint",
     "Estimate",

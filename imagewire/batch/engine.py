@@ -1,0 +1,310 @@
+"""Preparing a batch (manifest, checks, journal, estimate) and the local engine (async fan-out on this machine).
+
+:func:`prepare` reads and checks the requests and opens the journal; :func:`local` sends what is left with
+``concurrency`` requests in flight, each through the rate limiter, and yields a :class:`Result` per item as
+it completes. Retries are the client's own (5xx, rate limits and unsent requests, ``max_retries`` times,
+never a request that may have been processed); past them, a 429 is waited out (the limiter closes until the
+provider's ``retry-after``) and the item tried again; a request that went out and got no answer is
+``unknown``, never repeated here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from imagewire.batch.journal import FILENAME, Journal
+from imagewire.batch.limiter import Limiter
+from imagewire.batch.manifest import Item, Manifest, ManifestError, check, items_from, load
+
+__all__ = ["IMAGES", "Batch", "Progress", "Result", "local", "prepare", "save_images"]
+
+#: where the images go, inside the output folder
+IMAGES = "images"
+#: how many times one item waits out a 429 before it counts as failed
+RATE_LIMIT_ROUNDS = 50
+
+
+@dataclass(frozen=True)
+class Result:
+    """What became of one item: ``done`` (``files``), ``failed`` (``error``) or ``unknown`` (sent, no answer)."""
+
+    id: str
+    state: str
+    files: tuple[str, ...] = ()
+    error: str | None = None
+    usd: float | None = None
+    line: int = 0
+    #: the provider could not be reached (the request never left)
+    unreachable: bool = False
+
+
+@dataclass
+class Progress:
+    """Counters a progress display reads; ``spent`` sums the estimates of the items done."""
+
+    total: int = 0
+    done: int = 0
+    failed: int = 0
+    unknown: int = 0
+    in_flight: int = 0
+    images: int = 0
+    spent: float = 0.0
+    started: float = field(default_factory=time.monotonic)
+
+    def per_minute(self) -> float:
+        elapsed = time.monotonic() - self.started
+        return self.images * 60 / elapsed if elapsed > 0 else 0.0
+
+
+@dataclass
+class Batch:
+    """A checked batch, ready to run: what to send, what the journal already knows, and the estimate."""
+
+    out: Path
+    items: list[Item]
+    journal: Journal
+    client_options: dict[str, Any]
+    #: item id -> estimated USD (None: unknown price)
+    costs: dict[str, float | None]
+    #: ids found ``sent`` by this run's start: a previous run died with them in flight
+    recovered: list[str]
+    states: dict[str, str]
+    manifest: Manifest
+    skipped_problems: list[str] = field(default_factory=list)
+
+    def todo(self, *, retry_unknown: bool = False, retry_failed: bool = False) -> list[Item]:
+        again = {"pending"} | ({"unknown"} if retry_unknown else set()) | ({"failed"} if retry_failed else set())
+        return [item for item in self.items if self.states.get(item.id, "pending") in again]
+
+    @property
+    def estimate(self) -> float | None:
+        """The estimated cost of the whole manifest (None when a price is unknown)."""
+        values = list(self.costs.values())
+        return None if any(v is None for v in values) else sum(v or 0.0 for v in values)
+
+    def unknown_prices(self) -> list[str]:
+        return [item_id for item_id, usd in self.costs.items() if usd is None]
+
+
+def _estimate(client: Any, item: Item) -> float | None:
+    fields = item.fields
+    try:
+        quote = client.images.estimate(
+            model=fields.get("model"),
+            size=fields.get("size"),
+            quality=fields.get("quality"),
+            n=item.n,
+            operation=item.operation,
+        )
+    except Exception:
+        return None
+    usd: float | None = quote.usd
+    return usd
+
+
+def prepare(
+    requests: str | os.PathLike[str] | Iterable[Mapping[str, Any] | Item],
+    out: str | os.PathLike[str],
+    *,
+    client_options: Mapping[str, Any] | None = None,
+    skip_invalid: bool = False,
+) -> Batch:
+    """Read and check the requests, open (or resume) the journal in ``out``; ``ManifestError`` on a bad line.
+
+    ``client_options`` are ``AsyncClient`` keywords (``provider``, ``base_url``, ``api_key``, ``model``, ...).
+    With ``skip_invalid`` bad lines are left out (and listed in ``skipped_problems``) instead of refused.
+    """
+    from imagewire_client import Client
+
+    options = dict(client_options or {})
+    manifest = load(os.fspath(requests)) if isinstance(requests, (str, os.PathLike)) else items_from(requests)
+    passed = check(manifest, options)
+    if manifest.problems and not skip_invalid:
+        raise ManifestError(manifest.problems)
+    if not passed:
+        raise ManifestError(manifest.problems or [_empty()])
+    out_dir = Path(out)
+    journal = Journal(out_dir / FILENAME)
+    try:
+        journal.add(passed)
+        recovered = journal.recover()
+        if isinstance(requests, (str, os.PathLike)):
+            journal.set(manifest=str(Path(requests).resolve()))
+        pricing = Client(**{**options, "api_key": options.get("api_key") or "estimate-only"})
+        costs = {item.id: _estimate(pricing, item) for item in passed}
+        pricing.close()
+    except BaseException:
+        journal.close()
+        raise
+    return Batch(
+        out=out_dir,
+        items=passed,
+        journal=journal,
+        client_options=options,
+        costs=costs,
+        recovered=recovered,
+        states=journal.states(),
+        manifest=manifest,
+        skipped_problems=[str(p) for p in manifest.problems],
+    )
+
+
+def _empty() -> Any:
+    from imagewire.batch.manifest import Problem
+
+    return Problem(0, "no requests in the manifest")
+
+
+def save_images(folder: Path, item_id: str, blobs: Sequence[bytes]) -> list[str]:
+    """Write an item's images as ``<id>.<ext>`` (``<id>-<k>.<ext>`` when there are several).
+
+    Written in place: the journal marks the item done only after its files are written, so a run killed
+    mid-write leaves the item ``sent`` (unknown), never ``done`` with a torn file.
+    """
+    from imagewire_client.media import extension, sniff
+
+    names = []
+    for index, blob in enumerate(blobs):
+        info = sniff(blob)
+        suffix = extension(info.format) if info is not None else ".bin"
+        name = f"{item_id}{suffix}" if len(blobs) == 1 else f"{item_id}-{index}{suffix}"
+        with open(folder / name, "wb") as handle:
+            handle.write(blob)
+        names.append(f"{IMAGES}/{name}")
+    return names
+
+
+async def local(
+    batch: Batch,
+    *,
+    concurrency: int = 16,
+    budget: float | None = None,
+    retry_unknown: bool = False,
+    retry_failed: bool = False,
+    limiter: Limiter | None = None,
+    stop: asyncio.Event | None = None,
+    progress: Progress | None = None,
+    max_retries: int = 2,
+) -> AsyncIterator[Result]:
+    """Send what is left of ``batch``; yield a :class:`Result` per item as it completes.
+
+    ``stop`` set (Ctrl-C): no new item starts; the ones in flight finish. ``budget`` (USD): an item starts
+    only while the estimates of what is done and in flight, plus its own, stay within it.
+    """
+    import httpx
+
+    from imagewire.batch.transport import Transport
+    from imagewire_client import (
+        APIConnectionError,
+        APIStatusError,
+        AsyncClient,
+        ImagewireError,
+        QuotaExceededError,
+        RateLimitError,
+    )
+
+    limiter = limiter if limiter is not None else Limiter()
+    progress = progress if progress is not None else Progress()
+    stop = stop if stop is not None else asyncio.Event()
+    journal = batch.journal
+    folder = batch.out / IMAGES
+    queue = deque(batch.todo(retry_unknown=retry_unknown, retry_failed=retry_failed))
+    progress.total = len(queue)
+    transport = Transport(limiter=limiter)
+    http = httpx.AsyncClient(transport=transport, timeout=None)  # the client sends its own timeouts
+    # every line passed the client's checks in prepare(): they are not run again for each send
+    client = AsyncClient(**{**batch.client_options, "validate": False}, http_client=http, max_retries=max_retries)
+    folder.mkdir(parents=True, exist_ok=True)
+    committed = 0.0
+    results: asyncio.Queue[Result | None] = asyncio.Queue()
+
+    async def one(item: Item) -> Result:
+        call = client.images.generate if item.operation == "generations" else client.images.edit
+        usd = batch.costs.get(item.id)
+        limited = 0
+        while True:
+            journal.sent(item.id)
+            try:
+                answer = await call(**item.fields)
+                blobs = [await image.acontent() for image in answer.data]
+                files = save_images(folder, item.id, blobs)
+            except RateLimitError as err:
+                if isinstance(err, QuotaExceededError) or limited >= RATE_LIMIT_ROUNDS:
+                    return _fail(item, err)
+                limited += 1
+                continue  # the limiter is closed until the provider's retry-after
+            except APIConnectionError as err:
+                if err.outcome == "unsent":  # the client's retries did not reach the provider either
+                    journal.pending(item.id)
+                    return Result(item.id, "failed", error=str(err), line=item.line, unreachable=True)
+                journal.failed(item.id, f"no answer: {err}", state="unknown")
+                return Result(item.id, "unknown", error=f"no answer: {err}", line=item.line)
+            except APIStatusError as err:
+                return _fail(item, err)
+            except (ImagewireError, OSError) as err:
+                return _fail(item, err)
+            journal.done(item.id, files, usd)
+            return Result(item.id, "done", tuple(files), usd=usd, line=item.line)
+
+    def _fail(item: Item, err: BaseException) -> Result:
+        text = f"{type(err).__name__}: {err}"
+        journal.failed(item.id, text)
+        return Result(item.id, "failed", error=text, line=item.line)
+
+    async def worker() -> None:
+        nonlocal committed
+        while queue and not stop.is_set():
+            item = queue[0]
+            usd = batch.costs.get(item.id)
+            if budget is not None and committed + (usd or 0.0) > budget + 1e-9:
+                stop.set()
+                break
+            queue.popleft()
+            committed += usd or 0.0
+            progress.in_flight += 1
+            try:
+                result = await one(item)
+            finally:
+                progress.in_flight -= 1
+            if result.state == "done":
+                progress.done += 1
+                progress.images += len(result.files)
+                progress.spent += usd or 0.0
+            else:
+                committed -= usd or 0.0
+                if result.state == "unknown":
+                    progress.unknown += 1
+                else:
+                    progress.failed += 1
+            results.put_nowait(result)
+
+    async def all_workers() -> None:
+        try:
+            await asyncio.gather(*(worker() for _ in range(max(1, min(concurrency, len(queue) or 1)))))
+        finally:
+            results.put_nowait(None)
+
+    runner = asyncio.ensure_future(all_workers())
+    try:
+        while True:
+            result = await results.get()
+            if result is None:
+                break
+            yield result
+        await runner
+    finally:
+        if not runner.done():
+            runner.cancel()
+            with contextlib.suppress(BaseException):
+                await runner
+        await client.close()
+        await http.aclose()
+        await transport.aclose()

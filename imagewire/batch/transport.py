@@ -1,0 +1,215 @@
+"""A lean HTTP/1.1 transport for many concurrent requests, with the rate limiter in front of every send.
+
+httpx's default pool scans every waiting request against every connection each time one frees up, so at a
+concurrency of 64 its bookkeeping costs more than the requests. This transport keeps idle keep-alive
+connections in a stack per origin (O(1) to take or return one), speaks HTTP/1.1 itself over asyncio
+streams (``content-length``, chunked, or read to close) and reads each answer whole (a batch never streams).
+It sits under the client (``AsyncClient(http_client=httpx.AsyncClient(transport=...))``), so the client's
+checks, retries and error mapping are unchanged: failures are raised as the httpx exceptions the client
+classifies (``ConnectError`` never reached the server; ``ReadError``/``RemoteProtocolError`` may have).
+
+Every send first waits for the :class:`~imagewire.batch.limiter.Limiter`, and every answer's status and
+headers feed it; retries made by the client pass through it too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from imagewire.batch.limiter import Limiter
+
+__all__ = ["Transport"]
+
+_MAX_HEAD = 64 * 1024
+
+
+class _Conn:
+    __slots__ = ("reader", "writer")
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+
+    def usable(self) -> bool:
+        return not self.writer.is_closing() and not self.reader.at_eof() and not self.reader._buffer  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.writer.close()
+
+
+def _timeouts(request: httpx.Request) -> tuple[float | None, float | None, float | None]:
+    timeout: dict[str, float | None] = request.extensions.get("timeout") or {}
+    return timeout.get("connect"), timeout.get("write"), timeout.get("read")
+
+
+class Transport(httpx.AsyncBaseTransport):
+    """HTTP/1.1 with keep-alive; ``limiter`` paces sends; ``on_answer(status, headers)`` sees every answer."""
+
+    def __init__(
+        self,
+        *,
+        limiter: Limiter | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+        on_answer: Callable[[int, httpx.Headers], None] | None = None,
+    ) -> None:
+        self.limiter = limiter
+        self.on_answer = on_answer
+        self._ssl = ssl_context
+        self._idle: dict[tuple[str, str, int], list[_Conn]] = {}
+        self.opened = 0
+
+    def _context(self) -> ssl.SSLContext:
+        if self._ssl is None:
+            self._ssl = ssl.create_default_context()
+        return self._ssl
+
+    async def _connect(self, key: tuple[str, str, int], timeout: float | None) -> _Conn:
+        scheme, host, port = key
+        try:
+            reader, writer = await asyncio.wait_for(
+                asyncio.open_connection(
+                    host, port, ssl=self._context() if scheme == "https" else None, limit=_MAX_HEAD * 4
+                ),
+                timeout,
+            )
+        except TimeoutError as err:
+            raise httpx.ConnectTimeout(f"connecting to {host}:{port} timed out") from err
+        except (OSError, ssl.SSLError) as err:
+            raise httpx.ConnectError(f"cannot connect to {host}:{port}: {err}") from err
+        self.opened += 1
+        return _Conn(reader, writer)
+
+    def _take(self, key: tuple[str, str, int]) -> _Conn | None:
+        stack = self._idle.get(key)
+        while stack:
+            conn = stack.pop()
+            if conn.usable():
+                return conn
+            conn.close()
+        return None
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.limiter is not None:
+            await self.limiter.acquire()
+        url = request.url
+        scheme = url.scheme
+        port = url.port or (443 if scheme == "https" else 80)
+        key = (scheme, url.host, port)
+        connect_timeout, write_timeout, read_timeout = _timeouts(request)
+        conn = self._take(key) or await self._connect(key, connect_timeout)
+        try:
+            response = await self._exchange(conn, request, write_timeout, read_timeout)
+        except BaseException:
+            conn.close()
+            raise
+        if self.limiter is not None:
+            self.limiter.observe(response.status_code, response.headers)
+        if self.on_answer is not None:
+            self.on_answer(response.status_code, response.headers)
+        return response
+
+    async def _exchange(
+        self, conn: _Conn, request: httpx.Request, write_timeout: float | None, read_timeout: float | None
+    ) -> httpx.Response:
+        body = await request.aread()
+        target = request.url.raw_path.decode("ascii")
+        head = [f"{request.method} {target} HTTP/1.1\r\n".encode("ascii")]
+        has_length = False
+        for name, value in request.headers.raw:
+            lower = name.lower()
+            if lower == b"content-length":
+                has_length = True
+            if lower == b"transfer-encoding":
+                continue
+            head.append(name + b": " + value + b"\r\n")
+        if not has_length and (body or request.method in ("POST", "PUT", "PATCH")):
+            head.append(b"Content-Length: " + str(len(body)).encode() + b"\r\n")
+        head.append(b"\r\n")
+        writer = conn.writer
+        try:
+            writer.write(b"".join(head) + body)
+            if writer.transport.get_write_buffer_size():  # the kernel did not take it all at once
+                async with asyncio.timeout(write_timeout):
+                    await writer.drain()
+        except TimeoutError as err:
+            raise httpx.WriteTimeout("writing the request timed out", request=request) from err
+        except OSError as err:
+            raise httpx.WriteError(f"writing the request failed: {err}", request=request) from err
+        try:
+            async with asyncio.timeout(read_timeout):
+                return await self._read(conn, request)
+        except TimeoutError as err:
+            raise httpx.ReadTimeout("reading the answer timed out", request=request) from err
+        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as err:
+            if isinstance(err, asyncio.IncompleteReadError) and not err.partial:
+                raise httpx.RemoteProtocolError(
+                    "the server closed the connection without answering", request=request
+                ) from err
+            raise httpx.ReadError(f"reading the answer failed: {err!r}", request=request) from err
+
+    async def _read(self, conn: _Conn, request: httpx.Request) -> httpx.Response:
+        reader = conn.reader
+        raw = await reader.readuntil(b"\r\n\r\n")
+        lines = raw[:-4].split(b"\r\n")
+        status_line = lines[0].split(b" ", 2)
+        if len(status_line) < 2 or not status_line[0].startswith(b"HTTP/1.") or not status_line[1].isdigit():
+            raise httpx.RemoteProtocolError(f"not an HTTP/1.1 answer: {lines[0][:80]!r}", request=request)
+        version, status = status_line[0], int(status_line[1])
+        headers: list[tuple[bytes, bytes]] = []
+        length: int | None = None
+        chunked = False
+        close = version == b"HTTP/1.0"
+        for line in lines[1:]:
+            name, _, value = line.partition(b":")
+            name, value = name.strip(), value.strip()
+            headers.append((name, value))
+            lower = name.lower()
+            if lower == b"content-length":
+                length = int(value)
+            elif lower == b"transfer-encoding":
+                chunked = b"chunked" in value.lower()
+            elif lower == b"connection":
+                close = value.lower() == b"close"
+        if request.method == "HEAD" or status in (204, 304) or 100 <= status < 200:
+            content = b""
+        elif chunked:
+            parts = []
+            while True:
+                size_line = await reader.readuntil(b"\r\n")
+                size = int(size_line.split(b";", 1)[0].strip(), 16)
+                if size == 0:
+                    while (await reader.readuntil(b"\r\n")) != b"\r\n":
+                        pass
+                    break
+                parts.append(await reader.readexactly(size + 2))
+            content = b"".join(p[:-2] for p in parts)
+        elif length is not None:
+            content = await reader.readexactly(length)
+        else:
+            content = await reader.read()
+            close = True
+        response = httpx.Response(status, headers=headers, content=content, request=request)
+        # the content is already decoded by length/chunks; httpx must not decode it again except for gzip etc.
+        if close:
+            conn.close()
+        else:
+            scheme = request.url.scheme
+            key = (scheme, request.url.host, request.url.port or (443 if scheme == "https" else 80))
+            self._idle.setdefault(key, []).append(conn)
+        return response
+
+    async def aclose(self) -> None:
+        for stack in self._idle.values():
+            for conn in stack:
+                conn.close()
+        self._idle.clear()
+
+    def stats(self) -> dict[str, Any]:
+        return {"opened": self.opened, "idle": sum(len(s) for s in self._idle.values())}
