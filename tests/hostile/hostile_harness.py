@@ -102,11 +102,14 @@ def run_case(
             killed = False
             peak_kb = 0
             attack: tuple[str | None, str] | None = None
+            attack_seconds = 0.0
             while True:
                 if during is not None and attack is None:
                     port = _port(out_path)
                     if port:
+                        attacked = time.monotonic()
                         attack = during(port)
+                        attack_seconds = time.monotonic() - attacked
                         peak_kb = max(peak_kb, vm_hwm_kb(child.pid))
                         os.kill(child.pid, signal.SIGTERM)
                 peak_kb = max(peak_kb, vm_hwm_kb(child.pid))
@@ -135,6 +138,7 @@ def run_case(
         detail, facts = last[0][:300], {}
     if attack is not None:
         error, detail = attack
+        facts["attack_seconds"] = round(attack_seconds, 2)
     if "Traceback (most recent call last)" in stdout + stderr:
         facts["traceback"] = True
     return Outcome(case, error, detail, peak_kb / 1024, seconds, written, killed, facts)
