@@ -62,6 +62,7 @@ def context(spec: Spec, spec_name: str, config: dict[str, Any]) -> dict[str, Any
     return {
         "spec_name": spec_name,
         "error_statuses": sorted(statuses),
+        "errors": errors(spec.catalogs["errors"].data if "errors" in spec.catalogs else {}),
         "title": info.get("title", ""),
         "api_version": str(info.get("version", "")),
         "project_name": config["project_name_override"],
@@ -76,6 +77,24 @@ def context(spec: Spec, spec_name: str, config: dict[str, Any]) -> dict[str, Any
         "results": results(spec, dict(config.get("result_mixins") or {})),
         "facade": facade(spec, config),
     }
+
+
+def _norm(code: str) -> str:
+    """A code or type as the client compares it: lower-case, letters and digits only."""
+    return "".join(c for c in code.lower() if c.isalnum())
+
+
+def errors(catalog: dict[str, Any]) -> dict[str, Any]:
+    """The error catalog with codes normalised; empty tables without one."""
+    classes = catalog.get("classes") or {}
+    return {
+        "request_id_headers": [h.lower() for h in catalog.get("request_id_headers") or []],
+        "classes": {kind: sorted({_norm(c) for c in classes.get(kind) or []}) for kind in _ERROR_KINDS},
+        "stream_status": {_norm(code): status for code, status in (catalog.get("stream_status") or {}).items()},
+    }
+
+
+_ERROR_KINDS = ("quota", "content_policy", "model_not_found")
 
 
 def py(value: Any) -> str:

@@ -24,7 +24,7 @@ __all__ = ["CATALOG_KINDS", "ERROR_STATUSES", "Operation", "Spec", "read"]
 #: Every operation must declare these responses (besides 200), so callers get a typed error for each.
 ERROR_STATUSES = ("400", "401", "403", "404", "409", "413", "415", "422", "429", "500", "502", "503", "default")
 #: Catalog kinds the generator understands; each is validated by ``spec/schemas/<kind>.schema.json``.
-CATALOG_KINDS = ("models", "providers")
+CATALOG_KINDS = ("models", "providers", "errors")
 #: Catalogs every spec must declare (a spec without providers gets a client without presets).
 REQUIRED_CATALOGS = ("models",)
 CATALOGS_KEY = "x-imagewire-catalogs"

@@ -12,10 +12,17 @@ from collections.abc import Mapping
 
 from ._catalog_types import Files, Lifecycle, Mask, Model, Operation, OperationRules, Param, Rule, SizeRule
 
-__all__ = ["DEFAULT_BASE_URL", "MODELS", "OPERATIONS"]
+__all__ = ["DEFAULT_BASE_URL", "MODELS", "OPERATIONS", "STRUCTURAL"]
 
 #: the address of a client without a provider or a base_url (the spec's first server)
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
+
+#: Request fields that are not catalog params, per operation: prompt, model and the input files.
+STRUCTURAL: Mapping[str, frozenset[str]] = {
+    "generations": frozenset(("model", "prompt")),
+    "edits": frozenset(("image", "images", "mask", "model", "prompt")),
+    "variations": frozenset(("image", "model")),
+}
 
 #: Every operation of the spec, by key, in spec order.
 OPERATIONS: Mapping[str, Operation] = {

@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from imagewire_client import _errors as errors
+from imagewire_client._error_parsing import error_from_payload, error_from_response, request_id_from_headers
 from imagewire_client._errors import (
-    STATUS_CLASSES,
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
@@ -37,12 +37,10 @@ from imagewire_client._errors import (
     UnprocessableEntityError,
     UnsupportedMediaTypeError,
     ValidationError,
-    error_from_payload,
-    error_from_response,
     parse_retry_after,
-    request_id_from_headers,
 )
 from imagewire_client._retry import retryable_status
+from imagewire_client._status import STATUS_CLASSES
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "sk-test-PLANTED0123456789abcdef"
@@ -918,3 +916,21 @@ def test_direct_construction() -> None:
     assert err.retry_after == 0.1 and err.headers == {"retry-after-ms": "100"}
     err2 = APIStatusError()
     assert err2.status_code == 0 and err2.error is None and err2.headers == {}
+
+
+def test_error_codes_and_request_id_headers_come_from_the_spec() -> None:
+    import yaml
+
+    from imagewire_client import _status
+
+    catalog = yaml.safe_load((ROOT / "spec" / "errors.yaml").read_text(encoding="utf-8"))
+
+    def norm(code: str) -> str:
+        return "".join(c for c in code.lower() if c.isalnum())
+
+    assert tuple(_status.REQUEST_ID_HEADERS) == tuple(catalog["request_id_headers"])
+    assert {norm(c) for c in catalog["classes"]["quota"]} == _status.QUOTA_CODES
+    assert {norm(c) for c in catalog["classes"]["content_policy"]} == _status.CONTENT_POLICY_CODES
+    assert {norm(c) for c in catalog["classes"]["model_not_found"]} == _status.MODEL_NOT_FOUND_CODES
+    assert dict(_status.STREAM_STATUS) == {norm(k): v for k, v in catalog["stream_status"].items()}
+    assert request_id_from_headers({"Request-Id": " r1 "}) == "r1"  # the last header of the list still counts

@@ -9,6 +9,7 @@ from email.utils import format_datetime
 import httpx
 import pytest
 
+from imagewire_client._error_parsing import error_from_response
 from imagewire_client._errors import (
     APIConnectionError,
     APIStatusError,
@@ -17,7 +18,6 @@ from imagewire_client._errors import (
     ModelNotFoundError,
     QuotaExceededError,
     RateLimitError,
-    error_from_response,
 )
 from imagewire_client._retry import RETRYABLE_STATUSES, Retry, classify, delay, retryable_status, to_client_error
 
@@ -158,7 +158,7 @@ def test_code_classes_are_not_retried_whatever_the_status() -> None:
 
 
 def test_stream_errors_use_the_status_they_stand_for() -> None:
-    from imagewire_client._errors import error_from_payload
+    from imagewire_client._error_parsing import error_from_payload
 
     assert retryable_status(
         error_from_payload({"type": "error", "error": {"code": "rate_limit_exceeded", "message": "m"}})

@@ -23,14 +23,8 @@ from ._catalog import MODELS, OPERATIONS
 from ._catalog_types import Model as CatalogModel
 from ._catalog_types import Provider, Quirk
 from ._checks import CheckError, check, suggest
-from ._errors import (
-    ImagewireError,
-    ResponseContractError,
-    ValidationError,
-    error_from_payload,
-    error_from_response,
-    request_id_from_headers,
-)
+from ._error_parsing import error_from_payload, error_from_response, request_id_from_headers
+from ._errors import ImagewireError, ResponseContractError, ValidationError
 from ._logs import log_response, log_retry, logger, redact_url, remember_secret
 from ._multipart import FileInput, InputFileError, Upload, encode, read_file
 from ._params import EditSize, ImageRef, ModelId, Quality

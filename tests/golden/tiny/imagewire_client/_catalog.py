@@ -12,10 +12,15 @@ from collections.abc import Mapping
 
 from ._catalog_types import Lifecycle, Model, Operation, OperationRules, Param, SizeRule
 
-__all__ = ["DEFAULT_BASE_URL", "MODELS", "OPERATIONS"]
+__all__ = ["DEFAULT_BASE_URL", "MODELS", "OPERATIONS", "STRUCTURAL"]
 
 #: the address of a client without a provider or a base_url (the spec's first server)
 DEFAULT_BASE_URL = ""
+
+#: Request fields that are not catalog params, per operation: prompt, model and the input files.
+STRUCTURAL: Mapping[str, frozenset[str]] = {
+    "generations": frozenset(("model", "prompt")),
+}
 
 #: Every operation of the spec, by key, in spec order.
 OPERATIONS: Mapping[str, Operation] = {

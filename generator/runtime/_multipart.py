@@ -1,4 +1,4 @@
-{% raw %}"""Files in, ``multipart/form-data`` out: reading the caller's image inputs and encoding a form body.
+"""Files in, ``multipart/form-data`` out: reading the caller's image inputs and encoding a form body.
 
 Content types are sniffed from the bytes, never taken from a file name: a file part without an image
 content type is answered with 400 "unsupported mimetype" by OpenAI.
@@ -19,7 +19,7 @@ __all__ = ["FileInput", "InputFileError", "Upload", "encode", "read_file"]
 FileInput: TypeAlias = str | os.PathLike[str] | bytes | IO[bytes] | tuple[str, bytes] | tuple[str, bytes, str]
 
 #: Scalar form values; ``None`` values are skipped.
-FieldValue: TypeAlias = "str | int | float | bool | None | Mapping[str, FieldValue]"
+FieldValue: TypeAlias = "str | int | float | bool | Mapping[str, FieldValue] | None"
 
 _EXPECTED = "PNG, JPEG, WebP or GIF expected"
 
@@ -219,4 +219,3 @@ def _occurs(boundary: str, texts: Sequence[tuple[str, str]], files: Sequence[tup
 
 def _header_value(text: str) -> str:
     return text.replace("\r", " ").replace("\n", " ").strip() or "application/octet-stream"
-{% endraw %}

@@ -1,4 +1,4 @@
-{% raw %}"""What an image is, from its first bytes: format, MIME type, dimensions and whether it has alpha.
+"""What an image is, from its first bytes: format, MIME type, dimensions and whether it has alpha.
 
 Recognises PNG, JPEG, WebP (VP8, VP8L, VP8X) and GIF by their magic bytes and reads the dimensions from
 their headers; SVG (which the newest models can answer) by its root element. Never raises: garbage gives ``None``; a known format with a truncated or odd header gives an
@@ -99,11 +99,7 @@ def _png(data: bytes) -> ImageInfo:
         return ImageInfo("png", "image/png")
     width, height = _dims(_u32be(data, 16), _u32be(data, 20))
     colour = data[25]
-    alpha: bool | None
-    if colour in (4, 6):  # grey + alpha, RGB + alpha
-        alpha = True
-    else:
-        alpha = _png_trns(data)
+    alpha = True if colour in (4, 6) else _png_trns(data)  # grey + alpha, RGB + alpha carry it always
     return ImageInfo("png", "image/png", width, height, alpha)
 
 
@@ -201,13 +197,11 @@ def _gif_transparency(data: bytes) -> bool | None:
             return None
         label = data[at + 1]
         at += 2
-        if label == 0xF9 and at + 2 < size and data[at] >= 4:  # graphic control: size 4, packed flags
-            if data[at + 1] & 0x01:
-                return True
+        if label == 0xF9 and at + 2 < size and data[at] >= 4 and data[at + 1] & 0x01:  # graphic control, flags
+            return True
         while at < size:  # sub-blocks until the zero terminator
             length = data[at]
             at += 1 + length
             if length == 0:
                 break
     return None
-{% endraw %}

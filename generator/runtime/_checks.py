@@ -1,7 +1,6 @@
 """Per-model checks, run before any request: is this model, operation, field, value and file acceptable?
 
-The rules come from the model catalog (:mod:`._catalog`, generated from the ``models`` catalog of
-{{ imagewire.spec_name }}). :func:`check` raises :class:`CheckError` for the first problem found, in this
+The rules come from the model catalog (:mod:`._catalog`, generated from the spec's ``models`` catalog). :func:`check` raises :class:`CheckError` for the first problem found, in this
 order: operation name, model, model lifecycle, operation offered, operation lifecycle, body encoding,
 each set field in alphabetical order (accepted, encoding, value), combination rules (catalog order),
 prompt length, input images, mask.
@@ -13,25 +12,16 @@ from collections.abc import Mapping, Sequence
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from ._catalog import MODELS, OPERATIONS
-from ._catalog_types import Model, OperationRules, Param, SizeRule
+from ._catalog import MODELS, OPERATIONS, STRUCTURAL
+from ._catalog_types import GONE, Model, OperationRules, Param, SizeRule
 
 if TYPE_CHECKING:
     from ._multipart import Upload
 
 __all__ = ["STRUCTURAL", "CheckError", "allowed_values", "check", "size_problem", "suggest"]
 
-#: Request fields that are not catalog params, per operation: prompt, model and the input files.
-STRUCTURAL: Mapping[str, frozenset[str]] = {
-{% set structural = ["prompt", "model", "image", "images", "mask"] %}
-{% for op in imagewire.operations %}
-    {{ op.key | py }}: frozenset({{ op.fields | select("in", structural) | list | py }}),
-{% endfor %}
-}
-{% raw %}
 _FORMAT_NAMES = {"png": "PNG", "jpeg": "JPEG", "webp": "WebP", "gif": "GIF"}
 _ENCODING_NAMES = {"json": "JSON", "multipart": "multipart/form-data"}
-_GONE = ("retired", "shutdown")
 
 
 class CheckError(ValueError):
@@ -133,7 +123,7 @@ def _offering(operation: str, models: Mapping[str, Model], *, usable: bool = Fal
     return tuple(
         model_id
         for model_id, m in models.items()
-        if operation in m.operations and not (usable and m.lifecycle.status in _GONE)
+        if operation in m.operations and not (usable and m.lifecycle.status in GONE)
     )
 
 
@@ -190,7 +180,7 @@ def check(
 
     # -- lifecycle (``deprecated`` and ``preview`` models pass)
     life = entry.lifecycle
-    if life.status in _GONE and not allow_retired:
+    if life.status in GONE and not allow_retired:
         verb = "was retired" if life.status == "retired" else "was shut down"
         when = f" on {life.retired_on}" if life.retired_on else ""
         if life.replacement:
@@ -221,7 +211,7 @@ def check(
 
     # -- operation lifecycle
     op = OPERATIONS.get(operation)
-    if op is not None and op.status in _GONE and not allow_retired:
+    if op is not None and op.status in GONE and not allow_retired:
         verb = "was retired" if op.status == "retired" else "was shut down"
         when = f" on {op.retired_on}" if op.retired_on else ""
         raise CheckError(
@@ -307,9 +297,7 @@ def _check_value(name: str, value: object, param: Param, model: str) -> None:
         return
     rule = "n" if name == "n" else "range"
     if isinstance(value, bool) or not isinstance(value, int):
-        raise CheckError(
-            f"{name} must be a whole number, not {_show(value)!r}", rule=rule, field=name, model=model
-        )
+        raise CheckError(f"{name} must be a whole number, not {_show(value)!r}", rule=rule, field=name, model=model)
     low, high = param.min, param.max
     if (low is None or value >= low) and (high is None or value <= high):
         return
@@ -564,4 +552,3 @@ def _check_mask(
             field="mask",
             model=model,
         )
-{% endraw %}

@@ -6,7 +6,6 @@ noted in ``warnings`` (with its JSON pointer) and read as ``None``. Only an answ
 at all (not an object where one is needed) raises :class:`ShapeError`.
 """
 
-{% raw %}
 from __future__ import annotations
 
 from typing import Any, ClassVar, NamedTuple, TypeVar
@@ -165,4 +164,3 @@ def read(cls: type[M], data: Any, pointer: str, notes: list[str]) -> M:
     obj = cls(**values)
     obj.extra = extra
     return obj
-{% endraw %}

@@ -1,4 +1,4 @@
-{% raw %}"""A tolerant Server-Sent Events decoder (the WHATWG "event stream" rules) and the stream-event reader.
+"""A tolerant Server-Sent Events decoder (the WHATWG "event stream" rules) and the stream-event reader.
 
 Providers stream image events in several dialects: with or without ``event:`` lines, with ``:``
 comments as heartbeats, with CRLF line ends, ending with ``data: [DONE]`` or just closing the
@@ -22,7 +22,8 @@ import re
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from typing import Any, NamedTuple
 
-from ._errors import APIStatusError, ResponseContractError, error_from_payload
+from ._error_parsing import error_from_payload
+from ._errors import APIStatusError, ResponseContractError
 
 __all__ = [
     "SSEDecoder",
@@ -86,9 +87,8 @@ class SSEDecoder:
         elif name == "id":
             if "\0" not in value:
                 self._last_id = value
-        elif name == "retry":
-            if value.isascii() and value.isdigit():
-                self._retry = int(value)
+        elif name == "retry" and value.isascii() and value.isdigit():
+            self._retry = int(value)
         # other field names are ignored
         return None
 
@@ -221,4 +221,3 @@ def _with_request_id(error: APIStatusError, request_id: str | None) -> APIStatus
     if request_id and not error.request_id:
         error.request_id = request_id
     return error
-{% endraw %}

@@ -1,4 +1,4 @@
-{% raw %}"""Logging for the client, and the redaction every log line and every exception goes through.
+"""Logging for the client, and the redaction every log line and every exception goes through.
 
 All records go to the ``imagewire_client`` logger; the library adds no handler (enable it with
 ``logging.basicConfig(level=logging.DEBUG)`` or ``logging.getLogger("imagewire_client").setLevel(...)``).
@@ -56,11 +56,11 @@ SENSITIVE_HEADERS = frozenset(
     }
 )
 #: other header names treated as secret: ``*-api-key``, ``*-token``, ``*-secret``, ``*-password``, ``*-auth*``
-_SENSITIVE_HEADER_PATTERN = r"(?:^|[-_])(?:api[-_]?key|apikey|token|access[-_]?token|secret|password|auth(?:orization)?)$"
-#: query parameters (lower case) whose values are never shown
-SENSITIVE_QUERY_KEYS = frozenset(
-    {"key", "api-key", "api_key", "sig", "se", "skoid", "sktid", "token", "access_token"}
+_SENSITIVE_HEADER_PATTERN = (
+    r"(?:^|[-_])(?:api[-_]?key|apikey|token|access[-_]?token|secret|password|auth(?:orization)?)$"
 )
+#: query parameters (lower case) whose values are never shown
+SENSITIVE_QUERY_KEYS = frozenset({"key", "api-key", "api_key", "sig", "se", "skoid", "sktid", "token", "access_token"})
 
 # (pattern, replacement); compiled on first use so that importing stays cheap
 _SECRET_PATTERNS = (
@@ -232,4 +232,3 @@ def log_retry(
             "imagewire_delay": delay,
         },
     )
-{% endraw %}

@@ -4,7 +4,6 @@ URL images are downloaded through the client that made the request, without its 
 (a signed URL needs none, and the key must not travel to a storage host).
 """
 
-{% raw %}
 from __future__ import annotations
 
 import base64
@@ -160,4 +159,3 @@ def write_new(path: Path, data: bytes, *, overwrite: bool = False) -> bool:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return True
-{% endraw %}

@@ -1,4 +1,4 @@
-{% raw %}"""When to retry, and how long to wait.
+"""When to retry, and how long to wait.
 
 The policy is a :class:`Retry` value; the decisions are pure functions the client facade calls:
 
@@ -191,11 +191,9 @@ def to_client_error(
             message += " The request may have been processed (and billed) by the server; retrying did not succeed."
         else:
             message += (
-                " The request may have been processed (and billed) by the server, so it was not retried"
-                " automatically."
+                " The request may have been processed (and billed) by the server, so it was not retried automatically."
             )
     cls = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
     error = cls(message, request=request, outcome=outcome)
     error.__cause__ = exc
     return error
-{% endraw %}
