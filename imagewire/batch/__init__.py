@@ -112,6 +112,12 @@ async def drive(
                 retry_unknown=retry_unknown,
                 retry_failed=retry_failed,
             ):
+                if progress is not None:  # the counters a progress bar reads, as results are collected
+                    progress.total = max(progress.total, len(todo))
+                    progress.done += result.state == "done"
+                    progress.failed += result.state == "failed"
+                    progress.images += len(result.files)
+                    progress.spent += result.usd or 0.0
                 yield result
     finally:
         report.write(batch.out, batch.journal, {item.id: item for item in batch.items})
