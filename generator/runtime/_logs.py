@@ -13,6 +13,14 @@ Levels, decided once here:
 No log line carries a request or response body, and URLs, header values and free text pass through
 :func:`redact_url`, :func:`redact_headers` and :func:`mask_secrets`. When the logger is disabled for
 a level, nothing is formatted or redacted (``isEnabledFor`` is checked first).
+
+httpx (at INFO: every URL) and httpcore (at DEBUG: every header, ``Set-Cookie`` and upstream
+``Authorization`` included) log on their own; :func:`redact_library_logs`, run when this module is
+imported (every client imports it), puts a filter on both that passes their records through the same
+redaction.
+
+These lists are the project's one list of secrets: the recording scrubber imports them (through
+:mod:`imagewire_client.wire`).
 """
 
 from __future__ import annotations
@@ -30,11 +38,15 @@ __all__ = [
     "REDACTED",
     "SENSITIVE_HEADERS",
     "SENSITIVE_QUERY_KEYS",
+    "SENSITIVE_QUERY_PREFIXES",
+    "is_sensitive_header",
+    "is_sensitive_query_key",
     "log_response",
     "log_retry",
     "logger",
     "mask_secrets",
     "redact_headers",
+    "redact_library_logs",
     "redact_url",
 ]
 
@@ -53,14 +65,29 @@ SENSITIVE_HEADERS = frozenset(
         "cookie",
         "set-cookie",
         "proxy-authorization",
+        "x-goog-api-key",
+        "ocp-apim-subscription-key",
     }
 )
-#: other header names treated as secret: ``*-api-key``, ``*-token``, ``*-secret``, ``*-password``, ``*-auth*``
+#: other header names treated as secret: ``*-api-key``, ``*-token``, ``*-secret``, ``*-password``,
+#: ``*-session``, ``*-auth``, ``*-authorization``
 _SENSITIVE_HEADER_PATTERN = (
-    r"(?:^|[-_])(?:api[-_]?key|apikey|token|access[-_]?token|secret|password|auth(?:orization)?)$"
+    r"(?:^|[-_])(?:api[-_]?key|apikey|token|access[-_]?token|secret|password|session|auth(?:orization)?)$"
 )
-#: query parameters (lower case) whose values are never shown
-SENSITIVE_QUERY_KEYS = frozenset({"key", "api-key", "api_key", "sig", "se", "skoid", "sktid", "token", "access_token"})
+#: query parameters (lower case) whose values are never shown: credentials, signatures, signed-URL values
+SENSITIVE_QUERY_KEYS = frozenset(
+    {
+        # Azure blob SAS
+        *("sig", "se", "st", "skoid", "sktid", "skt", "ske", "sks", "skv", "sv", "sp", "sr", "spr", "srt", "ss"),
+        *("rscd", "rsct", "rscc", "rsce", "rscl"),
+        # keys and tokens
+        *("key", "api-key", "api_key", "apikey", "token", "access_token", "auth", "code"),
+        # CloudFront, GCS and generic signatures
+        *("signature", "policy", "key-pair-id", "googleaccessid", "expires"),
+    }
+)
+#: query parameters starting with these (lower case) are signed-URL values too: ``X-Amz-Signature``, ...
+SENSITIVE_QUERY_PREFIXES = ("x-amz-", "x-goog-", "x-oss-", "x-cos-")
 
 # (pattern, replacement); compiled on first use so that importing stays cheap
 _SECRET_PATTERNS = (
@@ -72,7 +99,11 @@ _SECRET_PATTERNS = (
     # JWTs (some providers issue them as API keys)
     (r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*", REDACTED),
     # key=value pairs as they appear in URLs and messages
-    (r"(?i)([?&;\s\"'](?:api[-_]?key|key|access_token|token|sig)=)[^&\s\"'<>]+", r"\1" + REDACTED),
+    (
+        r"(?i)([?&;\s\"'](?:api[-_]?key|key|access_token|token|sig|se|signature|x-(?:amz|goog|oss|cos)-[a-z-]+)=)"
+        r"[^&\s\"'<>]+",
+        r"\1" + REDACTED,
+    ),
 )
 
 
@@ -105,8 +136,16 @@ def remember_secret(secret: str | None) -> None:
         _KNOWN_SECRETS.add(secret)
 
 
-def _sensitive_header(name: str) -> bool:
-    return name in SENSITIVE_HEADERS or bool(_compiled(_SENSITIVE_HEADER_PATTERN).search(name))
+def is_sensitive_header(name: str) -> bool:
+    """Whether a header's whole value is a secret (``name`` in any case)."""
+    lowered = name.strip().lower()
+    return lowered in SENSITIVE_HEADERS or bool(_compiled(_SENSITIVE_HEADER_PATTERN).search(lowered))
+
+
+def is_sensitive_query_key(name: str) -> bool:
+    """Whether a URL query parameter's value is a secret (``name`` in any case)."""
+    lowered = name.strip().lower()
+    return lowered in SENSITIVE_QUERY_KEYS or lowered.startswith(SENSITIVE_QUERY_PREFIXES)
 
 
 def redact_headers(
@@ -131,7 +170,7 @@ def redact_headers(
         pairs = headers
     for raw_name, raw_value in pairs:
         name = str(raw_name).lower()
-        value = REDACTED if _sensitive_header(name) else mask_secrets(str(raw_value))
+        value = REDACTED if is_sensitive_header(name) else mask_secrets(str(raw_value))
         if name in result and value != REDACTED:
             result[name] = f"{result[name]}, {value}"
         else:
@@ -165,7 +204,7 @@ def redact_url(url: str | httpx.URL) -> str:
         pieces = []
         for piece in query.split("&"):
             name, sep, _value = piece.partition("=")
-            if sep and unquote(name).strip().lower() in SENSITIVE_QUERY_KEYS:
+            if sep and is_sensitive_query_key(unquote(name)):
                 piece = f"{name}={REDACTED}"
             pieces.append(piece)
         query = "&".join(pieces)
@@ -232,3 +271,46 @@ def log_retry(
             "imagewire_delay": delay,
         },
     )
+
+
+_URL = r"https?://[^\s\"'<>]+"
+#: a header as httpcore logs it: (b'Name', b'value')
+_LOGGED_HEADER = r"\((b?)(['\"])([^'\"]+)\2, (b?)(['\"])((?:\\.|(?!\5).)*)\5\)"
+
+
+def _redact_logged(text: str) -> str:
+    def header(found: re.Match[str]) -> str:
+        prefix, quote, name, value_prefix, value_quote = found.group(1, 2, 3, 4, 5)
+        if not is_sensitive_header(name):
+            return found.group(0)
+        return f"({prefix}{quote}{name}{quote}, {value_prefix}{value_quote}{REDACTED}{value_quote})"
+
+    text = _compiled(_LOGGED_HEADER).sub(header, text)
+    text = _compiled(_URL).sub(lambda found: redact_url(found.group(0)), text)
+    return mask_secrets(text)
+
+
+class _Redacting(logging.Filter):
+    """Rewrites a record of another library (httpx, httpcore) into its redacted text."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            text = record.getMessage()
+        except Exception:
+            return False
+        record.msg, record.args = _redact_logged(text), ()
+        return True
+
+
+_FILTER = _Redacting()
+
+
+def redact_library_logs() -> None:
+    """Put the redacting filter on the ``httpx`` and ``httpcore`` loggers (and httpcore's children); once."""
+    for name in ("httpx", "httpcore", "httpcore.http11", "httpcore.http2", "httpcore.connection", "httpcore.proxy"):
+        found = logging.getLogger(name)
+        if _FILTER not in found.filters:
+            found.addFilter(_FILTER)
+
+
+redact_library_logs()

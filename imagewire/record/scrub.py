@@ -45,6 +45,7 @@ from urllib.parse import unquote
 from imagewire import multipart
 from imagewire.images import decode_b64, sniff_b64, sniff_bytes, tiny, tiny_formats
 from imagewire.record.recordings import Headers, Interaction
+from imagewire_client.wire import SENSITIVE_HEADERS, SENSITIVE_QUERY_KEYS, is_sensitive_header, is_sensitive_query_key
 
 __all__ = [
     "MARKER_SUFFIXES",
@@ -63,65 +64,8 @@ REDACTED = "REDACTED"
 #: what replaces base64 that did not decode: not base64 either, so an unreadable image stays unreadable
 _UNREADABLE = "!REDACTED!"
 
-#: header names (lower case) whose whole value is a secret
-SENSITIVE_HEADERS = frozenset(
-    {
-        "authorization",
-        "proxy-authorization",
-        "api-key",
-        "x-api-key",
-        "cookie",
-        "set-cookie",
-        "openai-organization",
-        "openai-project",
-        "x-goog-api-key",
-        "ocp-apim-subscription-key",
-    }
-)
-_SENSITIVE_HEADER = re.compile(r"(?i)(?:^|[-_])(?:api[-_]?key|apikey|token|access[-_]?token|secret|password|session)$")
-
-#: query keys (lower case) whose values are signatures, credentials or signed-URL parameters
-SIGNED_QUERY_KEYS = frozenset(
-    {
-        # Azure blob SAS
-        "sig",
-        "se",
-        "st",
-        "skoid",
-        "sktid",
-        "skt",
-        "ske",
-        "sks",
-        "skv",
-        "sv",
-        "sp",
-        "sr",
-        "spr",
-        "srt",
-        "ss",
-        "rscd",
-        "rsct",
-        "rscc",
-        "rsce",
-        "rscl",
-        # keys and tokens
-        "key",
-        "api-key",
-        "api_key",
-        "apikey",
-        "token",
-        "access_token",
-        "auth",
-        "code",
-        # CloudFront, GCS and generic signatures
-        "signature",
-        "policy",
-        "key-pair-id",
-        "googleaccessid",
-        "expires",
-    }
-)
-_SIGNED_QUERY_PREFIXES = ("x-amz-", "x-goog-", "x-oss-", "x-cos-")
+#: the client's lists of secrets (one list for the client, the command line and this scrubber)
+SIGNED_QUERY_KEYS = SENSITIVE_QUERY_KEYS
 
 #: JSON object keys whose values are credentials
 _SECRET_KEYS = frozenset(
@@ -174,7 +118,7 @@ def is_marker(key: str, obj: dict[str, Any]) -> bool:
 
 def _sensitive_query_key(key: str) -> bool:
     lowered = unquote(key).strip().lower()
-    return lowered in SIGNED_QUERY_KEYS or lowered in _SECRET_KEYS or lowered.startswith(_SIGNED_QUERY_PREFIXES)
+    return is_sensitive_query_key(lowered) or lowered in _SECRET_KEYS
 
 
 def scrub_url(url: str) -> str:
@@ -440,7 +384,7 @@ def _scrub_header_value(name: str, value: str) -> str:
     if lowered in ("authorization", "proxy-authorization"):
         scheme, space, _ = value.strip().partition(" ")
         return f"{scheme} {REDACTED}" if space and scheme.isalpha() else REDACTED
-    if lowered in SENSITIVE_HEADERS or _SENSITIVE_HEADER.search(lowered):
+    if is_sensitive_header(lowered):
         return REDACTED if value else value
     if lowered in ("location", "content-location", "link", "referer", "origin"):
         return scrub_text(value)
