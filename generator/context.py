@@ -73,9 +73,26 @@ def context(spec: Spec, spec_name: str, config: dict[str, Any]) -> dict[str, Any
         "models": models,
         "providers": providers,
         "provider_params": provider_params,
+        "plain": plain(spec.catalogs["providers"].data if "providers" in spec.catalogs else {}, providers),
         "token_providers": token_providers,
         "results": results(spec, dict(config.get("result_mixins") or {})),
         "facade": facade(spec, config),
+    }
+
+
+#: a spec without a provider catalog: a client reads the variables the openai SDK reads
+_PLAIN_FALLBACK = {"key_env": "OPENAI_API_KEY", "base_url_env": "OPENAI_BASE_URL"}
+
+
+def plain(catalog: dict[str, Any], providers: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """What a client without a provider uses: the ``plain`` provider's key and address variables."""
+    chosen = providers.get(catalog.get("plain") or "")
+    if chosen is None:
+        return {"id": None, **_PLAIN_FALLBACK}
+    return {
+        "id": chosen["id"],
+        "key_env": (chosen.get("auth") or {}).get("env") or _PLAIN_FALLBACK["key_env"],
+        "base_url_env": chosen.get("base_url_env"),
     }
 
 

@@ -635,6 +635,9 @@ def _check_providers(catalog: Document, models_doc: Document, operations: dict[s
     except (KeyError, RecursionError):  # reported by the model checks
         return
     yield from _check_default_models(catalog, "", catalog.data.get("default_models"), models, operations)
+    plain = catalog.data.get("plain")
+    if plain is not None and plain not in (catalog.data.get("providers") or {}):
+        yield catalog.problem(pointer("plain"), f"no provider {plain!r} in the catalog", "catalog:provider-ref")
     for provider_id, provider in (catalog.data.get("providers") or {}).items():
         at = pointer("providers", provider_id)
         yield from _check_default_models(catalog, at, provider.get("default_models"), models, operations)

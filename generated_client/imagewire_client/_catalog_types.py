@@ -14,7 +14,6 @@ from typing import NamedTuple
 from urllib.parse import urlsplit
 
 __all__ = [
-    "DEFAULT_KEY_VARIABLE",
     "GONE",
     "ApiVersion",
     "BatchSupport",
@@ -264,7 +263,11 @@ class Provider(NamedTuple):
     @property
     def key_variable(self) -> str:
         """The environment variable the key is read from."""
-        return self.key_env or DEFAULT_KEY_VARIABLE
+        if self.key_env:
+            return self.key_env
+        from ._providers import DEFAULT_KEY_VARIABLE
+
+        return DEFAULT_KEY_VARIABLE
 
     @property
     def key_required(self) -> bool:
@@ -352,10 +355,6 @@ class Provider(NamedTuple):
     def quirk_at(self, pointer: str) -> Quirk | None:
         """The declared quirk whose pointer glob covers the JSON pointer ``pointer``."""
         return next((q for q in self.quirks if q.pointer is not None and covers(q.pointer, pointer)), None)
-
-
-#: the key variable of a client without a provider, and of a provider that names none
-DEFAULT_KEY_VARIABLE = "OPENAI_API_KEY"
 
 
 def covers(glob: str, pointer: str) -> bool:

@@ -271,7 +271,9 @@ class _Base:
         if provider is not None:
             self.provider: Provider | None = get_provider(provider)
         else:  # the provider at that address; any other address is the one that has none fixed (generic)
-            address = str(base_url or os.environ.get(BASE_URL_VARIABLE) or DEFAULT_BASE_URL)
+            address = str(
+                base_url or (os.environ.get(BASE_URL_VARIABLE) if BASE_URL_VARIABLE else None) or DEFAULT_BASE_URL
+            )
             self.provider = provider_at(address) or next((q for q in PROVIDERS.values() if q.base_url is None), None)
         p = self.provider
         self._timeout: Timeout | None = timeout

@@ -29,7 +29,7 @@ from ._catalog_types import (
     TokenPrice,
 )
 
-__all__ = ["PROVIDERS", "PROVIDER_MODELS"]
+__all__ = ["BASE_URL_VARIABLE", "DEFAULT_KEY_VARIABLE", "PLAIN", "PROVIDERS", "PROVIDER_MODELS"]
 
 
 #: Every provider of the catalog, by id, in catalog order.
@@ -516,3 +516,10 @@ PROVIDER_MODELS: Mapping[str, Mapping[str, Model] | None] = {
     "local": None,
     "generic": None,
 }
+
+#: the provider a client without provider= takes its key variable, headers and address variable from
+PLAIN: Provider | None = PROVIDERS["openai"]
+#: the key variable of a client without a provider (and of a provider that names none)
+DEFAULT_KEY_VARIABLE = "OPENAI_API_KEY"
+#: the variable a client without a provider reads its address from
+BASE_URL_VARIABLE: str | None = "OPENAI_BASE_URL"

@@ -21,7 +21,6 @@ from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
 from ._catalog import DEFAULT_BASE_URL, MODELS, OPERATIONS
 from ._catalog_types import (
-    DEFAULT_KEY_VARIABLE,
     GONE,
     ApiVersion,
     BatchSupport,
@@ -46,7 +45,7 @@ from ._catalog_types import (
 from ._checks import CheckError, allowed_values, check, size_problem
 from ._errors import ImagewireError
 from ._logs import redact_url
-from ._providers import PROVIDERS
+from ._providers import BASE_URL_VARIABLE, DEFAULT_KEY_VARIABLE, PLAIN, PROVIDERS
 
 __all__ = [
     "BASE_URL_VARIABLE",
@@ -55,6 +54,7 @@ __all__ = [
     "GONE",
     "MODELS",
     "OPERATIONS",
+    "PLAIN",
     "PROVIDERS",
     "ApiVersion",
     "BatchSupport",
@@ -94,14 +94,6 @@ __all__ = [
     "setting",
     "size_problem",
 ]
-
-#: the variable a client reads its address from when neither ``base_url`` nor a provider's address is given
-BASE_URL_VARIABLE = "OPENAI_BASE_URL"
-#: the headers a client without a provider sends when their value is given or set
-_PLAIN_HEADERS = (
-    Setting("OpenAI-Organization", param="organization", env="OPENAI_ORG_ID"),
-    Setting("OpenAI-Project", param="project", env="OPENAI_PROJECT_ID"),
-)
 
 
 class UnknownProviderError(ImagewireError, ValueError):
@@ -226,8 +218,8 @@ def endpoint(
     version: ApiVersion | None = None
     deployment: str | None = None
     if provider_id is None:
-        template = str(base_url or env.get(BASE_URL_VARIABLE) or DEFAULT_BASE_URL)
-        for item in _PLAIN_HEADERS:
+        template = str(base_url or (env.get(BASE_URL_VARIABLE) if BASE_URL_VARIABLE else None) or DEFAULT_BASE_URL)
+        for item in PLAIN.headers if PLAIN is not None else ():
             value = setting(item, given.get(item.param or item.name) or None, env)
             if value:
                 headers[item.name] = value

@@ -68,6 +68,8 @@ def test_endpoints_fill_placeholders_query_and_headers() -> None:
     assert azure.url("generations") == azure.base_url + "/images/generations"
     with pytest.raises(ImagewireError, match=r"provider .azure. needs resource=\.\.\. or set AZURE_OPENAI_RESOURCE"):
         catalog.endpoint("azure", environ={})
+    assert catalog.PLAIN is PROVIDERS["openai"]  # spec/providers.yaml: plain
+    assert catalog.BASE_URL_VARIABLE == PROVIDERS["openai"].base_url_env == "OPENAI_BASE_URL"
     plain = catalog.endpoint(None, settings={"organization": "org"}, environ={"OPENAI_PROJECT_ID": "proj"})
     assert plain.base_url == catalog.DEFAULT_BASE_URL.rstrip("/")
     assert dict(plain.headers) == {"OpenAI-Organization": "org", "OpenAI-Project": "proj"}

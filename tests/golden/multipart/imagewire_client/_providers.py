@@ -15,7 +15,7 @@ from ._catalog_types import (
     Provider,
 )
 
-__all__ = ["PROVIDERS", "PROVIDER_MODELS"]
+__all__ = ["BASE_URL_VARIABLE", "DEFAULT_KEY_VARIABLE", "PLAIN", "PROVIDERS", "PROVIDER_MODELS"]
 
 
 #: Every provider of the catalog, by id, in catalog order.
@@ -23,3 +23,10 @@ PROVIDERS: Mapping[str, Provider] = {}
 
 #: provider -> its model table (None: any model, checked against the whole model catalog)
 PROVIDER_MODELS: Mapping[str, Mapping[str, Model] | None] = {}
+
+#: the provider a client without provider= takes its key variable, headers and address variable from
+PLAIN: Provider | None = None
+#: the key variable of a client without a provider (and of a provider that names none)
+DEFAULT_KEY_VARIABLE = "OPENAI_API_KEY"
+#: the variable a client without a provider reads its address from
+BASE_URL_VARIABLE: str | None = "OPENAI_BASE_URL"
