@@ -67,9 +67,12 @@ def resolve_providers(catalog: dict[str, Any], models: dict[str, dict[str, Any]]
     in (known with a table, open with any model); each of ``api_versions`` gets the provider's operations
     unless it names its own, and its model table resolved the same way."""
     resolved: dict[str, dict[str, Any]] = {}
+    defaults: dict[str, Any] = catalog.get("default_models") or {}
     for provider_id, provider in (catalog.get("providers") or {}).items():
         entry = dict(provider)
         entry["id"] = provider_id
+        if defaults or provider.get("default_models"):  # the API's defaults, unless the provider names its own
+            entry["default_models"] = {**defaults, **(provider.get("default_models") or {})}
         table = provider.get("models")
         entry["models"] = _table(provider_id, table, models, provider_id) if isinstance(table, dict) else None
         entry["policy"] = provider.get("policy") or ("known" if isinstance(table, dict) else "open")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ._catalog_types import Files, Lifecycle, Mask, Model, Operation, OperationRules, Param, Rule, SizeRule
+from ._catalog_types import Answer, Files, Lifecycle, Mask, Model, Operation, OperationRules, Param, Rule, SizeRule
 
 __all__ = ["DEFAULT_BASE_URL", "MODELS", "OPERATIONS", "STRUCTURAL"]
 
@@ -107,6 +107,7 @@ MODELS: Mapping[str, Model] = {
                     formats=("png",),
                     max_bytes=4194304,
                     square=True,
+                    alpha_without_mask=True,
                 ),
                 mask=Mask(
                     formats=("png",),
@@ -184,6 +185,9 @@ MODELS: Mapping[str, Model] = {
             "url answers expire after about 60 minutes.",
             "Answers carry revised_prompt, the prompt the model actually used.",
             "Generations only.",
+        ),
+        answer=Answer(
+            revised_prompt=True,
         ),
     ),
     "gpt-image-1.5": Model(
@@ -342,6 +346,10 @@ MODELS: Mapping[str, Model] = {
         },
         prompt_max_length=32000,
         notes=("Always answers b64_json; response_format is rejected with unknown_parameter.",),
+        answer=Answer(
+            style="gpt-image",
+            output_tokens={"low": 272, "medium": 1056, "high": 4160},
+        ),
     ),
     "chatgpt-image-latest": Model(
         id="chatgpt-image-latest",
@@ -499,6 +507,10 @@ MODELS: Mapping[str, Model] = {
         },
         prompt_max_length=32000,
         notes=("Always answers b64_json; response_format is rejected with unknown_parameter.",),
+        answer=Answer(
+            style="gpt-image",
+            output_tokens={"low": 272, "medium": 1056, "high": 4160},
+        ),
     ),
     "gpt-image-1": Model(
         id="gpt-image-1",
@@ -659,6 +671,10 @@ MODELS: Mapping[str, Model] = {
         },
         prompt_max_length=32000,
         notes=("Always answers b64_json; response_format is rejected with unknown_parameter.",),
+        answer=Answer(
+            style="gpt-image",
+            output_tokens={"low": 272, "medium": 1056, "high": 4160},
+        ),
     ),
     "gpt-image-1-mini": Model(
         id="gpt-image-1-mini",
@@ -816,6 +832,10 @@ MODELS: Mapping[str, Model] = {
         },
         prompt_max_length=32000,
         notes=("Always answers b64_json; response_format is rejected with unknown_parameter.",),
+        answer=Answer(
+            style="gpt-image",
+            output_tokens={"low": 272, "medium": 1056, "high": 4160},
+        ),
     ),
     "gpt-image-2": Model(
         id="gpt-image-2",
@@ -987,6 +1007,10 @@ MODELS: Mapping[str, Model] = {
         notes=(
             "Always answers b64_json; response_format is rejected with unknown_parameter.",
             "background transparent is a preview feature on this model.",
+        ),
+        answer=Answer(
+            style="gpt-image",
+            output_tokens={"low": 272, "medium": 1056, "high": 4160},
         ),
     ),
     "gpt-image-2-2026-04-21": Model(
@@ -1160,6 +1184,10 @@ MODELS: Mapping[str, Model] = {
         notes=(
             "Always answers b64_json; response_format is rejected with unknown_parameter.",
             "background transparent is a preview feature on this model.",
+        ),
+        answer=Answer(
+            style="gpt-image",
+            output_tokens={"low": 272, "medium": 1056, "high": 4160},
         ),
     ),
     "gpt-image-2.5-sunburst": Model(
@@ -1496,6 +1524,10 @@ MODELS: Mapping[str, Model] = {
             "output_format gif and svg are access-gated.",
             "Edits accept a markup image, a transparent PNG overlaid on the first input image (not together with mask).",
         ),
+        answer=Answer(
+            style="gpt-image",
+            output_tokens={"low": 272, "medium": 1056, "high": 4160, "xhigh": 6240, "max": 8320},
+        ),
     ),
     "gpt-image-2.5-flare": Model(
         id="gpt-image-2.5-flare",
@@ -1830,6 +1862,10 @@ MODELS: Mapping[str, Model] = {
             "Always answers b64_json; response_format is rejected with unknown_parameter.",
             "output_format gif and svg are access-gated.",
             "Edits accept a markup image, a transparent PNG overlaid on the first input image (not together with mask).",
+        ),
+        answer=Answer(
+            style="gpt-image",
+            output_tokens={"low": 272, "medium": 1056, "high": 4160, "xhigh": 6240, "max": 8320},
         ),
     ),
     "gpt-image-2.5-sunburst-2026-09-08": Model(
@@ -2167,6 +2203,10 @@ MODELS: Mapping[str, Model] = {
             "output_format gif and svg are access-gated.",
             "Edits accept a markup image, a transparent PNG overlaid on the first input image (not together with mask).",
         ),
+        answer=Answer(
+            style="gpt-image",
+            output_tokens={"low": 272, "medium": 1056, "high": 4160, "xhigh": 6240, "max": 8320},
+        ),
     ),
     "gpt-image-2.5-flare-2026-09-08": Model(
         id="gpt-image-2.5-flare-2026-09-08",
@@ -2503,6 +2543,10 @@ MODELS: Mapping[str, Model] = {
             "output_format gif and svg are access-gated.",
             "Edits accept a markup image, a transparent PNG overlaid on the first input image (not together with mask).",
         ),
+        answer=Answer(
+            style="gpt-image",
+            output_tokens={"low": 272, "medium": 1056, "high": 4160, "xhigh": 6240, "max": 8320},
+        ),
     ),
     "gpt-image-2.6-sunburst": Model(
         id="gpt-image-2.6-sunburst",
@@ -2827,6 +2871,10 @@ MODELS: Mapping[str, Model] = {
             "Always answers b64_json; response_format is rejected with unknown_parameter.",
             "output_format gif and svg are access-gated.",
         ),
+        answer=Answer(
+            style="gpt-image",
+            output_tokens={"low": 272, "medium": 1056, "high": 4160, "xhigh": 6240, "max": 8320},
+        ),
     ),
     "gpt-image-2.6-flare": Model(
         id="gpt-image-2.6-flare",
@@ -3150,6 +3198,10 @@ MODELS: Mapping[str, Model] = {
         notes=(
             "Always answers b64_json; response_format is rejected with unknown_parameter.",
             "output_format gif and svg are access-gated.",
+        ),
+        answer=Answer(
+            style="gpt-image",
+            output_tokens={"low": 272, "medium": 1056, "high": 4160, "xhigh": 6240, "max": 8320},
         ),
     ),
     "yandexgpt/yandex-art": Model(

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 from ._catalog import MODELS
 from ._catalog_types import (
+    Answer,
     ApiVersion,
     BatchSupport,
     Files,
@@ -100,6 +101,7 @@ PROVIDERS: Mapping[str, Provider] = {
         ),
         batch_rate=0.5,
         batch=BatchSupport(("generations", "edits")),
+        default_models={"generations": "dall-e-2", "edits": "gpt-image-1.5", "variations": "dall-e-2"},
     ),
     "azure": Provider(
         id="azure",
@@ -342,10 +344,15 @@ PROVIDERS: Mapping[str, Provider] = {
                         },
                         prompt_max_length=32000,
                         notes=("Always answers b64_json; response_format is rejected with unknown_parameter.",),
+                        answer=Answer(
+                            style="gpt-image",
+                            output_tokens={"low": 272, "medium": 1056, "high": 4160},
+                        ),
                     ),
                 },
             ),
         ),
+        default_models={"generations": "gpt-image-1.5", "edits": "gpt-image-1.5", "variations": "dall-e-2"},
     ),
     "bothub": Provider(
         id="bothub",
@@ -361,6 +368,8 @@ PROVIDERS: Mapping[str, Provider] = {
             "Also seen with the base URL https://bothub.chat/api/v2/openai/v1.",
         ),
         policy="known",
+        default_models={"generations": "dall-e-2", "edits": "gpt-image-1.5", "variations": "dall-e-2"},
+        also_at=("https://bothub.chat/api/v2/openai/v1",),
     ),
     "aipomogator": Provider(
         id="aipomogator",
@@ -385,10 +394,12 @@ PROVIDERS: Mapping[str, Provider] = {
                 "deviation",
                 "yandexgpt/yandex-art may answer JPEG in b64_json",
                 pointer="/data/*/b64_json",
+                models=("yandexgpt/yandex-art",),
             ),
         ),
         notes=("Error bodies follow OpenAI's envelope (invalid size, content_policy_violation).",),
         policy="known",
+        default_models={"generations": "dall-e-2", "edits": "gpt-image-1.5", "variations": "dall-e-2"},
     ),
     "local": Provider(
         id="local",
@@ -405,6 +416,7 @@ PROVIDERS: Mapping[str, Provider] = {
         ),
         policy="open",
         batch=BatchSupport(("generations", "edits"), local_files=True),
+        default_models={"generations": "dall-e-2", "edits": "gpt-image-1.5", "variations": "dall-e-2"},
     ),
     "generic": Provider(
         id="generic",
@@ -422,6 +434,8 @@ PROVIDERS: Mapping[str, Provider] = {
         ),
         policy="open",
         base_url_env="OPENAI_BASE_URL",
+        default_models={"generations": "dall-e-2", "edits": "gpt-image-1.5", "variations": "dall-e-2"},
+        stream_dialect="relay",
     ),
 }
 

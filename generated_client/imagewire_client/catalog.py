@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 from ._catalog import DEFAULT_BASE_URL, MODELS, OPERATIONS
 from ._catalog_types import (
     GONE,
+    Answer,
     ApiVersion,
     BatchSupport,
     Files,
@@ -57,6 +58,7 @@ __all__ = [
     "OPERATIONS",
     "PLAIN",
     "PROVIDERS",
+    "Answer",
     "ApiVersion",
     "BatchSupport",
     "CheckError",

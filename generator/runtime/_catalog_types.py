@@ -9,11 +9,13 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
 __all__ = [
     "GONE",
+    "Answer",
     "ApiVersion",
     "BatchSupport",
     "Files",
@@ -98,6 +100,8 @@ class Files(NamedTuple):
     formats: tuple[str, ...] = ()
     max_bytes: int | None = None
     square: bool = False
+    #: without a mask the image needs transparency (its transparent areas mark where to edit)
+    alpha_without_mask: bool = False
 
 
 class Mask(NamedTuple):
@@ -119,6 +123,16 @@ class OperationRules(NamedTuple):
     encodings: tuple[str, ...] = ()
 
 
+class Answer(NamedTuple):
+    """How a model's answers look: ``gpt-image`` (b64_json only, echoing background, output_format, quality and
+    size, with token usage) or ``dall-e`` (url or b64_json); a ``revised_prompt`` per image; the image tokens
+    of one 1024x1024 image by quality."""
+
+    style: str = "dall-e"
+    revised_prompt: bool = False
+    output_tokens: Mapping[str, int] = MappingProxyType({})
+
+
 class Model(NamedTuple):
     """One image model."""
 
@@ -130,6 +144,7 @@ class Model(NamedTuple):
     prompt_max_length: int | None = None
     snapshot_of: str | None = None
     notes: tuple[str, ...] = ()
+    answer: Answer = Answer()
 
 
 class Operation(NamedTuple):
@@ -167,6 +182,12 @@ class Quirk(NamedTuple):
     kind: str
     note: str
     pointer: str | None = None
+    #: the models it concerns (None: every model)
+    models: tuple[str, ...] | None = None
+
+    def concerns(self, model_id: str) -> bool:
+        """Whether the quirk applies to ``model_id``."""
+        return self.models is None or model_id in self.models
 
 
 class Price(NamedTuple):
@@ -251,6 +272,14 @@ class Provider(NamedTuple):
     token_prices: tuple[TokenPrice, ...] = ()
     batch_rate: float | None = None
     api_versions: tuple[ApiVersion, ...] = ()
+    #: operation -> the model used when a request names none (with model_from_deployment: when the
+    #: deployment's name is no model id)
+    default_models: Mapping[str, str] = MappingProxyType({})
+    #: further base URLs it is seen with
+    also_at: tuple[str, ...] = ()
+    #: how its event streams are written: ``openai`` (``event:`` lines) or ``relay`` (``data:`` lines only,
+    #: ``:`` keep-alive comments, a final ``data: [DONE]``)
+    stream_dialect: str = "openai"
 
     def api_version(self, name: str | None) -> ApiVersion | None:
         """What the api-version ``name`` changes; None when nothing is declared for it."""

@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 from ._catalog import DEFAULT_BASE_URL, MODELS, OPERATIONS
 from ._catalog_types import (
     GONE,
+    Answer,
     ApiVersion,
     BatchSupport,
     Files,
@@ -56,6 +57,7 @@ __all__ = [
     "OPERATIONS",
     "PLAIN",
     "PROVIDERS",
+    "Answer",
     "ApiVersion",
     "BatchSupport",
     "CheckError",

@@ -106,8 +106,6 @@ class SpecValidator:
         spec = read(Path(spec_path))
         self.spec_path = Path(spec_path)
         self.data: dict[str, Any] = spec.data
-        #: the catalogs the spec names (``models``, ``providers``), as written
-        self.catalogs: dict[str, Any] = {kind: doc.data for kind, doc in spec.catalogs.items()}
         #: openapi-core's view of the spec: operation matching, request and response validation
         self.engine = Engine(self.data)
         self.operations: dict[str, OperationSpec] = {}

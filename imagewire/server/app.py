@@ -224,7 +224,7 @@ class Provider:
             reading.resolve_references(request, state, parsed)
         planning.limits(model_id, rules, parsed)
         planning.check_request(p, op, model_id, parsed)
-        planning.inputs_usable(p, op, model_id, parsed)
+        planning.inputs_usable(model_id, rules, parsed)
         prompt = str(parsed.fields.get("prompt") or "")
         if "moderation_blocked" in active or planning.MARKER.search(prompt):
             raise planning.moderation(p, model_id, rules, request_id)
@@ -353,7 +353,7 @@ def make_app(
     from imagewire.server.ratelimit import RateLimit
 
     state = ServerState(
-        persona=find_persona(persona, spec_path),
+        persona=find_persona(persona),
         contract=load(spec_path),
         api_key=api_key,
         latency_ms=latency_ms,

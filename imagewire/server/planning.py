@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from imagewire.server.errors import ApiError, quote_list
-from imagewire.server.personas import Answer, Persona
+from imagewire.server.personas import Persona
 from imagewire.server.reading import Parsed
 from imagewire_client.catalog import MODELS, CheckError, OperationRules, check
 from imagewire_client.media import Upload
@@ -132,7 +132,7 @@ def check_request(persona: Persona, op: str, model_id: str, parsed: Parsed) -> N
         raise _from_check(err, fields, parsed) from None
 
 
-def inputs_usable(persona: Persona, op: str, model_id: str, parsed: Parsed) -> None:
+def inputs_usable(model_id: str, rules: OperationRules, parsed: Parsed) -> None:
     """Every input decodes; a model whose catalog asks for transparency without a mask gets it."""
     inputs: list[tuple[str, Upload | None]] = [*zip(parsed.image_parts, parsed.images, strict=False)]
     inputs.append(("mask", parsed.mask))
@@ -144,7 +144,7 @@ def inputs_usable(persona: Persona, op: str, model_id: str, parsed: Parsed) -> N
                 param=str(part).split("[", 1)[0],
                 code="invalid_image",
             )
-    needs_alpha = op in persona.answers.get(model_id, Answer()).alpha_without_mask
+    needs_alpha = rules.images is not None and rules.images.alpha_without_mask
     if needs_alpha and parsed.mask is None and parsed.images:
         info = parsed.images[0].info
         if info is not None and info.has_alpha is False:
@@ -159,7 +159,7 @@ def inputs_usable(persona: Persona, op: str, model_id: str, parsed: Parsed) -> N
 
 def moderation(persona: Persona, model_id: str, rules: OperationRules, request_id: str) -> ApiError:
     """The refusal of a prompt the safety system blocks (the marker word, or the fault)."""
-    gpt = persona.answers.get(model_id, Answer()).gpt
+    gpt = persona.answer(model_id).style == "gpt-image"
     extra: dict[str, Any] = {}
     if gpt:
         message = (
@@ -184,8 +184,8 @@ def plan(persona: Persona, op: str, model_id: str, rules: OperationRules, parsed
     """What to render and how to answer."""
     f = parsed.fields
     defaults = rules.defaults
-    answer = persona.answers.get(model_id, Answer())
-    gpt = answer.gpt
+    answer = persona.answer(model_id)
+    gpt = answer.style == "gpt-image"
     size = f.get("size") or defaults.get("size")
     width, height = _size(size)
     quality: str | None

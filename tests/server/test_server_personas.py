@@ -217,21 +217,25 @@ def test_extra_keys_follow_any_pointer() -> None:
     assert all("content_filter_results" in item and "unknown_key" not in item for item in body["data"])
 
 
-def test_facts_the_client_does_not_carry_come_from_the_spec_catalogs() -> None:
-    from imagewire.check.validate import validator
+def test_facts_come_from_the_catalog() -> None:
+    from imagewire_client.catalog import MODELS
 
-    providers = validator().catalogs["providers"]
     known = personas()
     assert known["bothub"].aliases == ("/api/v2/openai/v1",)  # also_at
     assert [name for name, p in known.items() if p.relay_sse] == ["generic"]  # stream_dialect: relay
-    assert (
-        known["azure"].default_models["generations"] == providers["providers"]["azure"]["default_models"]["generations"]
-    )
-    assert known["local"].default_models == providers["default_models"]
-    answers = known["local"].answers
-    assert answers["dall-e-3"].revised_prompt and not answers["dall-e-2"].revised_prompt
-    assert answers["gpt-image-1-mini"].gpt and not answers["yandexgpt/yandex-art"].gpt  # inherited through extends
-    assert answers["gpt-image-2.6-flare"].output_tokens["max"] > answers["gpt-image-2.6-flare"].output_tokens["high"]
-    assert answers["dall-e-2"].alpha_without_mask == {"edits"} and not answers["gpt-image-1.5"].alpha_without_mask
+    assert known["azure"].default_models["generations"] == "gpt-image-1.5"  # its own
+    assert known["local"].default_models == {
+        "generations": "dall-e-2",
+        "edits": "gpt-image-1.5",
+        "variations": "dall-e-2",
+    }
+    local = known["local"]
+    assert local.answer("dall-e-3").revised_prompt and not local.answer("dall-e-2").revised_prompt
+    assert local.answer("gpt-image-1-mini").style == "gpt-image"  # inherited through extends
+    assert local.answer("yandexgpt/yandex-art").style == "dall-e"
+    flare = local.answer("gpt-image-2.6-flare").output_tokens
+    assert flare["max"] > flare["high"]
+    edits = MODELS["dall-e-2"].operations["edits"].images
+    assert edits is not None and edits.alpha_without_mask
     aipomogator = known["aipomogator"]
     assert aipomogator.has("jpeg-in-b64", "yandexgpt/yandex-art") and not aipomogator.has("jpeg-in-b64", "dall-e-3")
