@@ -55,13 +55,10 @@ def test_the_recordings_are_what_build_py_writes(tmp_path: Path) -> None:
 
 def test_the_vendored_seed_answers_are_the_seed_documents() -> None:
     """``seeds.py`` holds what the seed documents print; checked wherever ``shared/seeds`` is beside the tree."""
-    import importlib.util
     import json
 
-    spec = importlib.util.spec_from_file_location("imagewire_vendored_seeds", RECORDINGS / "seeds.py")
-    assert spec is not None and spec.loader is not None
-    seeds = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(seeds)
+    from recordings import seeds
+
     assert set(seeds.ANSWERS) == {"000_0bbb8c2e42243b03.txt", "001_619dde2b4eea99e3.txt"}
     documents = RECORDINGS.parents[2] / "shared" / "seeds"
     if not documents.is_dir():  # pragma: no cover - shared/ sits beside the work tree on the build machine

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import httpx
 import pytest
 from support.client import JPEG, PNG, Server, b64, client, images_body, json_response
-
-#: the seed answers, vendored beside the recordings builder (checked against shared/seeds by the recordings tests)
-VENDORED_SEEDS = Path(__file__).resolve().parents[1] / "recordings" / "seeds.py"
 
 # the bothub (OpenIntegrations seed 001) answer, verbatim
 BOTHUB = {
@@ -65,12 +61,8 @@ def generate(server: Server, model: str = "gpt-image-1.5", **kwargs):  # type: i
 
 def _seed_answer(name: str) -> dict:
     """The ``{"created": ...}`` JSON answer printed in a seed document (vendored: no skip when shared/ is absent)."""
-    import importlib.util
+    from recordings import seeds
 
-    spec = importlib.util.spec_from_file_location("imagewire_vendored_seeds", VENDORED_SEEDS)
-    assert spec is not None and spec.loader is not None
-    seeds = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(seeds)
     answer: dict = json.loads(json.dumps(seeds.ANSWERS[name]))  # a fresh copy, as parsed from the document
     return answer
 
