@@ -5,10 +5,14 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["ROOT_DOCUMENT", "SpecNotFound", "packaged_spec_dir", "spec_document"]
+__all__ = ["ROOT_DOCUMENT", "SPEC_HELP", "SpecNotFound", "packaged_spec_dir", "spec_document"]
 
 #: the root OpenAPI document inside a spec folder
 ROOT_DOCUMENT = "openapi.yaml"
+#: the help of ``--spec``, for every command that reads a spec
+SPEC_HELP = (
+    "the spec: a folder holding openapi.yaml, or the document (default: ./spec when present, else the packaged spec)"
+)
 
 
 class SpecNotFound(FileNotFoundError):

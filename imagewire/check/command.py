@@ -31,22 +31,26 @@ never printed; ``--setting NAME=VALUE`` passes provider settings (Azure: resourc
 
 from __future__ import annotations
 
-import argparse
 import functools
 import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
+import typer
 
+from imagewire import exits
 from imagewire.check import expect as expectations
 from imagewire.check.report import CheckReport, print_terminal, render_html, render_json, render_markdown
 from imagewire.check.verdict import Judge
+from imagewire.cli.common import cli_words
+from imagewire.cli.options import Connection, SpecOpt, resolve_key, spec_path, with_connection
 from imagewire.record.recordings import Interaction, LoadError, discover, load
 
-__all__ = ["check_interactions", "check_paths", "main"]
+__all__ = ["app", "check", "check_interactions", "check_paths", "main"]
 
 
 def check_interactions(
@@ -105,119 +109,234 @@ def check_paths(
     return report
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="imagewire check",
-        description="Judge recorded traffic (--replay) or a live provider (--live) against the spec and the "
-        "generated client.",
-    )
-    parser.add_argument(
-        "--replay",
-        metavar="PATH",
-        action="append",
-        help="a VCR cassette, a HAR file, or a folder of them (recursively); may be repeated",
-    )
-    live = parser.add_argument_group("live probes (--live)")
-    live.add_argument(
-        "--live", action="store_true", help="probe a provider (--provider and/or --base-url) and judge its answers"
-    )
-    live.add_argument(
-        "--base-url", "--url", metavar="URL", help="the provider's base URL (default: the provider's own)"
-    )
-    live.add_argument(
-        "--api-key",
-        "--token",
-        metavar="KEY",
-        help="the key (default: the provider's key variable); never printed or recorded",
-    )
-    live.add_argument(
-        "--setting",
-        metavar="NAME=VALUE",
-        action="append",
-        default=[],
-        help="a provider setting (resource, deployment, api_version, organization, project); repeatable",
-    )
-    from imagewire.record.command import add_setting_flags
+def _operations(values: list[str] | None) -> list[str] | None:
+    """``--operation``: each one an operation of the spec."""
+    from imagewire_client.catalog import OPERATIONS
 
-    add_setting_flags(live)
-    live.add_argument(
-        "--budget",
-        metavar="USD",
-        type=float,
-        default=None,
-        help="spending cap for paid probes, by the catalog's estimates (default 0: free probes only)",
-    )
-    live.add_argument(
-        "--allow-unknown-prices",
-        action="store_true",
-        help="with --budget: also send paid probes whose price the catalog does not know",
-    )
-    live.add_argument(
-        "--prices-from",
-        metavar="P",
-        help="price the probes with this provider's price table (e.g. local for the reference server)",
-    )
-    live.add_argument(
-        "--model", metavar="M", action="append", help="probe only this model (repeatable; default: the catalog's)"
-    )
-    live.add_argument(
-        "--operation",
-        choices=("generations", "edits", "variations"),
-        action="append",
-        help="probe only this operation (repeatable)",
-    )
-    live.add_argument(
-        "--record",
-        metavar="DIR",
-        help="where the scrubbed cassette goes (default: imagewire-checks/<time>-<provider>/)",
-    )
-    live.add_argument("--timeout", type=float, default=120.0, metavar="SECONDS", help="read timeout of a probe")
-    live.add_argument("--plan-only", action="store_true", help="print the plan and send nothing")
-    parser.add_argument(
-        "--provider", metavar="P", help="the provider whose declared quirks apply (default: guessed from the host)"
-    )
-    parser.add_argument("--spec", metavar="FILE", help="the spec to validate against (default: spec/openapi.yaml)")
-    parser.add_argument("--json", metavar="FILE", help="write the report as JSON (one entry per interaction)")
-    parser.add_argument("--markdown", metavar="FILE", help="write the report as Markdown")
-    parser.add_argument("--html", metavar="FILE", help="write the report as one self-contained HTML page")
-    parser.add_argument("--allow-violations", action="store_true", help="exit 0 even when there are violations")
-    parser.add_argument(
-        "--no-expectations", action="store_true", help="ignore the <name>.expect.yaml files beside recordings"
-    )
-    parser.add_argument(
-        "--write-expectations",
-        action="store_true",
-        help="(re)write <name>.expect.yaml beside each recording from the verdicts it gets now (notes are kept)",
-    )
-    parser.add_argument("--quiet", "-q", action="store_true", help="print only the summary line")
-    parser.add_argument("--all", action="store_true", help="list every interaction, the conforming ones too")
-    parser.add_argument(
-        "--show-body", action="store_true", help="show each listed request and answer (scrubbed, truncated)"
-    )
-    return parser
+    for value in values or ():
+        if value not in OPERATIONS:
+            raise typer.BadParameter(f"{value!r} is not one of {', '.join(OPERATIONS)}")
+    return values
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
-    if args.live and args.replay:
-        parser.error("--replay and --live do not go together")
-    if not args.live and not args.replay:
-        parser.error("one of --replay PATH or --live is required")
+@dataclass
+class Args:
+    """One ``imagewire check`` command line."""
+
+    connection: Connection
+    replay: list[str] = field(default_factory=list)
+    live: bool = False
+    budget: float | None = None
+    allow_unknown_prices: bool = False
+    prices_from: str | None = None
+    model: list[str] | None = None
+    operation: list[str] | None = None
+    record: str | None = None
+    timeout: float = 120.0
+    plan_only: bool = False
+    spec: str | None = None
+    json: str | None = None
+    markdown: str | None = None
+    html: str | None = None
+    allow_violations: bool = False
+    no_expectations: bool = False
+    write_expectations: bool = False
+    quiet: bool = False
+    all: bool = False
+    show_body: bool = False
+
+
+app = typer.Typer(add_completion=False)
+_LIVE = "Live probes (--live)"
+_REPORT = "Reports"
+
+
+@app.command(
+    "check",
+    help="Judge recorded traffic (--replay) or a live provider (--live) against the spec and the generated client.",
+    epilog=exits.SUMMARY,
+)
+@with_connection(
+    provider_help="the provider: the preset --live probes, and whose declared quirks apply (default for --replay: "
+    "guessed from the host)"
+)
+def check(
+    connection: Connection,
+    replay: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--replay",
+            metavar="PATH",
+            help="a VCR cassette, a HAR file, or a folder of them (recursively); repeatable",
+            show_default=False,
+        ),
+    ] = None,
+    live: Annotated[
+        bool,
+        typer.Option(
+            "--live",
+            help="probe a provider (--provider and/or --base-url) and judge its answers",
+            rich_help_panel=_LIVE,
+        ),
+    ] = False,
+    budget: Annotated[
+        float | None,
+        typer.Option(
+            "--budget",
+            metavar="USD",
+            min=0,
+            help="spending cap for paid probes, by the catalog's estimates (default 0: free probes only)",
+            rich_help_panel=_LIVE,
+            show_default=False,
+        ),
+    ] = None,
+    allow_unknown_prices: Annotated[
+        bool,
+        typer.Option(
+            "--allow-unknown-prices",
+            help="with --budget: also send paid probes whose price the catalog does not know",
+            rich_help_panel=_LIVE,
+        ),
+    ] = False,
+    prices_from: Annotated[
+        str | None,
+        typer.Option(
+            "--prices-from",
+            metavar="NAME",
+            help="price the probes with this provider's price table (e.g. local for the reference server)",
+            rich_help_panel=_LIVE,
+            show_default=False,
+        ),
+    ] = None,
+    model: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--model",
+            "-m",
+            metavar="MODEL",
+            help="probe only this model (repeatable; default: the catalog's)",
+            rich_help_panel=_LIVE,
+            show_default=False,
+        ),
+    ] = None,
+    operation: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--operation",
+            metavar="NAME",
+            help="probe only this operation (repeatable): generations, edits, variations",
+            callback=_operations,
+            rich_help_panel=_LIVE,
+            show_default=False,
+        ),
+    ] = None,
+    record: Annotated[
+        str | None,
+        typer.Option(
+            "--record",
+            metavar="DIR",
+            help="where the scrubbed cassette goes (default: imagewire-checks/<time>-<provider>/)",
+            rich_help_panel=_LIVE,
+            show_default=False,
+        ),
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option("--timeout", metavar="SECONDS", help="read timeout of a probe", rich_help_panel=_LIVE)
+    ] = 120.0,
+    plan_only: Annotated[
+        bool, typer.Option("--plan-only", help="print the plan and send nothing", rich_help_panel=_LIVE)
+    ] = False,
+    spec: SpecOpt = None,
+    as_json: Annotated[
+        str | None,
+        typer.Option(
+            "--json",
+            metavar="FILE",
+            help="write the report as JSON (one entry per interaction)",
+            rich_help_panel=_REPORT,
+            show_default=False,
+        ),
+    ] = None,
+    markdown: Annotated[
+        str | None,
+        typer.Option(
+            "--markdown",
+            metavar="FILE",
+            help="write the report as Markdown",
+            rich_help_panel=_REPORT,
+            show_default=False,
+        ),
+    ] = None,
+    html: Annotated[
+        str | None,
+        typer.Option(
+            "--html",
+            metavar="FILE",
+            help="write the report as one self-contained HTML page",
+            rich_help_panel=_REPORT,
+            show_default=False,
+        ),
+    ] = None,
+    allow_violations: Annotated[
+        bool, typer.Option("--allow-violations", help="exit 0 even when there are violations")
+    ] = False,
+    no_expectations: Annotated[
+        bool, typer.Option("--no-expectations", help="ignore the <name>.expect.yaml files beside recordings")
+    ] = False,
+    write_expectations: Annotated[
+        bool,
+        typer.Option(
+            "--write-expectations",
+            help="(re)write <name>.expect.yaml beside each recording from the verdicts it gets now (notes are kept)",
+        ),
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="print only the summary line")] = False,
+    show_all: Annotated[bool, typer.Option("--all", help="list every interaction, the conforming ones too")] = False,
+    show_body: Annotated[
+        bool, typer.Option("--show-body", help="show each listed request and answer (scrubbed, truncated)")
+    ] = False,
+) -> int:
+    if live and replay:
+        raise typer.BadParameter("--replay and --live do not go together", param_hint="'--live'")
+    if not live and not replay:
+        raise typer.BadParameter("one of --replay PATH or --live is required", param_hint="'--replay'")
+    try:
+        document = str(spec_path(spec))
+    except FileNotFoundError as err:
+        raise typer.BadParameter(str(err), param_hint="'--spec'") from None
+    args = Args(
+        connection,
+        replay=list(replay or ()),
+        live=live,
+        budget=budget,
+        allow_unknown_prices=allow_unknown_prices,
+        prices_from=prices_from,
+        model=model,
+        operation=operation,
+        record=record,
+        timeout=timeout,
+        plan_only=plan_only,
+        spec=document,
+        json=as_json,
+        markdown=markdown,
+        html=html,
+        allow_violations=allow_violations,
+        no_expectations=no_expectations,
+        write_expectations=write_expectations,
+        quiet=quiet,
+        all=show_all,
+        show_body=show_body,
+    )
     if args.live:
         return _main_live(args)
     try:
         judge = Judge(spec_path=args.spec)
     except Exception as err:  # a broken spec: say so, do not trace
         print(f"imagewire check: cannot load the spec: {err}", file=sys.stderr)
-        return 2
-    if args.provider and args.provider not in judge.providers:
-        known = ", ".join(sorted(judge.providers))
-        print(f"imagewire check: unknown provider {args.provider!r}; known: {known}", file=sys.stderr)
-        return 2
+        return exits.USAGE
     report = check_paths(
         args.replay,
-        provider=args.provider,
+        provider=connection.provider,
         judge=judge,
         use_expectations=not args.no_expectations,
         write_expectations=args.write_expectations,
@@ -237,7 +356,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     return report.exit_code(allow_violations=args.allow_violations)
 
 
-def _write_reports(args: argparse.Namespace, report: CheckReport, extra: dict[str, Any] | None = None) -> None:
+def main(argv: Sequence[str] | None = None) -> int:
+    """``imagewire check ARGV...`` (for scripts): the exit status."""
+    from imagewire.cli import run
+
+    return run("check", argv)
+
+
+def _write_reports(args: Args, report: CheckReport, extra: dict[str, Any] | None = None) -> None:
     outputs: tuple[tuple[str | None, Callable[..., str]], ...] = (
         (args.json, render_json),
         (args.markdown, functools.partial(render_markdown, show_all=args.all)),
@@ -256,37 +382,30 @@ def _write_reports(args: argparse.Namespace, report: CheckReport, extra: dict[st
 # ---------------------------------------------------------------- --live
 
 
-def _main_live(args: argparse.Namespace) -> int:
+def _main_live(args: Args) -> int:
     from imagewire.check import live
     from imagewire.cli.common import Redactor
-    from imagewire.record.command import parse_settings
     from imagewire_client import ImagewireError
     from imagewire_client.catalog import PROVIDERS
 
     def fail(message: str) -> int:
-        print(redact(f"imagewire check: {message}"), file=sys.stderr)
-        return 2
+        print(redact(f"imagewire check: {cli_words(message)}"), file=sys.stderr)
+        return exits.USAGE
 
-    redact = Redactor(args.api_key)
-    provider: str | None = args.provider or ("generic" if args.base_url else None)
+    connection = args.connection
+    redact = Redactor(connection.api_key)
+    provider: str | None = connection.provider or ("generic" if connection.base_url else None)
     if provider is None:
-        return fail("--live needs --provider P or --base-url URL")
-    if provider not in PROVIDERS:
-        return fail(f"unknown provider {provider!r}; known: {', '.join(PROVIDERS)}")
-    api_key = live.key_in_use(provider, args.api_key)
+        return fail("--live needs --provider NAME or --base-url URL")
+    api_key = resolve_key(provider, connection.api_key)
     redact.add(api_key)
     if args.prices_from and args.prices_from not in PROVIDERS:
         return fail(f"unknown provider {args.prices_from!r} for --prices-from; known: {', '.join(PROVIDERS)}")
-    if PROVIDERS[provider].base_url is None and not args.base_url:
+    if PROVIDERS[provider].base_url is None and not connection.base_url:
         return fail(f"provider {provider!r} has no fixed address: pass --base-url URL")
-    if args.budget is not None and args.budget < 0:
-        return fail("--budget must be 0 or more")
     if args.allow_unknown_prices and args.budget is None:
         return fail("--allow-unknown-prices needs --budget USD (the cap still applies to known prices)")
-    try:
-        settings = parse_settings(args.setting)
-    except ValueError as problem:
-        return fail(str(problem))
+    settings = dict(connection.settings)
     plan = live.build_plan(
         provider,
         models=args.model,
@@ -299,15 +418,15 @@ def _main_live(args: argparse.Namespace) -> int:
     decisions = live.decide(
         plan, budget=budget, budget_given=args.budget is not None, allow_unknown=args.allow_unknown_prices
     )
-    where = args.base_url or PROVIDERS[provider].base_url or "?"
+    where = connection.base_url or PROVIDERS[provider].base_url or "?"
     for name, value in settings.items():
         where = where.replace("{" + name + "}", value)
     print(redact(live.render_plan(plan, decisions, budget=budget, where=where)), flush=True)
     if args.plan_only:
-        return 0
+        return exits.OK
     if not any(d.send for d in decisions):
         print("nothing to send")
-        return 0
+        return exits.OK
     try:
         judge = Judge(spec_path=args.spec)
     except Exception as err:  # a broken spec: say so, do not trace
@@ -317,7 +436,7 @@ def _main_live(args: argparse.Namespace) -> int:
         run = live.run_plan(
             plan,
             decisions,
-            base_url=args.base_url,
+            base_url=connection.base_url,
             api_key=api_key,
             settings=settings,
             record_dir=record_dir,

@@ -34,7 +34,7 @@ import typer
 from rich.console import Console
 
 from imagewire.cli.common import Redactor
-from imagewire.cli.images import ApiKeyOpt, BaseUrlOpt, ProviderOpt
+from imagewire.cli.options import ApiKeyOpt, BaseUrlOpt, ProviderOpt
 
 __all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_UNREACHABLE", "EXIT_USAGE", "main"]
 

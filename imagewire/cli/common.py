@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from imagewire_client.wire import REDACTED, mask_secrets
 
-__all__ = ["REDACTED", "Redactor", "UsageProblem", "words"]
+__all__ = ["REDACTED", "Redactor", "UsageProblem", "cli_words", "option_name", "words"]
 
 
 class UsageProblem(Exception):
@@ -58,3 +59,29 @@ class Redactor:
             if secret in text:
                 text = text.replace(secret, REDACTED)
         return mask_secrets(text)
+
+
+def option_name(keyword: str) -> str:
+    """The command-line spelling of a client keyword: ``api_version`` -> ``--api-version``."""
+    return "--" + keyword.replace("_", "-")
+
+
+#: the client's Python words in its messages -> what a command-line user types instead
+_CLI_WORDS: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = (
+    (re.compile(r"\bvalidate=False\b"), "--no-validate"),
+    (re.compile(r"\ballow_retired=True\b"), "--allow-retired"),
+    (re.compile(r"\bthe api_key argument\b"), "--api-key"),
+    (re.compile(r"\bClient\(provider=\.\.\.\)"), "--provider"),
+    (re.compile(r"\b([a-z][a-z_]*)=\.\.\."), lambda found: option_name(found[1]) + " ..."),
+)
+
+
+def cli_words(text: str) -> str:
+    """A client message in command-line words: ``pass validate=False`` -> ``pass --no-validate``, and so on.
+
+    The client speaks to Python callers (``validate=False``, ``base_url=...``, ``the api_key argument``);
+    every message a command prints from it goes through here first.
+    """
+    for pattern, replacement in _CLI_WORDS:
+        text = pattern.sub(replacement, text)
+    return text

@@ -4,87 +4,31 @@ OpenIntegrations' ``oint openai GetImages --descr "{'prompt':'Yellow alpaca','n'
 passes a Python-style dict with single quotes; it is read with :func:`ast.literal_eval` (literals only,
 nothing is evaluated), with JSON's ``true``/``false``/``null`` accepted as well.
 
-Which keys an operation takes, and which values a key admits, come from the generated client: the body
-parameters of ``Images.generate``/``edit``/``create_variation`` and the ``Literal`` aliases of
-the client's parameter types they are annotated with. There is no second list here.
+Which keys an operation takes, and which values a key admits, come from the generated client through
+:mod:`imagewire.cli.fields`. There is no second list here.
 """
 
 from __future__ import annotations
 
 import ast
-import functools
-import inspect
 import io
 import json
 import tokenize
-import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any
 
-import imagewire_client
 from imagewire.cli.common import UsageProblem, words
-from imagewire_client import Images
+from imagewire.cli.fields import Field, choices, request_fields
 
 __all__ = ["Field", "body_fields", "choices", "merge", "parse"]
 
-#: operation -> the client method that performs it
-METHODS: Mapping[str, Callable[..., Any]] = {
-    "generations": Images.generate,
-    "edits": Images.edit,
-    "variations": Images.create_variation,
-}
-#: parameters of the client methods that are call options, not request fields
-_CALL_OPTIONS = frozenset({"validate", "timeout", "max_retries", "retry_read_errors"})
-#: annotation names of parameters that carry files or references (given as arguments, not in --descr)
-_FILE_TYPES = frozenset({"FileInput", "ImageReference"})
 _DESCR_LIMIT = 1_000_000  # characters
 
 
-class Field(NamedTuple):
-    """One request field of an operation: its JSON type and, for an enum, the values the spec admits."""
-
-    name: str
-    kind: Literal["str", "int", "bool"]
-    choices: tuple[str, ...] | None = None  # closed set (a Literal alias without ``| str``)
-    suggestions: tuple[str, ...] | None = None  # listed values of an open field (``ImageSize | str``)
-
-
-def choices(alias: object) -> tuple[str, ...]:
-    """The values of a ``Literal`` alias of the generated client, as strings."""
-    return tuple(str(value) for value in typing.get_args(alias))
-
-
-def _field(name: str, annotation: str) -> Field | None:
-    terms = {term.strip() for term in annotation.replace("Sequence[", "").replace("]", "").split("|")}
-    terms.discard("None")
-    if terms & _FILE_TYPES or not terms:
-        return None
-    literals: list[str] = []
-    for term in sorted(terms):
-        alias = getattr(imagewire_client, term, None)
-        if alias is not None and typing.get_origin(alias) is Literal:
-            literals += choices(alias)
-    if "bool" in terms:
-        return Field(name, "bool")
-    if "int" in terms:
-        return Field(name, "int")
-    if "str" in terms:
-        return Field(name, "str", None, tuple(literals) or None)
-    return Field(name, "str", tuple(literals) or None)
-
-
-@functools.cache
 def body_fields(operation: str) -> dict[str, Field]:
-    """The request fields ``operation`` takes besides files, in the client's order (``stream`` included)."""
-    out: dict[str, Field] = {}
-    for name, param in inspect.signature(METHODS[operation]).parameters.items():
-        if name == "self" or name in _CALL_OPTIONS or name.startswith("extra_"):
-            continue
-        field = _field(name, str(param.annotation))
-        if field is not None:
-            out[name] = field
-    return out
+    """The request fields ``operation`` takes as values (``stream`` included; files and references are not)."""
+    return {name: f for name, f in request_fields(operation).items() if f.kind in ("str", "int", "bool", "object")}
 
 
 def _json_names_to_python(text: str) -> str:
@@ -98,21 +42,60 @@ def _json_names_to_python(text: str) -> str:
     return tokenize.untokenize(tokens)
 
 
+_CLOSING = {"{": "}", "[": "]", "(": ")"}
+
+
+def _unbalanced(text: str) -> str | None:
+    """What is left open or closed too often in ``text`` (strings are skipped), or None when it balances."""
+    opened: list[tuple[str, int]] = []
+    quote: tuple[str, int] | None = None
+    index = 0
+    while index < len(text):
+        char = text[index]
+        if quote is not None:
+            if char == "\\":
+                index += 2
+                continue
+            if char == quote[0]:
+                quote = None
+        elif char in "'\"":
+            quote = (char, index)
+        elif char in _CLOSING:
+            opened.append((char, index))
+        elif char in _CLOSING.values():
+            if not opened:
+                return f"{char!r} at column {index + 1} closes nothing that is open"
+            if _CLOSING[opened[-1][0]] != char:
+                last, where = opened[-1]
+                return f"{char!r} at column {index + 1} does not close {last!r} at column {where + 1}"
+            opened.pop()
+        index += 1
+    if quote is not None:
+        return f"the string opened at column {quote[1] + 1} is not closed"
+    if opened:
+        char, where = opened[-1]
+        return f"{char!r} at column {where + 1} is not closed with {_CLOSING[char]!r}"
+    return None
+
+
 def _literal(text: str) -> Any:
     try:
         return ast.literal_eval(text)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         pass
-    try:
-        return ast.literal_eval(_json_names_to_python(text))
-    except SyntaxError as err:
-        why = f"{err.msg} at column {err.offset}" if err.offset else err.msg
-    except (tokenize.TokenError, MemoryError, RecursionError) as err:
-        why = f"{type(err).__name__}: {err}"
-    except (ValueError, TypeError):
-        why = "only literal values are allowed (strings, numbers, true/false/null, lists and objects)"
+    why = _unbalanced(text)
+    if why is None:
+        try:
+            return ast.literal_eval(_json_names_to_python(text))
+        except SyntaxError as err:
+            hint = " (a comma missing?)" if "comma" in (err.msg or "") else ""
+            why = f"unexpected text at column {err.offset}{hint}" if err.offset else "not an object"
+        except (tokenize.TokenError, MemoryError, RecursionError):
+            why = "not an object"
+        except (ValueError, TypeError):
+            why = "only literal values are allowed (strings, numbers, true/false/null, lists and objects)"
     raise UsageProblem(
-        f"--descr is neither a JSON object nor a quoted object like {{'prompt':'Yellow alpaca','n':1}}: {why}",
+        f"--descr: {why}; give a JSON object or a quoted one like {{'prompt':'Yellow alpaca','n':1}}",
         rule="descr",
     )
 
@@ -151,6 +134,10 @@ def _check_value(field: Field, value: Any) -> None:
     if field.kind == "bool":
         if not isinstance(value, bool):
             raise UsageProblem(f"{where} must be true or false, not {value!r}", rule="descr", field=field.name)
+        return
+    if field.kind == "object":
+        if not isinstance(value, dict):
+            raise UsageProblem(f"{where} must be an object, not {value!r}", rule="descr", field=field.name)
         return
     if field.kind == "int":
         if isinstance(value, bool) or not isinstance(value, int):

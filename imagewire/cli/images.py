@@ -2,27 +2,22 @@
 
     imagewire generate "A yellow alpaca" --model gpt-image-1.5 --size 1024x1536 --out pictures/
     imagewire generate --provider bothub --model dall-e-3 --descr "{'prompt':'Yellow alpaca','n':1,'size':'1024x1024'}"
-    imagewire edit a.png b.jpg --prompt "Put them in a basket" --mask mask.png --model gpt-image-1.5
+    imagewire edit "Put them in a basket" a.png b.jpg --mask mask.png --model gpt-image-1.5
     imagewire vary cat.png --model dall-e-2 --allow-retired --provider local --base-url http://127.0.0.1:8765/v1
 
-Every choice an option offers comes from the generated client: the ``Literal`` aliases of
-the client's parameter types (``--quality``, ``--format``, ...), the model ids of
-``imagewire_client.catalog.MODELS`` and the providers of ``imagewire_client.catalog.PROVIDERS``.
-Which model takes which value is the client's check, run before anything is sent.
+The prompt is the first argument; the input images follow it (``edit``) or are the only argument
+(``vary``). Every other request field of the operation is an option made from the generated client
+(:mod:`imagewire.cli.fields`): ``--model``, ``--size``, ``--quality``, ``--format`` (the response
+format), ``--output-format``, ``--mask``, ... with the values the spec admits as their choices, so a field
+added to the spec is an option here once the client is regenerated. Which model takes which value is the
+client's check, run before anything is sent. The provider options are :mod:`imagewire.cli.options`'.
 
-Exit codes:
-
-====  ==========================================================================================
-0     images saved (or, with ``--dry-run``, the request shown)
-1     an unexpected failure of this program (a bug; the message says what)
-2     a problem on this side; nothing was sent: a usage error, a model rule the request breaks
-      (``ValidationError``: the message names the rule and the allowed values), a bad ``--descr``,
-      an input image that is missing, not an image or too large, an output folder that cannot be
-      written (probed before sending), no API key
-3     the provider: an error status (``APIStatusError``) or no answer (``APIConnectionError``)
-4     the provider answered 2xx with something that breaks the contract (``ResponseContractError``)
-130   interrupted
-====  ==========================================================================================
+Exit codes (:mod:`imagewire.exits`): 0 images saved (or, with ``--dry-run``, the request shown); 1 a bug
+in this program (the message says what); 2 a problem on this side, nothing was sent: a usage error, a model
+rule the request breaks (the message names the rule and the allowed values), a bad ``--descr``, an input
+image that is missing, not an image or too large, an output folder that cannot be written (probed before
+sending), no API key; 3 the provider answered an error status or not at all; 4 it answered 2xx with
+something that breaks the contract; 130 interrupted.
 
 An output folder that fails while saving after a successful call (disk full, a folder that turned
 read-only) also exits 2, after removing every file and folder the run made; the images may have been
@@ -34,25 +29,38 @@ knows it by value.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import json
 import logging
 import os
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import httpx
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from imagewire import exits
 from imagewire.cli import waits
-from imagewire.cli.common import Redactor, UsageProblem, words
-from imagewire.cli.descr import choices, merge, parse
+from imagewire.cli.common import Redactor, UsageProblem, cli_words, option_name
+from imagewire.cli.descr import merge, parse
+from imagewire.cli.fields import Field, request_fields
 from imagewire.cli.files import Input, OutputFolder, read_input
+from imagewire.cli.options import (
+    AllowRetiredOpt,
+    Connection,
+    NoValidateOpt,
+    extend,
+    key_optional,
+    key_variables,
+    with_connection,
+)
 from imagewire.cli.wire import Captured, CaptureTransport, describe
 from imagewire_client import (
     DEFAULT_MAX_RETRIES,
@@ -60,97 +68,59 @@ from imagewire_client import (
     APIStatusError,
     Client,
     Estimate,
-    ImageBackground,
-    ImageInputFidelity,
-    ImageModeration,
-    ImageOutputFormat,
-    ImageQuality,
-    ImageResponseFormat,
-    ImageSize,
     ImagesResponse,
-    ImageStyle,
     ImagewireError,
     ResponseContractError,
     ValidationError,
     default_timeout,
 )
-from imagewire_client.catalog import MODELS, PROVIDERS, UnknownProviderError, key_variable, key_variables
+from imagewire_client.catalog import MODELS, UnknownProviderError
 from imagewire_client.media import sniff
 
 __all__ = [
     "DEFAULT_OUT",
-    "EXIT_CONTRACT",
-    "EXIT_INTERNAL",
-    "EXIT_OK",
-    "EXIT_PROVIDER",
-    "EXIT_USAGE",
-    "main",
-    "main_edit",
-    "main_generate",
-    "main_vary",
+    "TRANSPORT",
+    "Call",
+    "edit_app",
+    "generate_app",
+    "report_usage_error",
+    "run",
+    "vary_app",
 ]
-
-EXIT_OK = 0
-EXIT_INTERNAL = 1
-EXIT_USAGE = 2
-EXIT_PROVIDER = 3
-EXIT_CONTRACT = 4
-EXIT_INTERRUPTED = 130
 
 DEFAULT_OUT = Path("imagewire-output")
 
 #: A seam for tests: when set, every request goes through this transport (e.g. ``httpx.MockTransport``).
 TRANSPORT: httpx.BaseTransport | None = None
 
-_OPERATION_OF = {"generate": "generations", "edit": "edits", "vary": "variations"}
 _PARTIAL = "partial_image"
+_REQUEST = "Request"
+_RUN = "Run"
+
+#: the request fields given as arguments: what to draw, then the images to work on
+_PROMPT = "prompt"
+_IMAGE = "image"
+#: how a few request fields are spelled (the others: ``--field-name``); the response format is ``--format``
+_SPELLING: dict[str, tuple[str, ...]] = {
+    "model": ("--model", "-m"),
+    "size": ("--size", "-s"),
+    "n": ("-n", "--n"),
+    "quality": ("--quality", "-q"),
+    "response_format": ("--format",),
+}
+#: earlier spellings of a field's option, still accepted but not shown
+_OLD_SPELLING = {"response_format": "--response-format"}
+#: a reference is an image URL (these schemes) or, otherwise, a file id
+_URL_SCHEMES = ("http://", "https://", "data:")
 
 
-# ---------------------------------------------------------------- options (choices from the generated client)
-
-
-def _check_provider(value: str | None) -> str | None:
-    if value is not None and value not in PROVIDERS:
-        raise typer.BadParameter(f"unknown provider {value!r}; choose {words(PROVIDERS)}")
-    return value
+# ---------------------------------------------------------------- options (made from the generated client)
 
 
 def _complete_models(incomplete: str) -> list[str]:
     return [model for model in MODELS if model.startswith(incomplete)]
 
 
-_CONNECTION = "Provider"
-_REQUEST = "Request"
-_RUN = "Run"
-
-ProviderOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--provider",
-        help=f"provider preset ({', '.join(PROVIDERS)}): address, auth, key variable, model table, prices. "
-        "Without it: the plain client (OPENAI_BASE_URL or api.openai.com, OPENAI_API_KEY).",
-        callback=_check_provider,
-        rich_help_panel=_CONNECTION,
-        show_default=False,
-    ),
-]
-BaseUrlOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--base-url", "--url", help="the API's base URL (overrides the preset's)", rich_help_panel=_CONNECTION
-    ),
-]
-ApiKeyOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--api-key",
-        "--token",
-        help="the API key; prefer the provider's key variable (a command line is visible to other users). "
-        "Never printed.",
-        rich_help_panel=_CONNECTION,
-        show_default=False,
-    ),
-]
 HeaderOpt = Annotated[
     list[str] | None,
     typer.Option(
@@ -158,62 +128,8 @@ HeaderOpt = Annotated[
         "-H",
         metavar="'NAME: VALUE'",
         help="an extra request header (repeatable); credential headers are never printed",
-        rich_help_panel=_CONNECTION,
+        rich_help_panel=_RUN,
         show_default=False,
-    ),
-]
-ResourceOpt = Annotated[
-    str | None, typer.Option("--resource", help="Azure: the resource name", rich_help_panel=_CONNECTION)
-]
-DeploymentOpt = Annotated[
-    str | None, typer.Option("--deployment", help="Azure: the deployment", rich_help_panel=_CONNECTION)
-]
-ApiVersionOpt = Annotated[
-    str | None, typer.Option("--api-version", help="Azure: the API version", rich_help_panel=_CONNECTION)
-]
-ModelOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--model",
-        "-m",
-        metavar="MODEL",
-        help="model id (the models below; another id needs --no-validate)",
-        autocompletion=_complete_models,
-        rich_help_panel=_REQUEST,
-    ),
-]
-SizeOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--size",
-        "-s",
-        help=f"{', '.join(choices(ImageSize))}, or WxH for models with free sizes (gpt-image-2 and later)",
-        rich_help_panel=_REQUEST,
-    ),
-]
-CountOpt = Annotated[int | None, typer.Option("-n", "--n", help="number of images", rich_help_panel=_REQUEST)]
-QualityOpt = Annotated[ImageQuality | None, typer.Option("--quality", "-q", rich_help_panel=_REQUEST)]
-StyleOpt = Annotated[ImageStyle | None, typer.Option("--style", help="dall-e-3 only", rich_help_panel=_REQUEST)]
-FormatOpt = Annotated[
-    ImageResponseFormat | None,
-    typer.Option(
-        "--format", help="response_format (DALL·E models; GPT image models answer b64_json)", rich_help_panel=_REQUEST
-    ),
-]
-OutputFormatOpt = Annotated[ImageOutputFormat | None, typer.Option("--output-format", rich_help_panel=_REQUEST)]
-CompressionOpt = Annotated[
-    int | None, typer.Option("--output-compression", help="0-100, jpeg or webp only", rich_help_panel=_REQUEST)
-]
-BackgroundOpt = Annotated[ImageBackground | None, typer.Option("--background", rich_help_panel=_REQUEST)]
-ModerationOpt = Annotated[ImageModeration | None, typer.Option("--moderation", rich_help_panel=_REQUEST)]
-FidelityOpt = Annotated[ImageInputFidelity | None, typer.Option("--input-fidelity", rich_help_panel=_REQUEST)]
-StreamOpt = Annotated[
-    bool, typer.Option("--stream", help="stream the answer (GPT image models)", rich_help_panel=_REQUEST)
-]
-PartialOpt = Annotated[
-    int | None,
-    typer.Option(
-        "--partial-images", help="partial images before the final one (0-3); implies --stream", rich_help_panel=_REQUEST
     ),
 ]
 DescrOpt = Annotated[
@@ -223,11 +139,12 @@ DescrOpt = Annotated[
         help="request fields as JSON, a path to a .json file, or {'prompt':'Yellow alpaca','n':1} "
         "(OpenIntegrations' form); explicit options win",
         rich_help_panel=_REQUEST,
+        show_default=False,
     ),
 ]
 OutOpt = Annotated[
     Path,
-    typer.Option("--out", "-o", help="folder for the images (made if missing)", rich_help_panel=_RUN),
+    typer.Option("--out", "-o", metavar="DIR", help="folder for the images (made if missing)", rich_help_panel=_RUN),
 ]
 DryRunOpt = Annotated[
     bool,
@@ -236,10 +153,6 @@ DryRunOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON document instead of text", rich_help_panel=_RUN)]
-NoValidateOpt = Annotated[
-    bool,
-    typer.Option("--no-validate", help="skip the model checks and send anyway", rich_help_panel=_RUN),
-]
 RetriesOpt = Annotated[
     int | None,
     typer.Option(
@@ -247,30 +160,104 @@ RetriesOpt = Annotated[
         min=0,
         help="retries after connection failures, rate limits and 5xx (default: the client's, 2)",
         rich_help_panel=_RUN,
+        show_default=False,
     ),
 ]
 QuietOpt = Annotated[
     bool,
     typer.Option("--quiet", help="do not show retries and waits on stderr", rich_help_panel=_RUN),
 ]
-AllowRetiredOpt = Annotated[
-    bool,
-    typer.Option(
-        "--allow-retired",
-        help="accept models retired at their vendor (providers still serve some)",
-        rich_help_panel=_RUN,
-    ),
-]
-
-_EXIT_CODES = (
-    "Exit codes: 0 ok; 2 usage or rule error, input or output file problem (nothing sent); "
-    "3 provider error or no answer; 4 answer breaks the contract."
-)
 
 
-def _epilog(operation: str) -> str:
-    offering = [model.id for model in MODELS.values() if operation in model.operations]
-    return f"Models for {operation}: {', '.join(offering)}.\n\n{_EXIT_CODES}"
+def _help(field: Field) -> str:
+    """An option's help: the spec's description of the field, its listed values for an open one."""
+    text = _first_sentences(field.help) or f"the request field {field.name}" + (
+        " (true)" if field.kind == "bool" else ""
+    )
+    if field.deprecated:
+        text += " (deprecated)"
+    if field.suggestions and field.name != "model":
+        text += f" Listed: {', '.join(field.suggestions)}."
+    if field.name == "model":
+        text += " (another id needs --no-validate; the models are listed below)"
+    return escape(text)
+
+
+def _first_sentences(text: str, least: int = 40) -> str:
+    """The first sentences of ``text`` that make at least ``least`` characters (a help line, not a page)."""
+    taken = ""
+    for sentence in text.split(". "):
+        taken = f"{taken}. {sentence}" if taken else sentence
+        if len(taken) >= least:
+            break
+    return taken if taken.endswith(".") or taken == text else taken + "."
+
+
+def _keyword(name: str, annotation: Any, default: Any = None) -> inspect.Parameter:
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
+
+
+def _argument(field: Field, fields: dict[str, Field]) -> inspect.Parameter:
+    """The prompt and the input images are arguments: ``PROMPT``, then ``IMAGE...`` (or the one ``IMAGE``)."""
+    if field.name == _PROMPT:
+        what = "what to change" if _IMAGE in fields else "what to draw"
+        info = typer.Argument(metavar="PROMPT", help=f"{what} (or 'prompt' in --descr)", show_default=False)
+        return _keyword(field.name, Annotated[str | None, info])
+    if field.kind == "files":
+        info = typer.Argument(metavar="IMAGE...", help="the input images (PNG, JPEG, WebP)", show_default=False)
+        return _keyword(field.name, Annotated[list[Path] | None, info])
+    info = typer.Argument(metavar="IMAGE", help=escape(field.help) or "the input image", show_default=False)
+    return _keyword(field.name, Annotated[Path, info], inspect.Parameter.empty)
+
+
+def _option(field: Field) -> list[inspect.Parameter]:
+    """A request field as an option: its type and choices from the client, its help from the spec."""
+    decls = _SPELLING.get(field.name, (option_name(field.name),))
+    common: dict[str, Any] = {"help": _help(field), "rich_help_panel": _REQUEST, "show_default": False}
+    annotation: Any
+    if field.kind == "bool":
+        annotation, default = bool, False
+    elif field.kind == "int":
+        annotation, default = int | None, None
+    elif field.kind in ("file", "reference"):
+        metavar = "FILE" if field.kind == "file" else "URL|FILE_ID"
+        annotation = (Path | None) if field.kind == "file" and not field.by_reference else (str | None)
+        default = None
+        common["metavar"] = f"{metavar}|URL" if field.by_reference else metavar
+    elif field.kind == "object":
+        annotation, default = str | None, None
+        common["metavar"] = "JSON"
+        common["help"] += " (a JSON object)"
+    elif field.kind in ("files", "references"):
+        annotation, default = list[str] | None, None
+        common["metavar"] = "FILE" if field.kind == "files" else "URL|FILE_ID"
+    elif field.choices:
+        annotation, default = Literal[field.choices] | None, None
+    else:
+        annotation, default = str | None, None
+        if field.name == "model":
+            common.update(metavar="MODEL", autocompletion=_complete_models)
+    params = [_keyword(field.name, Annotated[annotation, typer.Option(*decls, **common)], default)]
+    old = _OLD_SPELLING.get(field.name)
+    if old is not None:
+        params.append(_keyword(f"old_{field.name}", Annotated[annotation, typer.Option(old, hidden=True)], default))
+    return params
+
+
+def _reference(value: str) -> dict[str, str]:
+    """``https://...`` or ``data:...`` -> ``{"image_url": ...}``; anything else is a file id."""
+    return {"image_url": value} if value.startswith(_URL_SCHEMES) else {"file_id": value}
+
+
+def _object(name: str, text: str) -> dict[str, Any]:
+    """An object field's option value: a JSON object, or a usage error saying what is wrong."""
+    try:
+        value = json.loads(text)
+    except ValueError as err:
+        raise typer.BadParameter(f"not JSON: {err}", param_hint=f"'{option_name(name)}'") from None
+    if not isinstance(value, dict):
+        raise typer.BadParameter("must be a JSON object", param_hint=f"'{option_name(name)}'")
+    return value
 
 
 @dataclass
@@ -279,12 +266,9 @@ class Call:
 
     operation: str
     explicit: dict[str, Any]
+    connection: Connection = field(default_factory=Connection)
     images: list[Path] = field(default_factory=list)
-    mask: Path | None = None
-    provider: str | None = None
-    base_url: str | None = None
-    api_key: str | None = None
-    settings: dict[str, str | None] = field(default_factory=dict)
+    files: dict[str, Path] = field(default_factory=dict)  # the other file fields: mask, markup, ...
     out: Path = DEFAULT_OUT
     descr: str | None = None
     stream: bool = False
@@ -297,202 +281,116 @@ class Call:
     quiet: bool = False
 
 
-generate_app = typer.Typer(add_completion=False, rich_markup_mode="rich")
-edit_app = typer.Typer(add_completion=False, rich_markup_mode="rich")
-vary_app = typer.Typer(add_completion=False, rich_markup_mode="rich")
+def _request_values(operation: str, values: dict[str, Any]) -> dict[str, Any]:
+    """The request-field options' values -> ``images``, ``files`` and the explicit fields of a :class:`Call`."""
+    fields = request_fields(operation)
+    for name in list(values):
+        if name.startswith("old_"):
+            old = values.pop(name)
+            values[name.removeprefix("old_")] = values.get(name.removeprefix("old_")) or old
+    images: list[Path] = []
+    prompt_option = values.pop("prompt_option", None)
+    if prompt_option is not None:  # the old `edit IMAGE... --prompt TEXT`: every argument is an image
+        given = values.pop(_PROMPT, None)
+        values[_PROMPT] = prompt_option
+        values[_IMAGE] = [Path(given), *(values.get(_IMAGE) or ())] if given is not None else values.get(_IMAGE)
+    explicit: dict[str, Any] = {}
+    files: dict[str, Path] = {}
+    stream = False
+    for name, item in fields.items():
+        value = values.pop(name, None)
+        if name == "stream":
+            stream = bool(value)
+        elif item.kind in ("file", "files") and name == _IMAGE:
+            images = [Path(v) for v in value] if isinstance(value, list) else ([Path(value)] if value else [])
+        elif item.kind == "file":
+            if value is None:
+                continue
+            if item.by_reference and str(value).startswith(_URL_SCHEMES):
+                explicit[name] = _reference(str(value))
+            else:
+                files[name] = Path(value)
+        elif item.kind == "reference":
+            explicit[name] = _reference(value) if value is not None else None
+        elif item.kind == "references":
+            explicit[name] = [_reference(v) for v in value] if value else None
+        elif item.kind == "object" and value is not None:
+            explicit[name] = _object(name, value)
+        else:
+            explicit[name] = value
+    return {**values, "explicit": explicit, "images": images, "files": files, "stream": stream}
 
 
-@generate_app.command(help="Generate images from a prompt and save them.", epilog=_epilog("generations"))
-def generate(
-    prompt: Annotated[
-        str | None, typer.Argument(metavar="PROMPT", help="what to draw (or 'prompt' in --descr)", show_default=False)
-    ] = None,
-    provider: ProviderOpt = None,
-    base_url: BaseUrlOpt = None,
-    api_key: ApiKeyOpt = None,
-    header: HeaderOpt = None,
-    resource: ResourceOpt = None,
-    deployment: DeploymentOpt = None,
-    api_version: ApiVersionOpt = None,
-    model: ModelOpt = None,
-    size: SizeOpt = None,
-    n: CountOpt = None,
-    quality: QualityOpt = None,
-    style: StyleOpt = None,
-    response_format: FormatOpt = None,
-    output_format: OutputFormatOpt = None,
-    output_compression: CompressionOpt = None,
-    background: BackgroundOpt = None,
-    moderation: ModerationOpt = None,
-    stream: StreamOpt = False,
-    partial_images: PartialOpt = None,
-    descr: DescrOpt = None,
-    out: OutOpt = DEFAULT_OUT,
-    dry_run: DryRunOpt = False,
-    as_json: JsonOpt = False,
-    no_validate: NoValidateOpt = False,
-    allow_retired: AllowRetiredOpt = False,
-    max_retries: RetriesOpt = None,
-    quiet: QuietOpt = False,
-) -> int:
-    explicit = {
-        "prompt": prompt,
-        "model": model,
-        "n": n,
-        "size": size,
-        "quality": quality,
-        "style": style,
-        "response_format": response_format,
-        "output_format": output_format,
-        "output_compression": output_compression,
-        "background": background,
-        "moderation": moderation,
-        "partial_images": partial_images,
-    }
-    return run(
-        Call(
-            "generations",
-            explicit,
-            provider=provider,
-            base_url=base_url,
-            api_key=api_key,
-            settings={"resource": resource, "deployment": deployment, "api_version": api_version},
-            out=out,
-            descr=descr,
-            stream=stream,
-            dry_run=dry_run,
-            as_json=as_json,
-            validate=not no_validate,
-            allow_retired=allow_retired,
-            max_retries=max_retries,
-            headers=list(header or ()),
-            quiet=quiet,
+def _command(operation: str, name: str) -> Callable[..., int]:
+    """The command function of ``operation``: run options written here, request fields made from the client."""
+
+    def command(
+        connection: Connection,
+        explicit: dict[str, Any],
+        images: list[Path],
+        files: dict[str, Path],
+        stream: bool,
+        header: HeaderOpt = None,
+        descr: DescrOpt = None,
+        out: OutOpt = DEFAULT_OUT,
+        dry_run: DryRunOpt = False,
+        as_json: JsonOpt = False,
+        no_validate: NoValidateOpt = False,
+        allow_retired: AllowRetiredOpt = False,
+        max_retries: RetriesOpt = None,
+        quiet: QuietOpt = False,
+    ) -> int:
+        return run(
+            Call(
+                operation,
+                explicit,
+                connection=connection,
+                images=images,
+                files=files,
+                out=out,
+                descr=descr,
+                stream=stream,
+                dry_run=dry_run,
+                as_json=as_json,
+                validate=not no_validate,
+                allow_retired=allow_retired,
+                max_retries=max_retries,
+                headers=list(header or ()),
+                quiet=quiet,
+            )
         )
+
+    fields = request_fields(operation)
+    arguments = [_argument(f, fields) for f in fields.values() if f.name in (_PROMPT, _IMAGE)]
+    options = [p for f in fields.values() if f.name not in {a.name for a in arguments} for p in _option(f)]
+    if _PROMPT in fields and _IMAGE in fields:  # `edit IMAGE... --prompt TEXT`, as earlier versions took it
+        options.append(_keyword("prompt_option", Annotated[str | None, typer.Option("--prompt", "-p", hidden=True)]))
+    command.__name__ = name
+    with_fields = extend(
+        command,
+        [*arguments, *options],
+        lambda values: _request_values(operation, values),
+        drop=("explicit", "images", "files", "stream"),
     )
+    return with_connection()(with_fields)
 
 
-@edit_app.command(help="Edit one or more images with a prompt (and a mask); save the results.", epilog=_epilog("edits"))
-def edit(
-    image: Annotated[
-        list[Path], typer.Argument(metavar="IMAGE...", help="input images (PNG, JPEG, WebP)", show_default=False)
-    ],
-    prompt: Annotated[
-        str | None,
-        typer.Option("--prompt", "-p", help="what to change (or 'prompt' in --descr)", rich_help_panel=_REQUEST),
-    ] = None,
-    mask: Annotated[
-        Path | None, typer.Option("--mask", help="mask image: transparent where to edit", rich_help_panel=_REQUEST)
-    ] = None,
-    provider: ProviderOpt = None,
-    base_url: BaseUrlOpt = None,
-    api_key: ApiKeyOpt = None,
-    header: HeaderOpt = None,
-    resource: ResourceOpt = None,
-    deployment: DeploymentOpt = None,
-    api_version: ApiVersionOpt = None,
-    model: ModelOpt = None,
-    size: SizeOpt = None,
-    n: CountOpt = None,
-    quality: QualityOpt = None,
-    response_format: FormatOpt = None,
-    output_format: OutputFormatOpt = None,
-    output_compression: CompressionOpt = None,
-    background: BackgroundOpt = None,
-    input_fidelity: FidelityOpt = None,
-    stream: StreamOpt = False,
-    partial_images: PartialOpt = None,
-    descr: DescrOpt = None,
-    out: OutOpt = DEFAULT_OUT,
-    dry_run: DryRunOpt = False,
-    as_json: JsonOpt = False,
-    no_validate: NoValidateOpt = False,
-    allow_retired: AllowRetiredOpt = False,
-    max_retries: RetriesOpt = None,
-    quiet: QuietOpt = False,
-) -> int:
-    explicit = {
-        "prompt": prompt,
-        "model": model,
-        "n": n,
-        "size": size,
-        "quality": quality,
-        "response_format": response_format,
-        "output_format": output_format,
-        "output_compression": output_compression,
-        "background": background,
-        "input_fidelity": input_fidelity,
-        "partial_images": partial_images,
-    }
-    return run(
-        Call(
-            "edits",
-            explicit,
-            images=list(image),
-            mask=mask,
-            provider=provider,
-            base_url=base_url,
-            api_key=api_key,
-            settings={"resource": resource, "deployment": deployment, "api_version": api_version},
-            out=out,
-            descr=descr,
-            stream=stream,
-            dry_run=dry_run,
-            as_json=as_json,
-            validate=not no_validate,
-            allow_retired=allow_retired,
-            max_retries=max_retries,
-            headers=list(header or ()),
-            quiet=quiet,
-        )
-    )
+def _epilog(operation: str) -> str:
+    offering = [model.id for model in MODELS.values() if operation in model.operations]
+    return escape(f"Models for {operation}: {', '.join(offering)}.\n\n{exits.SUMMARY}")
 
 
-@vary_app.command(help="Make variations of an image (dall-e-2) and save them.", epilog=_epilog("variations"))
-def vary(
-    image: Annotated[
-        Path, typer.Argument(metavar="IMAGE", help="the image to vary (a square PNG)", show_default=False)
-    ],
-    provider: ProviderOpt = None,
-    base_url: BaseUrlOpt = None,
-    api_key: ApiKeyOpt = None,
-    header: HeaderOpt = None,
-    resource: ResourceOpt = None,
-    deployment: DeploymentOpt = None,
-    api_version: ApiVersionOpt = None,
-    model: ModelOpt = None,
-    size: SizeOpt = None,
-    n: CountOpt = None,
-    response_format: FormatOpt = None,
-    descr: DescrOpt = None,
-    out: OutOpt = DEFAULT_OUT,
-    dry_run: DryRunOpt = False,
-    as_json: JsonOpt = False,
-    no_validate: NoValidateOpt = False,
-    allow_retired: AllowRetiredOpt = False,
-    max_retries: RetriesOpt = None,
-    quiet: QuietOpt = False,
-) -> int:
-    explicit = {"model": model, "n": n, "size": size, "response_format": response_format}
-    return run(
-        Call(
-            "variations",
-            explicit,
-            images=[image],
-            provider=provider,
-            base_url=base_url,
-            api_key=api_key,
-            settings={"resource": resource, "deployment": deployment, "api_version": api_version},
-            out=out,
-            descr=descr,
-            dry_run=dry_run,
-            as_json=as_json,
-            validate=not no_validate,
-            allow_retired=allow_retired,
-            max_retries=max_retries,
-            headers=list(header or ()),
-            quiet=quiet,
-        )
-    )
+def _app(operation: str, name: str, help_: str) -> typer.Typer:
+    app = typer.Typer(add_completion=False, rich_markup_mode="rich")
+    app.command(name, help=help_, epilog=_epilog(operation))(_command(operation, name))
+    return app
+
+
+generate_app = _app("generations", "generate", "Generate images from a prompt and save them.")
+edit_app = _app(
+    "edits", "edit", "Edit one or more images with a prompt (and a mask); save the results. PROMPT comes first."
+)
+vary_app = _app("variations", "vary", "Make variations of an image (dall-e-2) and save them.")
 
 
 # ---------------------------------------------------------------- output
@@ -529,7 +427,14 @@ class _Output:
         details: dict[str, Any] | None = None,
         sent: bool = False,
     ) -> int:
-        """Report a problem on stderr (and as the JSON document with --json); return the exit code."""
+        """Report a problem on stderr (and as the JSON document with --json); return the exit code.
+
+        The client's messages are turned into command-line words here (``--no-validate``, not ``validate=False``).
+        """
+        message = cli_words(message)
+        details = {
+            name: cli_words(value) if isinstance(value, str) else value for name, value in (details or {}).items()
+        }
         allowed_text = _allowed(allowed)
         self.note(f"error: {message}", style="bold red")
         if rule:
@@ -635,7 +540,7 @@ class _Progress:
 
 def _redactor(call: Call) -> Redactor:
     """Knows the key given and the value of every key variable of the catalog that is set."""
-    return Redactor(call.api_key, *(os.environ.get(name) for name in sorted(key_variables())))
+    return Redactor(call.connection.api_key, *(os.environ.get(name) for name in key_variables()))
 
 
 def run(call: Call) -> int:
@@ -646,11 +551,11 @@ def run(call: Call) -> int:
             return _perform(call, out)
         except UsageProblem as problem:
             return out.fail(
-                EXIT_USAGE, "usage", problem.message, rule=problem.rule, field=problem.field, allowed=problem.allowed
+                exits.USAGE, "usage", problem.message, rule=problem.rule, field=problem.field, allowed=problem.allowed
             )
         except ValidationError as err:
             return out.fail(
-                EXIT_USAGE,
+                exits.USAGE,
                 "validation",
                 err.message,
                 rule=err.rule,
@@ -660,7 +565,7 @@ def run(call: Call) -> int:
             )
         except ResponseContractError as err:
             return out.fail(
-                EXIT_CONTRACT,
+                exits.CONTRACT,
                 "contract",
                 f"the answer breaks the contract: {err}",
                 details={"status": err.status_code, "pointer": err.pointer, "request_id": err.request_id},
@@ -668,7 +573,7 @@ def run(call: Call) -> int:
             )
         except APIStatusError as err:
             return out.fail(
-                EXIT_PROVIDER,
+                exits.PROVIDER,
                 "provider",
                 f"the provider answered {err}",
                 details={"status": err.status_code, "code": err.code, "type": type(err).__name__},
@@ -676,17 +581,17 @@ def run(call: Call) -> int:
             )
         except APIConnectionError as err:
             return out.fail(
-                EXIT_PROVIDER,
+                exits.PROVIDER,
                 "connection",
                 f"no answer from the provider: {err}",
                 details={"type": type(err).__name__, "outcome": err.outcome},
                 sent=err.outcome != "unsent",
             )
         except (ImagewireError, UnknownProviderError) as err:  # configuration: no key, no address, ...
-            return out.fail(EXIT_USAGE, "configuration", str(err), rule="configuration")
+            return out.fail(exits.USAGE, "configuration", str(err), rule="configuration")
         except OSError as err:  # saving failed after the answer arrived; what was written is gone again
             return out.fail(
-                EXIT_USAGE,
+                exits.USAGE,
                 "output",
                 f"the images could not be saved to {str(call.out)!r}: {err.strerror or err}; nothing was kept "
                 "(the provider answered; the images may have been billed)",
@@ -705,33 +610,40 @@ def _http(transport: httpx.BaseTransport | None, progress: _Progress | None) -> 
 
 def _client(call: Call, http: httpx.Client, *, api_key: str | None) -> Client:
     return Client(
+        **{**call.connection.client_options(), "api_key": api_key},
         max_retries=DEFAULT_MAX_RETRIES if call.max_retries is None else call.max_retries,
-        provider=call.provider,
-        base_url=call.base_url,
-        api_key=api_key,
         http_client=http,
         validate=call.validate,
         allow_retired=call.allow_retired,
-        resource=call.settings.get("resource"),
-        deployment=call.settings.get("deployment"),
-        api_version=call.settings.get("api_version"),
     )
 
 
-def _request(call: Call) -> tuple[dict[str, Any], dict[str, Any], bool, list[Input], Input | None]:
-    """Fields to send, unknown --descr keys, whether to stream, and the input images: all checked locally."""
+def _request(call: Call) -> tuple[dict[str, Any], dict[str, Any], bool, list[Input], dict[str, Input]]:
+    """Fields to send, unknown --descr keys, whether to stream, the input images and other files: checked locally."""
     _headers(call.headers)
+    known = request_fields(call.operation)
     descr = parse(call.descr) if call.descr is not None else {}
     fields, extra = merge(call.operation, descr, call.explicit, validate=call.validate)
     stream = bool(fields.pop("stream", False)) or call.stream
-    if call.operation != "variations" and fields.get("partial_images") is not None:
+    if "partial_images" in known and fields.get("partial_images") is not None:
         stream = True
-    if call.operation != "variations" and not fields.get("prompt"):
-        where = "a PROMPT argument" if call.operation == "generations" else "--prompt"
-        raise UsageProblem(f"a prompt is required: give {where} or 'prompt' in --descr", rule="prompt", field="prompt")
-    images = [read_input(path, field="image", operation=call.operation, limit=call.validate) for path in call.images]
-    mask = read_input(call.mask, field="mask", operation=call.operation, limit=call.validate) if call.mask else None
-    return fields, extra, stream, images, mask
+    if _PROMPT in known and not fields.get(_PROMPT):
+        raise UsageProblem(
+            "a prompt is required: give it as the first argument (PROMPT) or as 'prompt' in --descr",
+            rule="prompt",
+            field=_PROMPT,
+        )
+    by_reference = any(known[name].kind == "references" and value for name, value in fields.items() if name in known)
+    if _IMAGE in known and not call.images and not by_reference:
+        also = [option_name(f.name) for f in known.values() if f.kind == "references"]
+        where = f"IMAGE arguments after the prompt (or {', '.join(also)} for references)" if also else "IMAGE"
+        raise UsageProblem(f"{call.operation} needs an input image: give {where}", rule="image", field=_IMAGE)
+    images = [read_input(path, field=_IMAGE, operation=call.operation, limit=call.validate) for path in call.images]
+    files = {
+        name: read_input(path, field=name, operation=call.operation, limit=call.validate)
+        for name, path in call.files.items()
+    }
+    return fields, extra, stream, images, files
 
 
 def _headers(items: Sequence[str]) -> dict[str, str]:
@@ -745,22 +657,20 @@ def _headers(items: Sequence[str]) -> dict[str, str]:
 
 
 def _perform(call: Call, out: _Output) -> int:
-    fields, extra, stream, images, mask = _request(call)
+    fields, extra, stream, images, files = _request(call)
     folder = OutputFolder(call.out)
     if not call.dry_run:
         folder.probe()
     kwargs: dict[str, Any] = {**fields, "extra_body": extra or None, "extra_headers": _headers(call.headers) or None}
-    if call.operation == "edits":
-        kwargs["image"] = [item.part for item in images]
-        if mask is not None:
-            kwargs["mask"] = mask.part
-    elif call.operation == "variations":
-        kwargs["image"] = images[0].part
+    if images:
+        many = request_fields(call.operation)[_IMAGE].kind == "files"
+        kwargs[_IMAGE] = [item.part for item in images] if many else images[0].part
+    kwargs.update({name: item.part for name, item in files.items()})
 
-    preset = PROVIDERS.get(call.provider) if call.provider is not None else None
-    key_env = key_variable(preset)
-    api_key = call.api_key
-    keyless = api_key is None and not os.environ.get(key_env) and not (preset is not None and not preset.key_required)
+    connection = call.connection
+    key_env = connection.key_env
+    api_key = connection.api_key
+    keyless = connection.key() is None and not key_optional(connection.provider)
     if call.dry_run:
         return _dry_run(call, out, kwargs, stream, api_key="" if keyless else api_key, keyless=keyless, key_env=key_env)
 
@@ -782,7 +692,7 @@ def _perform(call: Call, out: _Output) -> int:
         saved = folder.save(groups)
         elapsed = time.perf_counter() - started
     _report(call, out, fields, result, saved, estimate, elapsed=elapsed, events=events)
-    return EXIT_OK
+    return exits.OK
 
 
 def _method(client: Client, operation: str) -> Any:
@@ -862,7 +772,7 @@ def _dry_run(
         if note:
             doc["note"] = note
         out.document(doc)
-        return EXIT_OK
+        return exits.OK
     out.say("dry run: this request would be sent (nothing was)", style="bold")
     out.say(f"{request['method']} {request['url']}")
     for name, value in request["headers"].items():
@@ -882,7 +792,7 @@ def _dry_run(
     out.say(f"cost: {_cost_text(estimate)}")
     if note:
         out.note(f"note: {note}", style="yellow")
-    return EXIT_OK
+    return exits.OK
 
 
 def _report(
@@ -918,7 +828,7 @@ def _report(
         doc: dict[str, Any] = {
             "ok": True,
             "operation": call.operation,
-            "provider": call.provider,
+            "provider": call.connection.provider,
             "model": model,
             "size": size,
             "images": images,
@@ -945,8 +855,8 @@ def _report(
         for path in partial_paths:
             out.say(f"  {path}")
     facts = [f"model {model or '(default)'}", f"size {size or '(default)'}"]
-    if call.provider:
-        facts.append(f"provider {call.provider}")
+    if call.connection.provider:
+        facts.append(f"provider {call.connection.provider}")
     out.say(" · ".join(facts) + f" · {elapsed:.2f} s")
     actual = getattr(result, "cost", None)
     out.say(f"cost: ${actual:.4f} (actual)" if actual is not None else f"cost: {_cost_text(estimate)}")
@@ -955,44 +865,17 @@ def _report(
         what = "the answer deviates from the contract: " if warning in deviations else ""
         out.note(f"warning: {what}{warning}", style="yellow")
     if result.quirks:
-        out.note(f"declared quirks of {call.provider} seen: {', '.join(result.quirks)}")
+        out.note(f"declared quirks of {call.connection.provider} seen: {', '.join(result.quirks)}")
 
 
-# ---------------------------------------------------------------- entry points
+# ---------------------------------------------------------------- usage errors
 
 
-def _invoke(app: typer.Typer, name: str, argv: Sequence[str]) -> int:
-    args = list(argv)
-    command = typer.main.get_command(app)
-    try:
-        code = command.main(args=args, prog_name=f"imagewire {name}", standalone_mode=False)
-    except typer.TyperException as err:  # usage errors: bad option, bad choice, missing argument
-        return _usage_error(err, args)
-    except (typer.Abort, KeyboardInterrupt):
-        print("interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except Exception as err:  # a bug: say what, without a traceback full of locals (the key is one of them)
-        if os.environ.get("IMAGEWIRE_DEBUG"):
-            raise
-        redact = _redactor(Call(_OPERATION_OF[name], {}, api_key=_given_key(args)))
-        print(redact(f"imagewire {name}: internal error: {type(err).__name__}: {err}"), file=sys.stderr)
-        return EXIT_INTERNAL
-    return code if isinstance(code, int) else EXIT_OK
-
-
-def _given_key(args: Sequence[str]) -> str | None:
-    for index, arg in enumerate(args):
-        for option in ("--api-key", "--token"):
-            if arg == option and index + 1 < len(args):
-                return args[index + 1]
-            if arg.startswith(option + "="):
-                return arg.partition("=")[2]
-    return None
-
-
-def _usage_error(err: typer.TyperException, args: Sequence[str]) -> int:
+def report_usage_error(err: typer.TyperException, args: Sequence[str]) -> int:
     """A usage error (exit 2): the usage line, the message, and for a choice the rule and allowed values."""
-    redact = Redactor(_given_key(args))
+    from imagewire.cli import given_keys
+
+    redact = Redactor(*given_keys(args))
     ctx = getattr(err, "ctx", None)
     param = getattr(err, "param", None)
     allowed = getattr(getattr(param, "type", None), "choices", None)
@@ -1001,7 +884,7 @@ def _usage_error(err: typer.TyperException, args: Sequence[str]) -> int:
         out.note(ctx.get_usage())
         out.note(f"Try '{ctx.command_path} --help' for help.")
     opts = "/".join(getattr(param, "opts", ()) or ())
-    code = int(getattr(err, "exit_code", EXIT_USAGE) or EXIT_USAGE)
+    code = int(getattr(err, "exit_code", exits.USAGE) or exits.USAGE)
     return out.fail(
         code,
         "usage",
@@ -1010,29 +893,3 @@ def _usage_error(err: typer.TyperException, args: Sequence[str]) -> int:
         field=opts or None,
         allowed=list(allowed) if allowed else None,
     )
-
-
-def main_generate(argv: Sequence[str] | None = None) -> int:
-    return _invoke(generate_app, "generate", sys.argv[1:] if argv is None else argv)
-
-
-def main_edit(argv: Sequence[str] | None = None) -> int:
-    return _invoke(edit_app, "edit", sys.argv[1:] if argv is None else argv)
-
-
-def main_vary(argv: Sequence[str] | None = None) -> int:
-    return _invoke(vary_app, "vary", sys.argv[1:] if argv is None else argv)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m imagewire.cli.images generate|edit|vary ...``."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    entries = {"generate": main_generate, "edit": main_edit, "vary": main_vary}
-    if not args or args[0] not in entries:
-        print("usage: python -m imagewire.cli.images generate|edit|vary [ARGS]...", file=sys.stderr)
-        return EXIT_USAGE
-    return entries[args[0]](args[1:])
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -8,24 +8,26 @@ its quirks. Tables are drawn with ``rich`` on a terminal and as plain text other
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
 
 if TYPE_CHECKING:
     from imagewire_client.catalog import Price, Provider
 
 __all__ = [
     "abbreviations",
+    "app",
     "auth_header",
     "auth_text",
     "data",
     "detail",
-    "main",
     "matrix",
     "price_text",
+    "providers",
     "record",
     "render_detail",
     "render_overview",
@@ -374,19 +376,6 @@ def _rich_detail(console: Any, info: Mapping[str, Any]) -> None:
 # --------------------------------------------------------------------------------------------- main
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="imagewire providers",
-        description="The provider x model x operation matrix of the generated client, and each provider's facts.",
-    )
-    parser.add_argument("--provider", metavar="NAME", help="show one provider: its models as served, prices, quirks")
-    parser.add_argument("--json", action="store_true", help="print JSON (with --provider: that provider in detail)")
-    style = parser.add_mutually_exclusive_group()
-    style.add_argument("--plain", action="store_true", help="plain text even on a terminal")
-    style.add_argument("--rich", action="store_true", help="rich tables even when stdout is not a terminal")
-    return parser
-
-
 def _printable(text: str) -> str:
     """``text`` for stdout: the not-offered dot becomes ``-`` where the encoding cannot show it."""
     encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
@@ -397,31 +386,47 @@ def _printable(text: str) -> str:
     return text
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    from imagewire_client.catalog import UnknownProviderError
-    from imagewire_client.catalog import provider as get
+app = typer.Typer(add_completion=False)
 
-    provider = None
-    if args.provider is not None:
-        try:
-            provider = get(args.provider)
-        except UnknownProviderError as err:
-            print(f"imagewire providers: {err}", file=sys.stderr)
-            return 2
-    info = detail(provider) if provider is not None else data()
-    if args.json:
+
+@app.command(
+    "providers",
+    help="The provider x model x operation matrix of the generated client, and each provider's facts.",
+)
+def providers(
+    provider: Annotated[
+        str | None,
+        typer.Option(
+            "--provider",
+            metavar="NAME",
+            help="show one provider: its models as served, prices, quirks",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="print JSON (with --provider: that provider in detail)")
+    ] = False,
+    plain: Annotated[bool, typer.Option("--plain", help="plain text even on a terminal")] = False,
+    rich: Annotated[bool, typer.Option("--rich", help="rich tables even when stdout is not a terminal")] = False,
+) -> int:
+    from imagewire.cli.options import provider_choice
+
+    if plain and rich:
+        raise typer.BadParameter("--plain and --rich do not go together", param_hint="'--rich'")
+    chosen = provider_choice(provider)
+    info = detail(chosen) if chosen is not None else data()
+    if as_json:
         print(json.dumps(info, indent=2, ensure_ascii=False))
         return 0
     isatty = getattr(sys.stdout, "isatty", None)
-    if args.rich or (not args.plain and callable(isatty) and isatty()):
+    if rich or (not plain and callable(isatty) and isatty()):
         from rich.console import Console
 
-        console = Console(force_terminal=True if args.rich else None)
-        if provider is not None:
+        console = Console(force_terminal=True if rich else None)
+        if chosen is not None:
             _rich_detail(console, info)
         else:
             _rich_overview(console, info)
         return 0
-    print(_printable(render_detail(info) if provider is not None else render_overview(info)))
+    print(_printable(render_detail(info) if chosen is not None else render_overview(info)))
     return 0

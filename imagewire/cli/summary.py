@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
-from collections.abc import Sequence
+import typer
 
-__all__ = ["main", "render"]
+__all__ = ["app", "render", "summary"]
+
+app = typer.Typer(add_completion=False)
 
 
 def render() -> str:
@@ -31,7 +32,7 @@ def render() -> str:
     return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    argparse.ArgumentParser(prog="imagewire summary", description="Print the generated API.").parse_args(argv)
+@app.command("summary", help="Print the generated API: its operations, and its models with their status.")
+def summary() -> int:
     print(render())
     return 0

@@ -8,7 +8,7 @@ What it makes (each entry: the image, prompt, revised prompt, model, size, cost,
 1. a URL answer: ``imagewire generate`` with OpenIntegrations' ``--descr`` form, dall-e-3 (retired at
    OpenAI, still served by providers: ``--allow-retired``), ``--format url``;
 2. a b64 answer: ``client.images.generate(model="gpt-image-1.5", ...)`` and ``result.save()``;
-3. an edit of two images with a mask: ``imagewire edit a.png b.png --mask mask.png`` (inputs made with Pillow);
+3. an edit of two images with a mask: ``imagewire edit PROMPT a.png b.png --mask mask.png`` (inputs made with Pillow);
 4. a stream with partial images: ``client.images.generate(..., stream=True, partial_images=2)``;
 5. two images at a free size: ``imagewire generate -n 2 --size 1280x720`` (gpt-image-2's size rule);
 6. a variation: ``imagewire vary`` (dall-e-2);
@@ -115,16 +115,11 @@ def make_inputs(folder: Path) -> dict[str, Path]:
 
 def _cli(command: str, argv: Sequence[str]) -> dict[str, Any]:
     """Run ``imagewire COMMAND ... --json`` in this process; its JSON document (a DemoError otherwise)."""
-    from imagewire.cli import images as consumer
+    from imagewire.cli import main
 
-    entry: Callable[[Sequence[str]], int] = {
-        "generate": consumer.main_generate,
-        "edit": consumer.main_edit,
-        "vary": consumer.main_vary,
-    }[command]
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = entry([*argv, "--json"])
+        code = main([command, *argv, "--json"])
     if code != 0:
         raise DemoError(f"imagewire {command} exited {code}: {err.getvalue().strip() or out.getvalue().strip()}")
     doc: dict[str, Any] = json.loads(out.getvalue())
@@ -204,7 +199,7 @@ def step_b64(base_url: str, folder: Path) -> Entry:
 
 def step_edit(base_url: str, folder: Path, inputs: dict[str, Path]) -> Entry:
     prompt = "Put the alpaca into the room, sitting where the ball is"
-    argv = [str(inputs["room"]), str(inputs["alpaca"]), "--mask", str(inputs["mask"]), "--prompt", prompt]
+    argv = [prompt, str(inputs["room"]), str(inputs["alpaca"]), "--mask", str(inputs["mask"])]
     argv += ["--provider", "local", "--base-url", base_url, "--model", "gpt-image-1.5", "--size", "1024x1024"]
     argv += ["--input-fidelity", "high", "--out", str(folder / "03-edit")]
     doc = _cli("edit", argv)

@@ -6,21 +6,25 @@ Exit status: 0 when every difference is explained (a waiver in the spec, or a ne
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+import typer
+
+from imagewire import exits
+from imagewire.cli.options import SpecOpt
 
 from .compare import Item, compare, explain
 from .surface import Surface, from_openapi
 
-__all__ = ["Report", "main", "run"]
+__all__ = ["Report", "app", "drift", "main", "run"]
 
-EXIT_CLEAN, EXIT_DRIFT, EXIT_UNREADABLE = 0, 1, 2
+EXIT_CLEAN, EXIT_DRIFT, EXIT_UNREADABLE = exits.OK, exits.FAILED, exits.USAGE
 
 
 class Unreadable(Exception):
@@ -150,60 +154,68 @@ def run(spec_path: Path, documents: Sequence[str] = (), *, sdk: bool = True, sdk
     return Report(str(spec_path), [s.name for s in upstream], items, unused, time.perf_counter() - start)
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="imagewire drift",
-        description="Compare spec/ with the installed openai SDK's image types and official OpenAPI documents. "
-        "Exit 0: nothing unexplained; 1: unexplained drift; 2: a source cannot be read.",
-    )
-    p.add_argument("--spec", type=Path, default=None, help="spec folder or root document (default: ./spec)")
-    p.add_argument(
-        "--openapi",
-        action="append",
-        default=[],
-        metavar="PATH|URL",
-        help="an official OpenAPI document to compare with as well (repeatable)",
-    )
-    p.add_argument("--no-sdk", action="store_true", help="do not compare with the installed openai package")
-    p.add_argument(
-        "--sdk-types",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="an openai/types folder to read instead of the installed package's",
-    )
-    out = p.add_mutually_exclusive_group()
-    out.add_argument("--json", action="store_true", help="print the report as JSON")
-    out.add_argument("--markdown", action="store_true", help="print the report as Markdown")
-    p.add_argument("--all", action="store_true", help="list explained items too, with their reasons")
-    return p
+app = typer.Typer(add_completion=False)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+@app.command(
+    "drift",
+    help="Compare spec/ with the installed openai SDK's image types and official OpenAPI documents.",
+    epilog="Exit codes: 0 nothing unexplained; 1 unexplained drift; 2 a source cannot be read.",
+)
+def drift(
+    spec: SpecOpt = None,
+    openapi: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--openapi",
+            metavar="PATH|URL",
+            help="an official OpenAPI document to compare with as well (repeatable)",
+            show_default=False,
+        ),
+    ] = None,
+    no_sdk: Annotated[bool, typer.Option("--no-sdk", help="do not compare with the installed openai package")] = False,
+    sdk_types: Annotated[
+        Path | None,
+        typer.Option(
+            "--sdk-types",
+            metavar="DIR",
+            help="an openai/types folder to read instead of the installed package's",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+    markdown: Annotated[bool, typer.Option("--markdown", help="print the report as Markdown")] = False,
+    show_all: Annotated[bool, typer.Option("--all", help="list explained items too, with their reasons")] = False,
+) -> int:
     from imagewire._spec import SpecNotFound, spec_document
 
+    if as_json and markdown:
+        raise typer.BadParameter("--json and --markdown do not go together", param_hint="'--markdown'")
     try:
-        spec_path = spec_document(args.spec)
+        spec_path = spec_document(spec)
     except SpecNotFound as err:
         print(f"imagewire drift: {err}", file=sys.stderr)
         return EXIT_UNREADABLE
-    if args.no_sdk and not args.openapi:
+    documents = list(openapi or ())
+    if no_sdk and not documents:
         print("imagewire drift: nothing to compare with (--no-sdk and no --openapi)", file=sys.stderr)
         return EXIT_UNREADABLE
     try:
-        report = run(spec_path, args.openapi, sdk=not args.no_sdk, sdk_types=args.sdk_types)
+        report = run(spec_path, documents, sdk=not no_sdk, sdk_types=sdk_types)
     except Unreadable as err:
         print(f"imagewire drift: {err}", file=sys.stderr)
         return EXIT_UNREADABLE
-    if args.json:
+    if as_json:
         print(json.dumps(report.as_dict(), indent=2))
-    elif args.markdown:
-        print(report.markdown(everything=args.all))
+    elif markdown:
+        print(report.markdown(everything=show_all))
     else:
-        print(report.text(everything=args.all))
+        print(report.text(everything=show_all))
     return EXIT_DRIFT if report.unexplained else EXIT_CLEAN
 
 
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+def main(argv: Sequence[str] | None = None) -> int:
+    """``imagewire drift ARGV...`` (for scripts): the exit status."""
+    from imagewire.cli import run as run_command
+
+    return run_command("drift", argv)

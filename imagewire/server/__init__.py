@@ -19,7 +19,6 @@ Python API::
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
 import signal
@@ -35,7 +34,7 @@ from typing import IO, TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from imagewire.server.app import make_app
 
-__all__ = ["KEY_ENV", "Running", "main", "make_app", "start"]
+__all__ = ["KEY_ENV", "Running", "make_app", "start"]
 
 #: how :func:`start` hands the API key to the server process (never on its command line)
 KEY_ENV = "IMAGEWIRE_SERVE_API_KEY"
@@ -185,7 +184,7 @@ def start(
         host,
         "--port",
         str(port),
-        "--persona",
+        "--provider",
         persona,
         "--latency",
         str(latency_ms),
@@ -234,143 +233,3 @@ def start(
         time.sleep(0.05)
     log.close()
     return running
-
-
-# ---------------------------------------------------------------- the command
-
-
-def _parser() -> argparse.ArgumentParser:
-    from imagewire.server.faults import FAULTS
-    from imagewire_client.catalog import PROVIDERS
-
-    parser = argparse.ArgumentParser(
-        prog="imagewire serve",
-        description="Run the reference provider: an OpenAI-style Images API with deterministic images.",
-        epilog="faults: " + "; ".join(f"{name} ({what})" for name, what in FAULTS.items()),
-    )
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8765, help="port (default 8765; 0: a free port)")
-    parser.add_argument(
-        "--persona",
-        "--provider",
-        dest="persona",
-        default="local",
-        choices=list(PROVIDERS),
-        help="which provider to play",
-    )
-    parser.add_argument("--api-key", default=None, help="the key clients must send (default: no auth)")
-    parser.add_argument("--api-key-env", default=None, metavar="VAR", help="read the key from this variable")
-    parser.add_argument("--latency", type=int, default=0, metavar="MS", help="delay every answer by MS")
-    parser.add_argument("--faults", default="", metavar="LIST", help="comma-separated faults for every request")
-    parser.add_argument("--url-ttl", type=int, default=3600, metavar="SECONDS", help="lifetime of image URLs")
-    parser.add_argument(
-        "--rate-limit", type=float, default=None, metavar="N", help="allow N image requests a second (429 beyond)"
-    )
-    parser.add_argument("--max-body", type=int, default=None, metavar="BYTES", help="largest request body (413)")
-    parser.add_argument(
-        "--max-concurrent", type=int, default=None, metavar="N", help="requests handled at once (429 past it)"
-    )
-    parser.add_argument(
-        "--body-timeout", type=float, default=None, metavar="SECONDS", help="time to send a request body (408)"
-    )
-    parser.add_argument("--spec", default=None, help="the OpenAPI document (default: spec/openapi.yaml)")
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``imagewire serve``: run until SIGTERM or SIGINT; 0 on a clean stop."""
-    import socket
-
-    from imagewire.server.faults import parse_list
-
-    parser = _parser()
-    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
-    try:
-        faults = parse_list(args.faults)
-    except ValueError as err:
-        parser.error(str(err))
-    api_key = args.api_key
-    if api_key is None and args.api_key_env:
-        api_key = os.environ.get(args.api_key_env) or None
-    if args.latency < 0:
-        parser.error("--latency must be 0 or more")
-
-    # Signals during start-up end the process quietly; uvicorn installs its own while serving and, after a
-    # graceful shutdown, hands the signal back to these handlers (so the exit status stays 0).
-    stop_requested = threading.Event()
-
-    def note(signum: int, frame: object) -> None:
-        stop_requested.set()
-
-    signal.signal(signal.SIGTERM, note)
-    signal.signal(signal.SIGINT, note)
-
-    import uvicorn
-
-    from imagewire.server.app import make_app
-
-    app = make_app(
-        args.persona,
-        api_key=api_key,
-        latency_ms=args.latency,
-        faults=faults,
-        url_ttl=args.url_ttl,
-        max_body_bytes=args.max_body,
-        max_concurrent=args.max_concurrent,
-        body_timeout=args.body_timeout,
-        spec_path=args.spec,
-        rate_limit=args.rate_limit,
-    )
-    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((args.host, args.port))
-    except OSError as err:
-        print(f"imagewire serve: cannot listen on {args.host}:{args.port}: {err.strerror}", file=sys.stderr)
-        sock.close()
-        return 1
-    sock.listen(128)
-    port = sock.getsockname()[1]
-    shown = f"[{args.host}]" if family == socket.AF_INET6 else args.host
-    origin = f"http://{shown}:{port}"
-    from imagewire.server.personas import persona as find_persona
-
-    print(f"{_BANNER}{find_persona(args.persona).base_url(origin)} (persona {args.persona})", flush=True)
-    if stop_requested.is_set():
-        sock.close()
-        return 0
-    _quiet_drops()
-    _warm_up()
-    config = uvicorn.Config(
-        app,
-        lifespan="off",
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=3,
-        server_header=False,
-    )
-    server = uvicorn.Server(config)
-    server.run(sockets=[sock])
-    sock.close()
-    return 0
-
-
-def _warm_up() -> None:
-    """Load the font and the encoders once, so the first answer is as fast as the others."""
-    from imagewire.server import render
-
-    image = render.render(render.Picture(seed=b"imagewire", width=64, height=64, prompt="warm up", caption="."))
-    for fmt in ("png", "jpeg", "webp"):
-        render.encode(image, fmt)
-
-
-def _quiet_drops() -> None:
-    """The ``drop`` fault leaves responses incomplete on purpose: do not log that as an error."""
-    import logging
-
-    class DropFilter(logging.Filter):
-        def filter(self, record: logging.LogRecord) -> bool:
-            return "returned without completing response" not in record.getMessage()
-
-    logging.getLogger("uvicorn.error").addFilter(DropFilter())

@@ -88,7 +88,10 @@ def test_json_literals_are_accepted_in_the_quoted_form(wire: Wire, capsys: pytes
         ("{'prompt':'x','n':'two'}", "--descr 'n' must be a whole number", "descr"),
         ("{'prompt':'x','n':true}", "--descr 'n' must be a whole number", "descr"),
         ("{'prompt': __import__('os').system('true')}", "only literal values are allowed", "descr"),
-        ("{'prompt':'x',", "neither a JSON object nor a quoted object", "descr"),
+        ("{'prompt':'x',", "--descr: '{' at column 1 is not closed with '}'", "descr"),
+        ("{'prompt':'x", "--descr: the string opened at column 11 is not closed", "descr"),
+        ('{"prompt": ["x"}', "--descr: '}' at column 16 does not close '[' at column 12", "descr"),
+        ("{'prompt':'x' 'n':1}", "--descr: unexpected text at column 18", "descr"),
         ("['x']", "must be an object", "descr"),
         ("no-such-file.json", "neither an object", "descr"),
     ],
@@ -101,6 +104,9 @@ def test_a_bad_descr_exits_2_and_sends_nothing(
     assert needle in ran.err
     assert f"rule: {rule}" in ran.err
     assert wire.requests == []
+    message = [line for line in ran.err.splitlines() if line.startswith("error:")]
+    assert len(message) == 1, ran.err  # one line says what is wrong
+    assert "Error" not in ran.err and "Traceback" not in ran.err and "tokenize" not in ran.err
 
 
 def test_an_unknown_descr_key_lists_the_fields_of_the_operation(wire: Wire, capsys: pytest.CaptureFixture[str]) -> None:

@@ -20,11 +20,11 @@ def wire(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Wire:
     return mock_provider(monkeypatch, tmp_path)
 
 
-EDIT = ("--prompt", "x", *LOCAL, "-m", "gpt-image-1.5")
+EDIT = (*LOCAL, "-m", "gpt-image-1.5")
 
 
 def test_a_missing_input_image(wire: Wire, capsys: pytest.CaptureFixture[str]) -> None:
-    ran = run(capsys, "edit", "nowhere.png", *EDIT)
+    ran = run(capsys, "edit", "x", "nowhere.png", *EDIT)
     assert ran.code == 2
     assert "image: no such file 'nowhere.png'" in ran.err
     assert "rule: file" in ran.err
@@ -33,7 +33,7 @@ def test_a_missing_input_image(wire: Wire, capsys: pytest.CaptureFixture[str]) -
 
 def test_a_missing_mask(wire: Wire, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "a.png").write_bytes(png())
-    ran = run(capsys, "edit", "a.png", "--mask", "nomask.png", *EDIT)
+    ran = run(capsys, "edit", "x", "a.png", "--mask", "nomask.png", *EDIT)
     assert ran.code == 2
     assert "mask: no such file 'nomask.png'" in ran.err
     assert wire.requests == []
@@ -41,7 +41,7 @@ def test_a_missing_mask(wire: Wire, tmp_path: Path, capsys: pytest.CaptureFixtur
 
 def test_a_folder_as_input_image(wire: Wire, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "folder.png").mkdir()
-    ran = run(capsys, "edit", "folder.png", *EDIT)
+    ran = run(capsys, "edit", "x", "folder.png", *EDIT)
     assert ran.code == 2
     assert "is a directory" in ran.err
     assert wire.requests == []
@@ -49,7 +49,7 @@ def test_a_folder_as_input_image(wire: Wire, tmp_path: Path, capsys: pytest.Capt
 
 def test_an_input_that_is_not_an_image(wire: Wire, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "notes.png").write_text("these are notes, not pixels", encoding="utf-8")
-    ran = run(capsys, "edit", "notes.png", *EDIT)
+    ran = run(capsys, "edit", "x", "notes.png", *EDIT)
     assert ran.code == 2
     assert "'notes.png' is not an image (png, jpeg, webp, gif or svg expected)" in ran.err
     assert "allowed: png, jpeg, webp, gif" in ran.err
@@ -74,7 +74,7 @@ def test_an_input_larger_than_any_model_takes_is_refused_unread(
         raise AssertionError("a file over the limit was read")
 
     monkeypatch.setattr(Path, "read_bytes", no_read)
-    ran = run(capsys, "edit", "huge.png", *EDIT)
+    ran = run(capsys, "edit", "x", "huge.png", *EDIT)
     assert ran.code == 2
     assert "no model takes more than" in ran.err
     assert wire.requests == []
@@ -97,11 +97,11 @@ def test_an_oversized_mask_breaks_the_model_rule(
     """With --no-validate the local limit is lifted too; the client's model rule is then skipped as well."""
     (tmp_path / "a.png").write_bytes(png(64, 64))
     (tmp_path / "m.png").write_bytes(png(64, 64, (0, 0, 0, 0)) + b"\0" * (4 * 1024 * 1024))
-    ran = run(capsys, "edit", "a.png", "--mask", "m.png", *EDIT)
+    ran = run(capsys, "edit", "x", "a.png", "--mask", "m.png", *EDIT)
     assert ran.code == 2
     assert "mask" in ran.err and "4,194,304 bytes" in ran.err
     assert wire.requests == []
-    ran = run(capsys, "edit", "a.png", "--mask", "m.png", *EDIT, "--no-validate")
+    ran = run(capsys, "edit", "x", "a.png", "--mask", "m.png", *EDIT, "--no-validate")
     assert ran.code == 0, ran.err
     assert len(wire.api_calls) == 1
 

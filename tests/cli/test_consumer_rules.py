@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from support.cli import LOCAL, Wire, mock_provider, run
 
-from imagewire.cli import images as consumer
+from imagewire import cli
 from imagewire_client import _params
 from imagewire_client.catalog import MODELS, PROVIDERS
 
@@ -42,9 +42,13 @@ def test_a_value_the_spec_does_not_admit_is_a_usage_error_listing_the_spec_value
     assert "nothing was sent" in ran.err
 
 
+def _choices(command: str, name: str) -> tuple[str, ...]:
+    param = next(p for p in cli.load(command).params if p.name == name)
+    return tuple(param.type.choices)
+
+
 def test_option_choices_are_the_generated_clients_literals() -> None:
-    """The options are typed with the client's aliases, so the choices cannot drift from the spec."""
-    hints = typing.get_type_hints(consumer.generate, include_extras=True)
+    """The options' choices are the client's aliases, so they cannot drift from the spec."""
     for name, alias in (
         ("quality", _params.ImageQuality),
         ("style", _params.ImageStyle),
@@ -52,9 +56,8 @@ def test_option_choices_are_the_generated_clients_literals() -> None:
         ("output_format", _params.ImageOutputFormat),
         ("background", _params.ImageBackground),
     ):
-        assert alias in typing.get_args(typing.get_args(hints[name])[0])
-    edit_hints = typing.get_type_hints(consumer.edit, include_extras=True)
-    assert _params.ImageInputFidelity in typing.get_args(typing.get_args(edit_hints["input_fidelity"])[0])
+        assert _choices("generate", name) == typing.get_args(alias)
+    assert _choices("edit", "input_fidelity") == typing.get_args(_params.ImageInputFidelity)
 
 
 @pytest.mark.parametrize(
@@ -88,6 +91,19 @@ def test_an_unknown_model_lists_the_catalog_models(wire: Wire, capsys: pytest.Ca
     assert wire.requests == []
     assert "rule: model" in ran.err
     assert "gpt-image-1.5" in ran.err and "gpt-image-2" in ran.err
+    # the client's message says validate=False; the command line speaks its own words
+    assert "pass --no-validate" in ran.err and "validate=False" not in ran.err
+
+
+def test_client_messages_speak_command_line_words(wire: Wire, capsys: pytest.CaptureFixture[str]) -> None:
+    openai = ("--provider", "openai", "--base-url", "http://127.0.0.1:9/v1", "--api-key", "k" * 12)
+    ran = run(capsys, "generate", "x", *openai, "--model", "gpt-image-9000", "--json")
+    assert "--no-validate" in ran.json()["error"]["message"] and "validate=False" not in ran.out
+    ran = run(capsys, "generate", "x", "--provider", "azure", "--api-key", "k" * 12, "-m", "gpt-image-1.5")
+    assert ran.code == 2
+    assert "needs --resource ..." in ran.err and "resource=..." not in ran.err
+    ran = run(capsys, "generate", "x", "--provider", "openai", "-m", "gpt-image-1.5")
+    assert "pass --api-key" in ran.err and "api_key argument" not in ran.err
 
 
 def test_an_unknown_model_is_sent_to_an_open_provider_with_a_warning(
@@ -131,7 +147,7 @@ def test_an_unknown_provider_lists_the_catalog_providers(wire: Wire, capsys: pyt
 
 
 def test_the_model_list_in_the_help_comes_from_the_catalog(capsys: pytest.CaptureFixture[str]) -> None:
-    code = consumer.main_vary(["--help"])
+    code = cli.run("vary", ["--help"])
     out = capsys.readouterr().out
     assert code == 0
     offering = [m.id for m in MODELS.values() if "variations" in m.operations]
@@ -142,7 +158,7 @@ def test_the_model_list_in_the_help_comes_from_the_catalog(capsys: pytest.Captur
     ("command", "argv", "needle"),
     [
         ("generate", ["--model", "gpt-image-1.5"], "a prompt is required"),
-        ("edit", ["--model", "gpt-image-1.5", "--prompt", "x"], "Missing argument"),
+        ("edit", ["x", "--model", "gpt-image-1.5"], "edits needs an input image"),
         ("generate", ["x", "-n", "many"], "'many' is not a valid int"),
         ("generate", ["x", "--no-such-option"], "No such option"),
         ("generate", ["x", "--model", "gpt-image-1.5", "-H", "no colon"], "--header must be 'NAME: VALUE'"),

@@ -115,9 +115,7 @@ def test_edit_sends_two_images_and_a_mask(wire: Wire, tmp_path: Path, capsys: py
     (tmp_path / "a.png").write_bytes(png(64, 64))
     (tmp_path / "b.jpg").write_bytes(jpeg(64, 64))
     (tmp_path / "mask.png").write_bytes(png(64, 64, (0, 0, 0, 0)))
-    ran = run(
-        capsys, "edit", "a.png", "b.jpg", "--mask", "mask.png", "--prompt", "a basket", *LOCAL, "-m", "gpt-image-1.5"
-    )
+    ran = run(capsys, "edit", "a basket", "a.png", "b.jpg", "--mask", "mask.png", *LOCAL, "-m", "gpt-image-1.5")
     assert ran.code == 0, ran.err
     request = wire.api_calls[0]
     assert request.url.path.endswith("/images/edits")
@@ -177,7 +175,7 @@ def test_dry_run_of_an_edit_summarises_the_multipart_parts(
 ) -> None:
     (tmp_path / "a.png").write_bytes(png(64, 64))
     (tmp_path / "b.png").write_bytes(png(64, 64, (1, 2, 3, 255)))
-    argv = ["a.png", "b.png", "--prompt", "x", *LOCAL, "-m", "gpt-image-1.5", "--dry-run", "--json"]
+    argv = ["x", "a.png", "b.png", *LOCAL, "-m", "gpt-image-1.5", "--dry-run", "--json"]
     ran = run(capsys, "edit", *argv)
     assert ran.code == 0, ran.err
     assert wire.requests == []
@@ -308,9 +306,21 @@ def test_the_imagewire_dispatcher_reaches_the_commands(wire: Wire, capsys: pytes
     assert capsys.readouterr().out.startswith("{")
     assert cli.main(["vary", "--help"]) == 0
     assert "Usage: imagewire vary" in capsys.readouterr().out
-    assert consumer.main(["edit", "--help"]) == 0
-    assert "Usage: imagewire edit" in capsys.readouterr().out
-    assert consumer.main(["frobnicate"]) == 2
+    assert cli.run("edit", ["--help"]) == 0
+    assert "Usage: imagewire edit [OPTIONS] [PROMPT] [IMAGE...]" in capsys.readouterr().out
+    assert cli.main(["frobnicate"]) == 2
+    assert "No such command 'frobnicate'" in capsys.readouterr().err
+
+
+def test_edit_takes_the_older_prompt_option_too(wire: Wire, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``edit IMAGE... --prompt TEXT`` (earlier versions' order) still works: then every argument is an image."""
+    (tmp_path / "a.png").write_bytes(png(64, 64))
+    (tmp_path / "b.png").write_bytes(png(64, 64, (1, 2, 3, 255)))
+    ran = run(capsys, "edit", "a.png", "b.png", "--prompt", "x", *LOCAL, "-m", "gpt-image-1.5", "--dry-run", "--json")
+    assert ran.code == 0, ran.err
+    parts = ran.json()["request"]["body"]["multipart"]
+    assert {"name": "prompt", "value": "x"} in parts
+    assert [p["filename"] for p in parts if "filename" in p] == ["a.png", "b.png"]
 
 
 def test_the_installed_command_exits_with_the_codes(tmp_path: Path) -> None:

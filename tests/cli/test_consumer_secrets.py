@@ -108,9 +108,7 @@ def test_the_key_is_not_printed_in_an_edit_dry_run(
     wire: Wire, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "a.png").write_bytes(png())
-    ran = run(
-        capsys, "edit", "a.png", "--prompt", PLANTED, "-m", "gpt-image-1.5", *BASE, "--token", PLANTED, "--dry-run"
-    )
+    ran = run(capsys, "edit", PLANTED, "a.png", "-m", "gpt-image-1.5", *BASE, "--api-key", PLANTED, "--dry-run")
     assert ran.code == 0, ran.err
     assert PLANTED not in ran.text
     assert "prompt: [REDACTED]" in ran.out

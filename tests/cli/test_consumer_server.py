@@ -71,9 +71,8 @@ def test_missing_and_non_image_inputs_reach_no_server(
         ran = run(
             capsys,
             "edit",
-            name,
-            "--prompt",
             "x",
+            name,
             "-m",
             "gpt-image-1.5",
             "--provider",
@@ -106,7 +105,7 @@ def test_a_stream_and_an_edit(local: Running, tmp_path: Path, capsys: pytest.Cap
     (tmp_path / "a.png").write_bytes(png(64, 64))
     (tmp_path / "b.png").write_bytes(png(64, 64, (0, 90, 0, 255)))
     (tmp_path / "m.png").write_bytes(png(64, 64, (0, 0, 0, 0)))
-    argv = ["a.png", "b.png", "--mask", "m.png", "--prompt", "x", "-m", "gpt-image-1.5", "--quality", "low"]
+    argv = ["x", "a.png", "b.png", "--mask", "m.png", "-m", "gpt-image-1.5", "--quality", "low"]
     ran = run(capsys, "edit", *argv, "--provider", "local", "--base-url", local.base_url, "--api-key", PLANTED)
     assert ran.code == 0, ran.err
     assert [entry["path"] for entry in _posts(local)] == ["/v1/images/generations", "/v1/images/edits"]

@@ -21,14 +21,13 @@ import pytest
 import yaml
 
 from imagewire import cli
-from imagewire.cli import providers
 
 ROOT = Path(__file__).resolve().parents[2]
 ANSI = "\x1b["
 
 
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = providers.main(argv)
+    code = cli.run("providers", argv)
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -249,9 +248,9 @@ def test_one_provider_as_json(capsys: pytest.CaptureFixture[str]) -> None:
 def test_unknown_provider_exits_2_listing_the_known_ones(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(["--provider", "open-ai"], capsys)
     assert (code, out) == (2, "")
-    assert (
-        err
-        == "imagewire providers: unknown provider 'open-ai'; known providers: openai, azure, bothub, aipomogator, local, generic\n"
+    assert err.splitlines()[-1] == (
+        "error: Invalid value for '--provider': unknown provider 'open-ai'; "
+        "known providers: openai, azure, bothub, aipomogator, local, generic"
     )
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from imagewire import cli
 from imagewire.cli import images as consumer
 from imagewire.cli.waits import retry_line, shown
 from imagewire_client import Client
@@ -47,7 +48,7 @@ def test_the_client_logs_a_record_per_retry(caplog: pytest.LogCaptureFixture) ->
 def _generate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *extra: str) -> int:
     monkeypatch.setattr(consumer, "TRANSPORT", _twice_500_then_an_image())
     argv = ["A yellow alpaca", "--model", "gpt-image-1.5", "--api-key", "k", "--out", str(tmp_path / "out"), *extra]
-    return consumer.main_generate(["--base-url", "https://relay.example.com/v1", *argv])
+    return cli.main(["generate", "--base-url", "https://relay.example.com/v1", *argv])
 
 
 def test_the_command_shows_one_line_per_retry_on_stderr(

@@ -292,4 +292,4 @@ def test_markdown_and_text_reports(tmp_path: Path, capsys: pytest.CaptureFixture
 def test_the_command_is_registered() -> None:
     from imagewire.cli import COMMANDS
 
-    assert COMMANDS["drift"][0] == "imagewire.drift.command"
+    assert COMMANDS["drift"].module == "imagewire.drift.command"

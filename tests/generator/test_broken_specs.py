@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from imagewire.generator import cli
+from imagewire import cli
 
 BROKEN = Path(__file__).resolve().parents[1] / "broken_specs"
 CASES = sorted(p for p in BROKEN.iterdir() if p.is_dir())
@@ -52,7 +52,7 @@ def test_broken_spec_is_refused_and_nothing_is_written(
 ) -> None:
     before = snapshot(tree)
 
-    code = cli.main(["--spec", str(case / "openapi.yaml"), "--out", str(tree)])
+    code = cli.run("regen", ["--spec", str(case / "openapi.yaml"), "--out", str(tree)])
 
     out, err = capsys.readouterr()
     assert code == 1, f"exit {code}\nstdout:\n{out}\nstderr:\n{err}"
@@ -67,7 +67,7 @@ def test_broken_spec_is_refused_and_nothing_is_written(
 
 def test_several_defects_are_reported_in_one_run(capsys: pytest.CaptureFixture[str], tree: Path) -> None:
     """One run lists problems of both files and of every kind of check, not the first one alone."""
-    code = cli.main(["--spec", str(BROKEN / "several-defects" / "openapi.yaml"), "--out", str(tree)])
+    code = cli.run("regen", ["--spec", str(BROKEN / "several-defects" / "openapi.yaml"), "--out", str(tree)])
     err = capsys.readouterr().err
     assert code == 1
     problems = [line.strip() for line in err.splitlines() if line.startswith("  ")]
@@ -81,12 +81,12 @@ def test_several_defects_are_reported_in_one_run(capsys: pytest.CaptureFixture[s
 def test_the_cause_comes_first_and_its_consequences_fold(capsys: pytest.CaptureFixture[str], tree: Path) -> None:
     """A request body whose $ref dangles hides every field the catalog names: one line, then a count."""
     case = BROKEN / "dangling-body-ref" / "openapi.yaml"
-    assert cli.main(["--spec", str(case), "--out", str(tree)]) == 1
+    assert cli.run("regen", ["--spec", str(case), "--out", str(tree)]) == 1
     lines = capsys.readouterr().err.splitlines()
     assert lines[0] == "1 problem in the spec, and 2 more that follow from it:"
     assert lines[1].endswith("$ref '#/components/schemas/CreateImageBody' does not resolve [ref]")
     assert lines[2] == "      and 2 more that follow from it (--verbose lists them)"
-    assert cli.main(["--spec", str(case), "--out", str(tree), "--verbose"]) == 1
+    assert cli.run("regen", ["--spec", str(case), "--out", str(tree), "--verbose"]) == 1
     verbose = capsys.readouterr().err.splitlines()
     assert verbose[1] == lines[1]
     assert [line.split("#", 1)[1].split(" ", 1)[0] for line in verbose[2:4]] == [
@@ -118,7 +118,7 @@ def test_what_a_broken_extends_loses_follows_from_it(tmp_path: Path, capsys: pyt
         models.read_text(encoding="utf-8") + "    operations:\n      generations:\n        defaults: {n: 2}\n",
         encoding="utf-8",
     )
-    assert cli.main(["--spec", str(case / "openapi.yaml"), "--out", str(tmp_path / "out"), "--verbose"]) == 1
+    assert cli.run("regen", ["--spec", str(case / "openapi.yaml"), "--out", str(tmp_path / "out"), "--verbose"]) == 1
     lines = capsys.readouterr().err.splitlines()
     assert lines[0] == "1 problem in the spec, and 1 more that follows from it:"
     assert lines[1].endswith("unknown model 'tiny-9' [catalog:model-ref]")

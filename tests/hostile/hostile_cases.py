@@ -87,12 +87,12 @@ def regen_similar_enum() -> tuple[str | None, str, dict[str, Any]]:
     import contextlib
     import io
 
-    from imagewire.generator import cli
+    from imagewire import cli
 
     err = io.StringIO()
     with contextlib.redirect_stderr(err):
         try:
-            code = cli.main(["--spec", str(_input() / "openapi.yaml"), "--out", "out"])
+            code = cli.run("regen", ["--spec", str(_input() / "openapi.yaml"), "--out", "out"])
         except BaseException as exc:
             return type(exc).__qualname__, str(exc)[:300], {"traceback": True}
     text = err.getvalue()

@@ -27,8 +27,8 @@ from PIL import Image, PngImagePlugin
 
 from imagewire import cli
 from imagewire.check.verdict import Judge
+from imagewire.cli.options import parse_settings
 from imagewire.record import command as record
-from imagewire.record.command import parse_settings
 from imagewire.record.recordings import load
 from imagewire.record.transport import (
     INCOMPLETE_HEADER,
@@ -118,7 +118,7 @@ def multipart(fields: dict[str, str], files: dict[str, tuple[str, bytes, str]]) 
 
 
 def test_registered_as_a_subcommand() -> None:
-    assert cli.COMMANDS["record"][0] == "imagewire.record.command"
+    assert cli.COMMANDS["record"].module == "imagewire.record.command"
 
 
 def test_captures_request_and_response_as_an_interaction() -> None:
@@ -437,7 +437,7 @@ def test_record_writes_a_scrubbed_cassette_and_prints_the_estimate(
             "dall-e-2",
             "--size",
             "256x256",
-            "--response-format",
+            "--format",
             "b64_json",
         ],
         capsys,
@@ -483,9 +483,13 @@ def test_record_sends_nothing_on_a_usage_problem(
     code, _, err = _run([str(out_file), "--operation", "edits"], capsys)
     assert code == 2 and "needs --image" in err
     code, _, err = _run([str(out_file), "--provider", "azure", "--api-key", "k" * 8], capsys)
-    assert code == 2 and "needs" in err  # resource / deployment missing
+    assert code == 2 and "needs --resource ..." in err  # resource / deployment missing, in command-line words
     code, _, err = _run([str(out_file), "--setting", "colour=red"], capsys)
     assert code == 2 and "unknown setting" in err
+    code, _, err = _run([str(out_file), "--model", "gpt-image-9000"], capsys)
+    assert code == 2 and "pass --no-validate" in err and "validate=False" not in err
+    code, _, err = _run([str(out_file), "--response-format", "url", "--model", "gpt-image-1.5"], capsys)
+    assert code == 2 and "not sent" in err  # the older spelling of --format still reaches the client's check
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,8 @@ import httpx
 import pytest
 from support.server import KEY, TIMEOUT
 
-from imagewire.server import Running, main, start
+from imagewire import cli
+from imagewire.server import Running, start
 
 IMAGEWIRE = os.path.join(os.path.dirname(sys.executable), "imagewire")
 
@@ -28,7 +29,7 @@ def launch(*args: str) -> tuple[subprocess.Popen[bytes], str]:
 
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
 def test_serve_prints_the_base_url_and_stops_cleanly(stop: signal.Signals) -> None:
-    process, line = launch("--persona", "openai", "--api-key", KEY)
+    process, line = launch("--provider", "openai", "--api-key", KEY)
     try:
         found = re.fullmatch(r"imagewire reference provider on (http://127\.0\.0\.1:(\d+)/v1) \(persona openai\)", line)
         assert found, line
@@ -79,22 +80,20 @@ def test_the_key_is_not_on_the_command_line() -> None:
 
 
 def test_bad_options(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as bad_fault:
-        main(["--faults", "meteor"])
-    assert bad_fault.value.code == 2
+    assert cli.run("serve", ["--faults", "meteor"]) == 2
     assert "unknown fault" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        main(["--persona", "nobody"])
+    assert cli.run("serve", ["--provider", "nobody"]) == 2
+    assert "unknown provider 'nobody'" in capsys.readouterr().err
+    assert cli.run("serve", ["--persona", "nobody"]) == 2  # the older spelling, still taken
 
 
 def test_a_port_in_use_is_reported() -> None:
     with start("local") as server:
         port = server.origin.rsplit(":", 1)[1]
-        assert main(["--port", port]) == 1
+        assert cli.run("serve", ["--port", port]) == 1
 
 
 def test_help_lists_the_faults(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit):
-        main(["--help"])
+    assert cli.run("serve", ["--help"]) == 0
     out = capsys.readouterr().out
     assert "rate-limit-bare" in out and "--url-ttl" in out

@@ -19,6 +19,7 @@ import httpx
 import pytest
 from PIL import Image
 
+from imagewire import cli
 from imagewire.cli import images as consumer
 from imagewire.cli.wire import multipart_parts
 from imagewire_client.catalog import PROVIDERS
@@ -132,8 +133,7 @@ def mock_provider(monkeypatch: pytest.MonkeyPatch, folder: Path, handler: Handle
 
 
 def run(capsys: pytest.CaptureFixture[str], command: str, *argv: str) -> Ran:
-    entry = {"generate": consumer.main_generate, "edit": consumer.main_edit, "vary": consumer.main_vary}[command]
-    code = entry(list(argv))
+    code = cli.main([command, *argv])
     captured = capsys.readouterr()
     return Ran(code, captured.out, captured.err)
 
