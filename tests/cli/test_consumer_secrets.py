@@ -24,6 +24,8 @@ def _echo_handler(kind: str) -> Callable[[httpx.Request], httpx.Response]:
     """A provider that puts the credential it received into its answer."""
 
     def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":  # the image download: an image
+            return httpx.Response(200, content=png(16, 16), headers={"content-type": "image/png"})
         auth = request.headers.get("authorization", "")
         key = auth.removeprefix("Bearer ")
         if kind == "status":

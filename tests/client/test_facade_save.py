@@ -169,3 +169,23 @@ def test_url_download_follows_a_redirect_with_a_caller_supplied_http_client(tmp_
     assert result.data[0].content() == PNG
     (path,) = result.save(tmp_path)
     assert path.suffix == ".png"
+
+
+@pytest.mark.parametrize(
+    ("payload", "looks"),
+    [
+        (b"#!/bin/sh\necho owned\n", "a script"),
+        (b"<html><script>x</script>", "an HTML page"),
+        (b"\x00\x01\xfe", "unrecognised"),
+    ],
+)
+def test_a_payload_that_is_not_an_image_is_refused_and_nothing_is_saved(
+    payload: bytes, looks: str, tmp_path: Path
+) -> None:
+    from imagewire_client import ResponseContractError
+
+    server = Server(json_response(images_body({"b64_json": b64(PNG)}, {"b64_json": b64(payload)})))
+    with pytest.raises(ResponseContractError, match=f"image 1 is not an image.*{looks}") as caught:
+        _result(server).save(tmp_path / "out")
+    assert caught.value.pointer == "/data/1"
+    assert not (tmp_path / "out").exists()

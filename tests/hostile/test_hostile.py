@@ -45,9 +45,14 @@ def test_the_reference_provider_holds_under_attack(name: str) -> None:
     assert outcome.written == [], outcome.written
 
 
-@pytest.mark.skipif(not CLIENT_READY, reason="the client has no limits or deadline yet (see tests/hostile/README.md)")
+#: client cases that hold already, before the client's limits and deadline exist
+HOLDING = frozenset({"client-not-an-image"})
+
+
 @pytest.mark.parametrize("name", sorted(CLIENT))
 def test_the_client_holds_against_a_hostile_server(name: str) -> None:
+    if not CLIENT_READY and name not in HOLDING:
+        pytest.skip("the client has no limits or deadline yet (see tests/hostile/README.md)")
     hostile = CLIENT[name]
     outcome = run_client_case(name, hostile)
     assert not outcome.killed, outcome.summary()

@@ -99,9 +99,10 @@ class ImagesMixin(Model):
         """Write every image to ``directory``; return the paths, in answer order.
 
         Names are deterministic: ``<prefix>-<index>-<first 12 hex of sha256>.<ext>``, the extension
-        recognised from the bytes (PNG, JPEG, WebP, GIF). An existing file with other bytes is never
-        overwritten unless ``overwrite``; all images are fetched before anything is written, and a
-        failure removes what this call wrote.
+        recognised from the bytes (PNG, JPEG, WebP, GIF, SVG). A payload that is none of these raises
+        :class:`ResponseContractError` naming what it looks like, and nothing is written. An existing file
+        with other bytes is never overwritten unless ``overwrite``; all images are fetched before anything
+        is written, and a failure removes what this call wrote.
         """
         images: list[Any] = list(getattr(self, "data", []))
         return _write_all(directory, prefix, [image.content() for image in images], overwrite)
@@ -114,9 +115,46 @@ class ImagesMixin(Model):
         return _write_all(directory, prefix, [await image.acontent() for image in images], overwrite)
 
 
+#: what a payload that is not an image looks like: (first bytes, name)
+_NOT_IMAGES = (
+    (b"#!", "a script"),
+    (b"%PDF", "a PDF document"),
+    (b"PK\x03\x04", "a ZIP archive"),
+    (b"\x7fELF", "an ELF executable"),
+    (b"MZ", "a Windows executable"),
+    (b"\x1f\x8b", "gzip data"),
+    (b"<!doctype html", "an HTML page"),
+    (b"<html", "an HTML page"),
+    (b"{", "JSON"),
+    (b"[", "JSON"),
+)
+
+
+def _what(blob: bytes) -> str:
+    """What a payload that is not an image seems to be, for the error message."""
+    head = bytes(blob[:64]).lstrip().lower()
+    for magic, name in _NOT_IMAGES:
+        if head.startswith(magic.lower()):
+            return name
+    if not blob:
+        return "empty"
+    try:
+        bytes(blob[:4096]).decode("utf-8")
+    except UnicodeDecodeError:
+        return "unrecognised binary data"
+    return "text"
+
+
 def _write_all(directory: str | os.PathLike[str], prefix: str, blobs: list[bytes], overwrite: bool) -> list[Path]:
     from ._sniff import extension, sniff
 
+    for index, blob in enumerate(blobs):  # every payload is an image before anything is written
+        if sniff(blob) is None:
+            raise ResponseContractError(
+                f"image {index} is not an image (PNG, JPEG, WebP, GIF or SVG): it looks like {_what(blob)}; "
+                "nothing was saved",
+                pointer=f"/data/{index}",
+            )
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
@@ -124,7 +162,7 @@ def _write_all(directory: str | os.PathLike[str], prefix: str, blobs: list[bytes
     try:
         for index, blob in enumerate(blobs):
             info = sniff(blob)
-            suffix = extension(info.format) if info is not None else ".bin"
+            suffix = extension(info.format) if info is not None else ".bin"  # (checked above: never .bin)
             path = folder / f"{prefix}-{index}-{hashlib.sha256(blob).hexdigest()[:12]}{suffix}"
             if write_new(path, blob, overwrite=overwrite):
                 written.append(path)
