@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["resolve_models", "resolve_providers"]
+__all__ = ["resolve_models", "resolve_providers", "select_models"]
 
 #: keys that describe one entry and are never inherited through ``extends``
 _OWN = ("extends", "title", "snapshot_of")
@@ -87,3 +87,23 @@ def resolve_providers(catalog: dict[str, Any], models: dict[str, dict[str, Any]]
         entry["api_versions"] = versions
         resolved[provider_id] = entry
     return resolved
+
+
+def select_models(catalog: dict[str, Any], models: dict[str, dict[str, Any]]) -> None:
+    """Turn each provider's ``models_where`` rule into its model table, in place: every catalog model that
+    matches (vendor and lifecycle status), in catalog order, then the table's own entries (overrides of
+    selected models, or models added to them). The catalogs are already valid."""
+    for provider in (catalog.get("providers") or {}).values():
+        where = provider.pop("models_where", None) if isinstance(provider, dict) else None
+        if not where:
+            continue
+        vendors, statuses = where.get("vendor"), where.get("status")
+        table: dict[str, Any] = {
+            model_id: {}
+            for model_id, model in models.items()
+            if (vendors is None or model.get("vendor") in vendors)
+            and (statuses is None or (model.get("lifecycle") or {}).get("status", "live") in statuses)
+        }
+        own = provider.get("models")
+        table.update(own if isinstance(own, dict) else {})
+        provider["models"] = table

@@ -7,6 +7,7 @@ agrees with the document (models, operations, parameters and enum values it name
 
 from __future__ import annotations
 
+import contextlib
 import json
 import keyword
 import re
@@ -98,6 +99,10 @@ def read(path: Path, *, max_bytes: int = MAX_BYTES) -> Spec:
     problems += op_problems
     problems += _house_rules(doc, operations)
 
+    unread = [op for op in operations.values() if op.unresolved]
+    causes = {  # what a catalog's problems with the fields of an unread request body follow from
+        op.key: next((p for p in ref_problems if f"$ref {op.unresolved!r} " in p.message), None) for op in unread
+    }
     catalogs: dict[str, Document] = {}
     declared = doc.data.get(CATALOGS_KEY, {})
     if not isinstance(declared, dict):
@@ -115,18 +120,19 @@ def read(path: Path, *, max_bytes: int = MAX_BYTES) -> Spec:
             problems.append(catalog)
             continue
         catalogs[kind] = catalog
-        schema_problems = list(_check_schema(catalog, SCHEMAS / f"{kind}.schema.json"))
+        fields = _catalog_fields(doc.data, operations) if kind == "models" else None
+        schema_problems = list(_check_schema(catalog, SCHEMAS / f"{kind}.schema.json", fields))
         problems += schema_problems
         if not schema_problems and kind == "models":
-            causes = {
-                key: next((p for p in ref_problems if f"$ref {op.unresolved!r} " in p.message), None)
-                for key, op in operations.items()
-                if op.unresolved
-            }
             problems += _check_models(catalog, operations, doc, causes)
     models = catalogs.get("models")
     providers = catalogs.get("providers")
     if providers is not None and models is not None and not any(p.file == providers.name for p in problems):
+        from .catalog import resolve_models, select_models
+
+        # a provider's models_where rule becomes its model table (a broken catalog is reported above)
+        with contextlib.suppress(KeyError, RecursionError, AttributeError, TypeError):
+            select_models(providers.data, resolve_models(models.data))
         problems += _check_providers(providers, models, operations)
     for kind in REQUIRED_CATALOGS:
         if kind not in declared:
@@ -398,23 +404,87 @@ def _no_defaults(doc: Document, node: Any, ptr: str, seen: set[str]) -> Iterator
 # --- catalogs -----------------------------------------------------------------------------------------
 
 
+#: request properties that are not catalog params: implied (prompt, model) or described by images/mask
+NOT_PARAMS = frozenset({"prompt", "model", "image", "images", "mask"})
+#: (field name, catalog shape) pairs; the shape names a ``$defs`` entry of models.schema.json
+CatalogFields = tuple[tuple[str, str], ...]
+
+
+def _catalog_fields(data: Any, operations: dict[str, Operation]) -> CatalogFields:
+    """Every request field of the spec with the shape its catalog entry takes, derived from its schema:
+    ``size`` (fixed values and a free ``WxH`` pattern), ``stringValues`` (an enum), ``booleanValues``,
+    ``range`` (an integer), else ``accepted``. Mask and the implied fields are named for rules only (``rule``)."""
+    shapes: dict[str, str] = {}
+    for op in operations.values():
+        for props in op.request.values():
+            for name, prop in props.items():
+                if name in shapes:
+                    continue
+                values, patterns = _admissible(data, prop)
+                kinds = {b.get("type") for b in _branches(data, prop)}
+                if name in NOT_PARAMS:
+                    shapes[name] = "rule"
+                elif patterns and values:
+                    shapes[name] = "size"
+                elif "boolean" in kinds:
+                    shapes[name] = "booleanValues"
+                elif values:
+                    shapes[name] = "stringValues"
+                elif "integer" in kinds:
+                    shapes[name] = "range"
+                else:
+                    shapes[name] = "accepted"
+    return tuple(sorted(shapes.items()))
+
+
+def _branches(data: Any, schema: Any) -> list[dict[str, Any]]:
+    try:
+        schema = _resolve(data, schema)
+    except KeyError:  # a dangling reference, reported by the reference check
+        return []
+    if not isinstance(schema, dict):
+        return []
+    alternatives = schema.get("anyOf") or schema.get("oneOf")
+    if alternatives:
+        return [b for branch in alternatives for b in _branches(data, branch)]
+    kind = schema.get("type")
+    return [{**schema, "type": k} for k in kind] if isinstance(kind, list) else [schema]
+
+
+_DEFAULT_TYPES = {"range": "integer", "booleanValues": "boolean"}
+
+
 @cache
-def _validator(schema_path: Path) -> Any:
+def _validator(schema_path: Path, fields: CatalogFields | None = None) -> Any:
+    """The catalog's validator. For the model catalog, the field names and their shapes come from the spec
+    (``fields``): ``params``, ``defaults`` and the ``fieldName`` rules may use are filled in here, so a new
+    request field needs no edit of the schema file."""
     import jsonschema
 
     schema = json.loads(schema_path.read_text(encoding="utf-8"))
+    defs = schema.get("$defs") or {}
+    if fields is not None and {"params", "defaults", "fieldName"} <= set(defs):
+        # a name the spec does not have is left to the cross-checks, which say which operation lacks it
+        defs["fieldName"] = {"description": defs["fieldName"].get("description", ""), "type": "string"}
+        defs["params"]["properties"] = {n: {"$ref": f"#/$defs/{shape}"} for n, shape in fields if shape != "rule"}
+        defs["params"]["additionalProperties"] = True
+        defs["defaults"]["properties"] = {
+            n: {"type": _DEFAULT_TYPES.get(shape, "string")} for n, shape in fields if shape not in ("rule", "accepted")
+        }
+        defs["defaults"]["additionalProperties"] = True
     cls = jsonschema.validators.validator_for(schema)
     cls.check_schema(schema)
     return cls(schema, format_checker=cls.FORMAT_CHECKER)
 
 
-def _check_schema(catalog: Document, schema_path: Path) -> Iterator[Problem]:
+def _check_schema(catalog: Document, schema_path: Path, fields: CatalogFields | None = None) -> Iterator[Problem]:
     if not schema_path.is_file():
         yield catalog.problem("", f"no schema for this catalog at {schema_path.name}", "catalog-schema")
         return
     from jsonschema.exceptions import best_match
 
-    for err in sorted(_validator(schema_path).iter_errors(catalog.data), key=lambda e: list(map(str, e.absolute_path))):
+    validator = _validator(schema_path, fields)
+    for err in sorted(validator.iter_errors(catalog.data), key=lambda e: list(map(str, e.absolute_path))):
         if err.context:  # anyOf / oneOf: name the branch error that went deepest
             deepest = max(len(e.absolute_path) for e in err.context)
             err = best_match(e for e in err.context if len(e.absolute_path) == deepest) or err

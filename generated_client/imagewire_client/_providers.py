@@ -47,9 +47,9 @@ PROVIDERS: Mapping[str, Provider] = {
             Setting("OpenAI-Project", param="project", env="OPENAI_PROJECT_ID"),
         ),
         models=(
-            "gpt-image-1-mini",
             "gpt-image-1.5",
             "chatgpt-image-latest",
+            "gpt-image-1-mini",
             "gpt-image-2",
             "gpt-image-2-2026-04-21",
             "gpt-image-2.5-sunburst",
@@ -442,17 +442,17 @@ PROVIDERS: Mapping[str, Provider] = {
 #: provider -> its model table (None: any model, checked against the whole model catalog)
 PROVIDER_MODELS: Mapping[str, Mapping[str, Model] | None] = {
     "openai": {
-        "gpt-image-1-mini": MODELS["gpt-image-1-mini"]._replace(
-            lifecycle=Lifecycle(
-                status="live",
-            )
-        ),
         "gpt-image-1.5": MODELS["gpt-image-1.5"]._replace(
             lifecycle=Lifecycle(
                 status="live",
             )
         ),
         "chatgpt-image-latest": MODELS["chatgpt-image-latest"]._replace(
+            lifecycle=Lifecycle(
+                status="live",
+            )
+        ),
+        "gpt-image-1-mini": MODELS["gpt-image-1-mini"]._replace(
             lifecycle=Lifecycle(
                 status="live",
             )

@@ -149,7 +149,7 @@ def test_openai_refuses_a_model_only_proxies_sell() -> None:
     server = Server(ok_b64())
     with pytest.raises(_validation_error()) as caught:
         make(server, "openai", api_key=KEY).images.generate(model="yandexgpt/yandex-art", prompt="p")
-    assert str(caught.value).startswith("yandexgpt/yandex-art is not offered by openai; it offers gpt-image-1-mini, ")
+    assert str(caught.value).startswith("yandexgpt/yandex-art is not offered by openai; it offers gpt-image-1.5, ")
     assert str(caught.value).endswith("; providers that serve it: aipomogator; pass validate=False to send it anyway")
     assert server.count == 0
 
