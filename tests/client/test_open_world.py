@@ -13,7 +13,20 @@ from typing import Any
 
 import httpx
 import pytest
-from support.client import KEY, PNG, SECRET, Server, Sleeps, b64, error_body, images_body, json_response, ok_b64
+from support.client import (
+    KEY,
+    PNG,
+    SECRET,
+    Server,
+    Sleeps,
+    b64,
+    error_body,
+    images_body,
+    json_response,
+    ok_b64,
+    sse,
+    sse_response,
+)
 
 AZURE_ENDPOINT = "https://contoso.openai.azure.com"
 CLASSIC = {"resource": "contoso", "deployment": "img1", "api_version": "2025-04-01-preview"}
@@ -365,3 +378,47 @@ def test_result_cost_without_token_prices_falls_back_to_per_image_prices_or_none
     assert mini.images.generate(model="gpt-image-1-mini", prompt="p", quality="low").cost == pytest.approx(0.005)
     relay = make(Server(gpt_answer(**usage)), provider="generic", base_url="https://relay.example/v1")
     assert relay.images.generate(model="gpt-image-1.5", prompt="p").cost is None
+
+
+def test_a_stream_carries_the_warning_on_its_first_event() -> None:
+    events = sse({"type": "image_generation.completed", "b64_json": b64(PNG)})
+    server = Server(sse_response(events))
+    client = make(server, provider="generic", base_url="https://relay.example/v1")
+    (event,) = list(client.images.generate(model="flux-pro", prompt="p", stream=True))
+    assert [w for w in event.warnings if "flux-pro" in w]
+
+
+def test_async_azure_v1_with_a_token_provider_and_a_misspelt_argument() -> None:
+    import asyncio
+
+    from imagewire_client import AsyncClient
+
+    server = Server(ok_b64())
+    asked: list[str] = []
+
+    def token() -> str:
+        asked.append(SECRET)
+        return SECRET
+
+    async def main() -> Any:
+        client = AsyncClient(
+            provider="azure",
+            azure_endpoint=AZURE_ENDPOINT,
+            api_version="v1",
+            deployment="img1",
+            deployments={"img1": "gpt-image-1.5"},
+            azure_ad_token_provider=token,
+            http_client=httpx.AsyncClient(transport=httpx.MockTransport(server.handle_async)),
+            max_retries=0,
+        )
+        with pytest.raises(TypeError, match=r"did you mean 'prompt'\?"):
+            await client.images.generate(promt="p")  # type: ignore[call-overload]
+        with pytest.raises(validation_error()):  # the declared model's rules apply
+            await client.images.generate(prompt="p", quality="hd")
+        return await client.images.generate(prompt="p", quality="low")
+
+    result = asyncio.run(main())
+    assert result.warnings == [] and asked == [SECRET]
+    assert server.requests[0].headers["authorization"] == f"Bearer {SECRET}"
+    assert str(server.requests[0].url) == f"{AZURE_ENDPOINT}/openai/v1/images/generations"
+    assert server.json()["model"] == "img1"

@@ -173,6 +173,15 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _sent(response: httpx.Response) -> _Sent:
+    """What the request of ``response`` carried besides its bytes (nothing, for an answer made without one)."""
+    try:
+        sent = response.request.extensions.get("imagewire")
+    except RuntimeError:  # an answer made without a request (tests, replays)
+        sent = None
+    return sent if isinstance(sent, _Sent) else _Sent((), None, {})
+
+
 def _words(items: Sequence[str]) -> str:
     items = list(items)
     return ", ".join(items[:-1]) + f" or {items[-1]}" if len(items) > 1 else (items[0] if items else "nothing")
@@ -643,22 +652,18 @@ class _Base:
             result.quirks += [
                 q.id for q in self._extra_key_quirks if q.id not in result.quirks and _present(payload, q.pointer)
             ]
-        try:
-            sent = response.request.extensions.get("imagewire")
-        except RuntimeError:  # an answer made without a request (tests, replays)
-            sent = None
-        if isinstance(sent, _Sent):
-            result.warnings = [*sent.notes, *result.warnings]
-            if self.provider is not None:
-                fields = sent.fields
-                result.cost = cost(
-                    self.provider,
-                    sent.model or (fields.get("model") if not self.provider.model_from_deployment else None),
-                    getattr(result, "usage", None),
-                    size=_text(getattr(result, "size", None)) or _text(fields.get("size")),
-                    quality=_text(getattr(result, "quality", None)) or _text(fields.get("quality")),
-                    images=len(result.data),
-                )
+        sent = _sent(response)
+        result.warnings = [*sent.notes, *result.warnings]
+        if self.provider is not None:
+            fields = sent.fields
+            result.cost = cost(
+                self.provider,
+                sent.model or (fields.get("model") if not self.provider.model_from_deployment else None),
+                getattr(result, "usage", None),
+                size=_text(getattr(result, "size", None)) or _text(fields.get("size")),
+                quality=_text(getattr(result, "quality", None)) or _text(fields.get("quality")),
+                images=len(result.data),
+            )
         return result
 
     def _declared(self, warnings: list[str]) -> tuple[list[str], list[str]]:
@@ -746,10 +751,13 @@ class Stream(Generic[E]):
                 response.read()
                 raise _contract_error(response, f"a stream was asked for, the answer is {content_type or 'untyped'}")
             completed = False
+            notes = _sent(response).notes  # the policy's warnings ride on the first event
             for sse in iter_events(response.iter_lines()):
                 if is_done(sse):
                     break
                 event = self._client._event(self._op_key, decode_stream_event(sse))
+                if notes:
+                    event.warnings, notes = [*notes, *event.warnings], ()
                 completed = completed or str(getattr(event, "type", "")).endswith(".completed")
                 yield event
             if not completed:
@@ -1041,10 +1049,13 @@ class AsyncStream(Generic[E]):
                 await response.aread()
                 raise _contract_error(response, f"a stream was asked for, the answer is {content_type or 'untyped'}")
             completed = False
+            notes = _sent(response).notes  # the policy's warnings ride on the first event
             async for sse in aiter_events(response.aiter_lines()):
                 if is_done(sse):
                     break
                 event = self._client._event(self._op_key, decode_stream_event(sse))
+                if notes:
+                    event.warnings, notes = [*notes, *event.warnings], ()
                 completed = completed or str(getattr(event, "type", "")).endswith(".completed")
                 yield event
             if not completed:
