@@ -49,7 +49,6 @@ from imagewire.record.command import consume
 from imagewire.record.recordings import Interaction
 from imagewire.record.transport import Recorder, RecordingTransport
 from imagewire_client.catalog import MODELS, PROVIDERS, Estimate, Model, OperationRules, Provider, estimate
-from imagewire_client.catalog import api_key as resolve_key
 
 __all__ = [
     "BAD_KEY",
@@ -705,8 +704,3 @@ def apply(run: LiveRun, report: CheckReport) -> CheckReport:
         f"probe #{r.probe.number} ({r.probe.name}): {r.problem}" for r in run.sent if r.unreachable and not r.indexes
     ]
     return report
-
-
-def key_in_use(provider: str, api_key: str | None) -> str | None:
-    """The key a client of ``provider`` would send: ``api_key`` or the provider's key variable."""
-    return resolve_key(provider, api_key)

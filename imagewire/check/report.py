@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from imagewire import exits
 from imagewire.check.expect import Mismatch
 from imagewire.check.validate import Finding
 from imagewire.check.verdict import VERDICTS, Verdict
@@ -49,10 +50,12 @@ __all__ = [
 class CheckExit(enum.IntEnum):
     """The exit status of ``imagewire check``."""
 
-    OK = 0  # everything conforms (quirks and deviations are reported, not failed)
-    VIOLATION = 1  # a violation, or a mismatch with an expectation file
-    INPUT = 2  # unreadable or invalid input: a missing file, one that is not a cassette or HAR, a bad expectation
-    UNREACHABLE = 3  # a live provider could not be reached
+    OK = exits.OK  # everything conforms (quirks and deviations are reported, not failed)
+    VIOLATION = exits.FAILED  # a violation, or a mismatch with an expectation file
+    INPUT = (
+        exits.USAGE
+    )  # unreadable or invalid input: a missing file, one that is not a cassette or HAR, a bad expectation
+    UNREACHABLE = exits.PROVIDER  # a live provider could not be reached
 
 
 _COLUMNS = VERDICTS

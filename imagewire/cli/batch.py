@@ -33,16 +33,17 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from imagewire import exits
 from imagewire.cli.common import Redactor
 from imagewire.cli.options import ApiKeyOpt, BaseUrlOpt, ProviderOpt
 
 __all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_UNREACHABLE", "EXIT_USAGE", "main"]
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_UNREACHABLE = 3
-EXIT_INTERRUPTED = 130
+EXIT_OK = exits.OK
+EXIT_FAILED = exits.FAILED
+EXIT_USAGE = exits.USAGE
+EXIT_UNREACHABLE = exits.PROVIDER
+EXIT_INTERRUPTED = exits.INTERRUPTED
 
 run_app = typer.Typer(add_completion=False, rich_markup_mode="rich")
 status_app = typer.Typer(add_completion=False, rich_markup_mode="rich")
