@@ -41,6 +41,7 @@ def context(spec: Spec, spec_name: str, config: dict[str, Any]) -> dict[str, Any
         life = model.get("lifecycle") or {}
         if isinstance(life.get("replacement"), list):
             model["lifecycle"] = {**life, "replacement": " or ".join(life["replacement"])}
+        _schema_bounds(spec, model)
     providers = resolve_providers(spec.catalogs["providers"].data, models) if "providers" in spec.catalogs else {}
     provider_params = sorted(
         (
@@ -382,3 +383,25 @@ def _raw_property(spec: Spec, op: Any, encoding: str, name: str) -> Any:
 def _first_sentence(text: str) -> str:
     """The first paragraph of a description, on one line."""
     return " ".join(text.strip().split("\n\n")[0].split())
+
+
+def _schema_bounds(spec: Spec, model: dict[str, Any]) -> None:
+    """An integer param the catalog leaves unbounded takes the spec's own ``minimum``/``maximum``, so the
+    client checks the schema's range before sending as it checks the model's."""
+    for op_key, entry in (model.get("operations") or {}).items():
+        operation = spec.operations.get(op_key)
+        params = (entry or {}).get("params") or {}
+        if operation is None:
+            continue
+        for name, param in list(params.items()):
+            schema = operation.properties.get(name) or {}
+            kind = schema.get("type")
+            kinds: list[Any] = kind if isinstance(kind, list) else [kind]
+            if "integer" not in kinds or (param or {}).get("values"):
+                continue
+            bounds: dict[str, int] = {}
+            for key, word in (("min", "minimum"), ("max", "maximum")):
+                if word in schema and (param or {}).get(key) is None:
+                    bounds[key] = schema[word]
+            if bounds:
+                params[name] = {**(param or {}), **bounds}

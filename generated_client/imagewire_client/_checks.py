@@ -302,9 +302,9 @@ def _check_value(name: str, value: object, param: Param, model: str) -> None:
     low, high = param.min, param.max
     if (low is None or value >= low) and (high is None or value <= high):
         return
-    allowed = tuple(str(i) for i in range(low, high + 1)) if low is not None and high is not None else None
-    if allowed is not None and len(allowed) > 20:
-        allowed = None
+    # the bounds are compared, never the range built: a few values are listed, a wide range only named
+    few = low is not None and high is not None and high - low < 20
+    allowed = tuple(str(i) for i in range(low, high + 1)) if few and low is not None and high is not None else None
     if low is not None and low == high:
         hint = f"only {low} is allowed"
     elif low is not None and high is not None:
