@@ -6,6 +6,7 @@ answers cut short by the ``truncated`` and ``drop`` faults."""
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import threading
@@ -46,6 +47,11 @@ class Rendered:
     data: bytes
     partials: tuple[bytes, ...]
 
+    @functools.cached_property
+    def b64(self) -> str:
+        """``data`` in base64, encoded once per picture (a cached picture answers many requests)."""
+        return base64.b64encode(self.data).decode()
+
 
 def json_answer(state: ServerState, request: Request, plan: Plan, rendered: Sequence[Rendered]) -> Response:
     """The JSON answer: images as URLs (stored in the file store) or base64, with the persona's extra keys."""
@@ -62,7 +68,7 @@ def json_answer(state: ServerState, request: Request, plan: Plan, rendered: Sequ
             name = state.files.put(image.data, ext, mime)
             item["url"] = state.files.url(origin, name)
         else:
-            item["b64_json"] = base64.b64encode(image.data).decode()
+            item["b64_json"] = image.b64
         data.append(item)
     body: dict[str, Any] = {"created": int(time.time()), "data": data}
     if plan.gpt:
@@ -108,7 +114,7 @@ def stream_answer(persona: Persona, plan: Plan, rendered: Sequence[Rendered]) ->
         events.append(
             {
                 "type": f"{prefix}.completed",
-                "b64_json": base64.b64encode(image.data).decode(),
+                "b64_json": image.b64,
                 "created_at": created,
                 **echo,
                 "usage": usage(plan, 1),
@@ -251,18 +257,38 @@ _RENDERED_LIMIT = 64
 _RENDERED_LOCK = threading.Lock()
 
 
+def _keys(plan: Plan) -> list[tuple[str, int]]:
+    """The cache keys of a plan's ``n`` images: the seed text of each and its preview count."""
+    inputs = [hashlib.sha256(b).hexdigest() for b in plan.inputs]
+    mask = hashlib.sha256(plan.mask).hexdigest() if plan.mask is not None else ""
+    previews = plan.partial_images if plan.stream else 0
+    return [
+        (
+            json.dumps({**plan.seed_fields, "index": index, "inputs": inputs}, sort_keys=True, default=str) + mask,
+            previews,
+        )
+        for index in range(plan.n)
+    ]
+
+
+def cached_all(plan: Plan) -> list[Rendered] | None:
+    """The plan's images when all of them are in the cache (no Pillow, no worker thread), else None."""
+    out = []
+    with _RENDERED_LOCK:
+        for key in _keys(plan):
+            cached = _RENDERED.get(key)
+            if cached is None:
+                return None
+            _RENDERED.move_to_end(key)
+            out.append(cached)
+    return out
+
+
 def render_all(plan: Plan) -> list[Rendered]:
     """The ``n`` images of a plan, with their partial previews when streamed (recent ones from a small cache)."""
     out = []
-    for index in range(plan.n):
-        seed_text = json.dumps(
-            {**plan.seed_fields, "index": index, "inputs": [hashlib.sha256(b).hexdigest() for b in plan.inputs]},
-            sort_keys=True,
-            default=str,
-        )
-        if plan.mask is not None:
-            seed_text += hashlib.sha256(plan.mask).hexdigest()
-        key = (seed_text, plan.partial_images if plan.stream else 0)
+    for key in _keys(plan):
+        seed_text = key[0]
         with _RENDERED_LOCK:
             cached = _RENDERED.get(key)
             if cached is not None:

@@ -229,7 +229,9 @@ class Provider:
         if "moderation_blocked" in active or planning.MARKER.search(prompt):
             raise planning.moderation(p, model_id, rules, request_id)
         plan = planning.plan(p, op, model_id, rules, parsed)
-        rendered = await run_in_threadpool(answers.render_all, plan)
+        rendered = answers.cached_all(plan)
+        if rendered is None:  # Pillow runs in a worker thread; a cached picture answers without the hop
+            rendered = await run_in_threadpool(answers.render_all, plan)
         if plan.stream:
             return answers.stream_answer(p, plan, rendered)
         return answers.json_answer(state, request, plan, rendered)

@@ -139,6 +139,7 @@ def serve(
         application,
         lifespan="off",
         log_level="warning",
+        # loop and http stay "auto": uvloop and httptools (declared dependencies) where they install
         access_log=False,
         timeout_graceful_shutdown=3,
         server_header=False,
