@@ -28,6 +28,7 @@ __all__ = ["IMAGES", "Batch", "Progress", "Result", "local", "prepare", "save_im
 
 #: where the images go, inside the output folder
 IMAGES = "images"
+_BINARY = getattr(os, "O_BINARY", 0)
 #: how many times one item waits out a 429 before it counts as failed
 RATE_LIMIT_ROUNDS = 50
 
@@ -176,8 +177,13 @@ def save_images(folder: Path, item_id: str, blobs: Sequence[bytes]) -> list[str]
         info = sniff(blob)
         suffix = extension(info.format) if info is not None else ".bin"
         name = f"{item_id}{suffix}" if len(blobs) == 1 else f"{item_id}-{index}{suffix}"
-        with open(folder / name, "wb") as handle:
-            handle.write(blob)
+        fd = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _BINARY, 0o666)
+        try:
+            view = memoryview(blob)
+            while view:  # one write for a whole image, as a rule
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
         names.append(f"{IMAGES}/{name}")
     return names
 
@@ -199,9 +205,8 @@ async def local(
     ``stop`` set (Ctrl-C): no new item starts; the ones in flight finish. ``budget`` (USD): an item starts
     only while the estimates of what is done and in flight, plus its own, stay within it.
     """
-    import httpx
 
-    from imagewire.batch.transport import Transport
+    from imagewire.batch.transport import HTTP, Transport
     from imagewire_client import (
         APIConnectionError,
         APIStatusError,
@@ -219,7 +224,7 @@ async def local(
     queue = deque(batch.todo(retry_unknown=retry_unknown, retry_failed=retry_failed))
     progress.total = len(queue)
     transport = Transport(limiter=limiter)
-    http = httpx.AsyncClient(transport=transport, timeout=None)  # the client sends its own timeouts
+    http = HTTP(transport)
     # every line passed the client's checks in prepare(): they are not run again for each send
     client = AsyncClient(**{**batch.client_options, "validate": False}, http_client=http, max_retries=max_retries)
     folder.mkdir(parents=True, exist_ok=True)
@@ -251,7 +256,7 @@ async def local(
                 return _fail(item, err)
             except (ImagewireError, OSError) as err:
                 return _fail(item, err)
-            journal.done(item.id, files, usd)
+            journal.done_soon(item.id, files, usd)  # committed with the next send, or at the end of this turn
             return Result(item.id, "done", tuple(files), usd=usd, line=item.line)
 
     def _fail(item: Item, err: BaseException) -> Result:

@@ -6,10 +6,16 @@ died while the request was out, so the image may exist and may have been billed)
 Batch API batch). A later run never sends a ``sent``/``unknown`` item again unless asked to
 (``retry_unknown``), and never sends a ``done`` or ``failed`` one. WAL mode with ``synchronous=NORMAL``:
 a commit survives the process being killed (only a crash of the machine could lose the last ones).
+
+``sent`` is committed before it returns, always. ``done_soon`` (the local engine's answers) is committed
+with the next write or at the end of the event loop's turn, so the answers of one turn share a
+transaction with each other and with the next ``sent``; a process killed before that leaves the item
+``sent``, which a later run lists as unknown and never sends again.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 import time
@@ -63,11 +69,18 @@ class Row:
     done_at: float | None
 
 
+_DONE = "UPDATE items SET state = 'done', done_at = ?, files = ?, usd = ?, error = NULL, request_id = ? WHERE id = ?"
+_SENT = "UPDATE items SET state = 'sent', attempts = attempts + 1, sent_at = ? WHERE id = ?"
+
+
 class Journal:
-    """One output folder's journal. Every write is committed before the call returns."""
+    """One output folder's journal. Every write is committed before the call returns (``done_soon``: see above)."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        #: ``done_soon`` marks not committed yet
+        self._later: list[tuple[Any, ...]] = []
+        self._flush_due = False
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
@@ -96,7 +109,17 @@ class Journal:
             db.close()
 
     def close(self) -> None:
+        self.flush()
         self.db.close()
+
+    def flush(self) -> None:
+        """Commit the ``done_soon`` marks (one transaction)."""
+        self._flush_due = False
+        if self._later:
+            later, self._later = self._later, []
+            with self.db:
+                self.db.execute("BEGIN")
+                self.db.executemany(_DONE, later)
 
     def __enter__(self) -> Journal:
         return self
@@ -107,10 +130,12 @@ class Journal:
     # -- meta
 
     def get(self, key: str) -> Any:
+        self.flush()
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return json.loads(row[0]) if row else None
 
     def set(self, **values: Any) -> None:
+        self.flush()
         self.db.executemany(
             "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             [(key, json.dumps(value)) for key, value in values.items()],
@@ -138,35 +163,57 @@ class Journal:
 
     def recover(self) -> list[str]:
         """Items left ``sent`` by a run that died: now ``unknown``; their ids."""
+        self.flush()
         ids = [row[0] for row in self.db.execute("SELECT id FROM items WHERE state = 'sent' ORDER BY seq")]
         if ids:
             self.db.execute("UPDATE items SET state = 'unknown' WHERE state = 'sent'")
         return ids
 
     def states(self) -> dict[str, str]:
+        self.flush()
         return dict(self.db.execute("SELECT id, state FROM items"))
 
     def sent(self, item_id: str) -> None:
-        self.db.execute(
-            "UPDATE items SET state = 'sent', attempts = attempts + 1, sent_at = ? WHERE id = ?", (time.time(), item_id)
-        )
+        """``sent``, committed before it returns (with the ``done_soon`` marks waiting, in one transaction)."""
+        if not self._later:
+            self.db.execute(_SENT, (time.time(), item_id))
+            return
+        later, self._later = self._later, []
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.executemany(_DONE, later)
+            self.db.execute(_SENT, (time.time(), item_id))
 
     def done(self, item_id: str, files: Iterable[str], usd: float | None, request_id: str | None = None) -> None:
-        self.db.execute(
-            "UPDATE items SET state = 'done', done_at = ?, files = ?, usd = ?, error = NULL, request_id = ? WHERE id = ?",
-            (time.time(), json.dumps(list(files)), usd, request_id, item_id),
-        )
+        self.done_soon(item_id, files, usd, request_id)
+        self.flush()
+
+    def done_soon(self, item_id: str, files: Iterable[str], usd: float | None, request_id: str | None = None) -> None:
+        """``done``, committed with the next write or at the end of this event-loop turn (at once outside a loop)."""
+        self._later.append((time.time(), json.dumps(list(files)), usd, request_id, item_id))
+        if self._flush_due:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.flush()
+            return
+        self._flush_due = True
+        loop.call_soon(self.flush)
 
     def failed(self, item_id: str, error: str, *, state: str = "failed") -> None:
+        self.flush()
         self.db.execute(
             "UPDATE items SET state = ?, done_at = ?, error = ? WHERE id = ?", (state, time.time(), error, item_id)
         )
 
     def pending(self, item_id: str) -> None:
         """Back to ``pending``: the request never reached the provider (nothing was made)."""
+        self.flush()
         self.db.execute("UPDATE items SET state = 'pending' WHERE id = ?", (item_id,))
 
     def submitted(self, ids: Iterable[str]) -> None:
+        self.flush()
         with self.db:
             self.db.execute("BEGIN")
             now = time.time()
@@ -176,12 +223,14 @@ class Journal:
             )
 
     def rows(self) -> Iterator[Row]:
+        self.flush()
         for row in self.db.execute(
             "SELECT id, line, operation, state, attempts, files, error, usd, sent_at, done_at FROM items ORDER BY seq"
         ):
             yield Row(row[0], row[1], row[2], row[3], row[4], tuple(json.loads(row[5] or "[]")), *row[6:])
 
     def counts(self) -> Mapping[str, int]:
+        self.flush()
         out = dict.fromkeys(STATES, 0)
         out.update(dict(self.db.execute("SELECT state, COUNT(*) FROM items GROUP BY state")))
         return out

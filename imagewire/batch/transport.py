@@ -10,6 +10,10 @@ classifies (``ConnectError`` never reached the server; ``ReadError``/``RemotePro
 
 Every send first waits for the :class:`~imagewire.batch.limiter.Limiter`, and every answer's status and
 headers feed it; retries made by the client pass through it too.
+
+:class:`HTTP` is the ``httpx.AsyncClient`` over it: each URL is parsed once, and a plain send (no httpx
+auth, no redirects to follow, no event hooks) goes straight to the transport instead of through httpx's
+auth, redirect and cookie layers (cookies an answer sets are still kept).
 """
 
 from __future__ import annotations
@@ -21,10 +25,13 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+from httpx._client import UseClientDefault
+from httpx._exceptions import request_context
+from httpx._types import AuthTypes
 
 from imagewire.batch.limiter import Limiter
 
-__all__ = ["Transport"]
+__all__ = ["HTTP", "Transport"]
 
 _MAX_HEAD = 64 * 1024
 
@@ -213,3 +220,45 @@ class Transport(httpx.AsyncBaseTransport):
 
     def stats(self) -> dict[str, Any]:
         return {"opened": self.opened, "idle": sum(len(s) for s in self._idle.values())}
+
+
+class HTTP(httpx.AsyncClient):
+    """``httpx.AsyncClient`` over a :class:`Transport`: URLs parsed once each, plain sends handed straight to it."""
+
+    def __init__(self, transport: Transport) -> None:
+        super().__init__(transport=transport, timeout=None)  # the client sends its own timeouts
+        self._direct = transport
+        self._urls: dict[str, httpx.URL] = {}
+
+    def _merge_url(self, url: httpx.URL | str) -> httpx.URL:
+        if not isinstance(url, str):
+            return super()._merge_url(url)
+        merged = self._urls.get(url)
+        if merged is None:
+            if len(self._urls) >= 256:
+                self._urls.clear()
+            merged = self._urls[url] = super()._merge_url(url)
+        return merged
+
+    async def send(
+        self,
+        request: httpx.Request,
+        *,
+        stream: bool = False,
+        auth: AuthTypes | UseClientDefault | None = httpx.USE_CLIENT_DEFAULT,
+        follow_redirects: bool | UseClientDefault = httpx.USE_CLIENT_DEFAULT,
+    ) -> httpx.Response:
+        plain = (
+            isinstance(auth, UseClientDefault)
+            and self.auth is None
+            and (not self.follow_redirects if isinstance(follow_redirects, UseClientDefault) else not follow_redirects)
+            and not any(self.event_hooks.values())
+            and not self.is_closed
+        )
+        if not plain:
+            return await super().send(request, stream=stream, auth=auth, follow_redirects=follow_redirects)
+        with request_context(request=request):  # failures name their request, as httpx's own sends do
+            response = await self._direct.handle_async_request(request)  # read whole: ``stream`` changes nothing
+        if "set-cookie" in response.headers:
+            self.cookies.extract_cookies(response)
+        return response
