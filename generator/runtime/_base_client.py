@@ -1,0 +1,1055 @@
+"""The transport under ``Client`` and ``AsyncClient``: configuration, request building, checks, sending
+with retries, reading answers and streams. Hand-written once for both; the generated ``_client`` adds the
+typed signatures (each operation's keyword arguments, overloads, results).
+
+Before anything is sent, each call is checked against the model catalog (``validate=False`` sends
+anyway). Only the fields the caller set go on the wire. Errors are raised as the classes of
+:mod:`._errors`. Retries cover connection failures that sent nothing, rate limits (never quota) and
+500/502/503/504; after a read timeout or a dropped answer a generation may already be paid for, so it is
+retried only when the caller opts in with ``retry_read_errors=True``. Sync and async code paths are
+written out side by side (as httpx and openai-python do) rather than generated from one another.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from logging import DEBUG, INFO
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, ParamSpec, TypeVar
+from urllib.parse import urlsplit
+
+from ._catalog import MODELS, OPERATIONS
+from ._catalog_types import Model as CatalogModel
+from ._catalog_types import Provider, Quirk
+from ._checks import CheckError, check, suggest
+from ._error_parsing import error_from_payload, error_from_response, request_id_from_headers
+from ._errors import APIStatusError, ImagewireError, ResponseContractError, ValidationError
+from ._facts import ANSWER, COMPLETED_EVENT, FILE_PARTS, USER_AGENT
+from ._logs import log_response, log_retry, logger, redact_url, remember_secret
+from ._multipart import InputFileError, Upload, encode, read_file
+from ._retry import Retry, classify, delay, retryable_status, to_client_error
+from ._sse import aiter_events, decode_stream_event, is_done, iter_events
+from .catalog import (
+    BASE_URL_VARIABLE,
+    DEFAULT_BASE_URL,
+    DEFAULT_KEY_VARIABLE,
+    PROVIDERS,
+    Estimate,
+    cost,
+    endpoint,
+    estimate,
+    provider_at,
+    providers_serving,
+)
+from .catalog import provider as get_provider
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    import httpx
+
+    from ._model import ShapeError
+
+__all__ = [
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_TIMEOUT",
+    "AsyncBase",
+    "AsyncStream",
+    "Options",
+    "Stream",
+    "SyncBase",
+    "close_names",
+    "default_timeout",
+]
+
+#: seconds: connect 10 s; read, write and pool 300 s, as image models can take minutes.
+DEFAULT_TIMEOUT = (300.0, 10.0)
+DEFAULT_MAX_RETRIES = 2
+
+
+def default_timeout() -> httpx.Timeout:
+    """:data:`DEFAULT_TIMEOUT` as an ``httpx.Timeout``."""
+    import httpx
+
+    read, connect = DEFAULT_TIMEOUT
+    return httpx.Timeout(read, connect=connect)
+
+
+E = TypeVar("E")
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_STREAM_ACCEPT = {"Accept": "text/event-stream"}
+if TYPE_CHECKING:
+    Timeout: TypeAlias = float | httpx.Timeout | None
+
+
+class _Sent(NamedTuple):
+    """What a request carried besides its bytes: the policy's warnings, the model it was checked as, its fields."""
+
+    notes: tuple[str, ...]
+    model: str | None
+    fields: Mapping[str, Any]
+
+
+class Options(NamedTuple):
+    """The per-call options every operation takes besides its fields."""
+
+    timeout: Timeout = None
+    max_retries: int | None = None
+    retry_read_errors: bool | None = None
+    validate: bool | None = None
+    extra_headers: Mapping[str, str] | None = None
+    extra_query: Mapping[str, str] | None = None
+    extra_body: Mapping[str, Any] | None = None
+
+
+def _is_many(value: Any) -> bool:
+    """A list of files (several parts), as opposed to one file given as a path, bytes, file or tuple."""
+    if isinstance(value, (str, bytes, bytearray, os.PathLike)) or hasattr(value, "read"):
+        return False
+    if isinstance(value, tuple) and len(value) in (2, 3) and isinstance(value[0], str):
+        return False
+    return isinstance(value, Sequence)
+
+
+_ANSWER_TYPES: tuple[type[Any], type[ShapeError]] | None = None
+
+
+def _answer_types() -> tuple[type[Any], type[ShapeError]]:
+    """The answer class and the reader's error, imported on the first answer (attrs costs ~40 ms to import)."""
+    global _ANSWER_TYPES
+    if _ANSWER_TYPES is None:
+        from . import _results
+        from ._model import ShapeError as shape_error
+
+        _ANSWER_TYPES = (getattr(_results, ANSWER), shape_error)
+    return _ANSWER_TYPES
+
+
+def _contract_error(response: httpx.Response, reason: str, pointer: str = "") -> ResponseContractError:
+    import httpx
+
+    try:
+        body = response.content.decode("utf-8", "replace")
+    except httpx.ResponseNotRead:
+        body = ""
+    return ResponseContractError(reason, status_code=response.status_code, body=body, pointer=pointer)
+
+
+async def _async_sleep(seconds: float) -> None:
+    import asyncio  # only async clients need it; importing it costs more than the rest of this module
+
+    await asyncio.sleep(seconds)
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def close_names(fn: Callable[P, R]) -> Callable[P, R]:
+    """A misspelt keyword argument is a TypeError that names the close match (``qualty`` -> ``quality``)."""
+    import functools
+
+    @functools.wraps(fn)
+    def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except TypeError:
+            import inspect
+
+            names = [n for n in inspect.signature(fn).parameters if n != "self"]
+            wrong = [k for k in kwargs if k not in names]
+            if not wrong:
+                raise
+            hint = suggest(wrong[0], names)
+            raise TypeError(
+                f"{fn.__qualname__}() got an unexpected keyword argument {wrong[0]!r}"
+                + (f"; did you mean {hint[len('; did you mean ') : -1]!r}?" if hint else "")
+            ) from None
+
+    return call
+
+
+def _text(value: Any) -> str | None:
+    value = getattr(value, "value", value)  # an enum member
+    return value if isinstance(value, str) else None
+
+
+def _sent(response: httpx.Response) -> _Sent:
+    """What the request of ``response`` carried besides its bytes (nothing, for an answer made without one)."""
+    try:
+        sent = response.request.extensions.get("imagewire")
+    except RuntimeError:  # an answer made without a request (tests, replays)
+        sent = None
+    return sent if isinstance(sent, _Sent) else _Sent((), None, {})
+
+
+def _words(items: Sequence[str]) -> str:
+    items = list(items)
+    return ", ".join(items[:-1]) + f" or {items[-1]}" if len(items) > 1 else (items[0] if items else "nothing")
+
+
+def _glob(pattern: str, pointer: str) -> bool:
+    """``/data/*/x`` matches ``/data/0/x`` and anything below it."""
+    want = pattern.split("/")
+    have = pointer.split("/")
+    return len(have) >= len(want) and all(w in ("*", h) for w, h in zip(want, have, strict=False))
+
+
+def _non_ascii(headers: Mapping[str, str] | None) -> str | None:
+    """The name of the first header whose name or value is not ASCII (its value is never shown)."""
+    for name, value in (headers or {}).items():
+        if not (str(name).isascii() and str(value).isascii()):
+            return str(name)
+    return None
+
+
+def _fetchable(url: str) -> bool:
+    """An absolute http(s) URL that parses (or an inline data: URL)."""
+    if url.startswith("data:"):
+        return True
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def _present(data: Any, pattern: str | None) -> bool:
+    """Whether a JSON pointer glob (``*`` for any key or index) names something in ``data``."""
+    nodes = [data]
+    for token in (pattern or "").split("/")[1:]:
+        found = []
+        for node in nodes:
+            if isinstance(node, dict):
+                found += list(node.values()) if token == "*" else ([node[token]] if token in node else [])
+            elif isinstance(node, list):
+                found += (
+                    node if token == "*" else ([node[int(token)]] if token.isdigit() and int(token) < len(node) else [])
+                )
+        nodes = found
+        if not nodes:
+            return False
+    return bool(nodes)
+
+
+class _Base:
+    """What the sync and async clients share: configuration, request building, answer reading."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None,
+        base_url: str | httpx.URL | None,
+        provider: str | None,
+        model: str | None,
+        settings: Mapping[str, str | None],
+        token_providers: Mapping[str, Callable[[], str] | None],
+        deployments: Mapping[str, str] | None,
+        timeout: Timeout,
+        max_retries: int,
+        default_headers: Mapping[str, str] | None,
+        default_query: Mapping[str, str] | None,
+        validate: bool,
+        auth_header: str | None,
+        models: Mapping[str, CatalogModel] | None,
+        allow_retired: bool,
+    ) -> None:
+        if provider is not None:
+            self.provider: Provider | None = get_provider(provider)
+        else:  # the provider at that address; any other address is the one that has none fixed (generic)
+            address = str(
+                base_url or (os.environ.get(BASE_URL_VARIABLE) if BASE_URL_VARIABLE else None) or DEFAULT_BASE_URL
+            )
+            self.provider = provider_at(address) or next((q for q in PROVIDERS.values() if q.base_url is None), None)
+        p = self.provider
+        self._timeout: Timeout | None = timeout
+        self.max_retries = max_retries
+        self._policy = Retry(max_retries=max_retries)
+        self.validate = validate
+        self.allow_retired = allow_retired
+        self._extra_key_quirks: list[Quirk] = []
+        self._agent: dict[str, str] = {"User-Agent": USER_AGENT}
+        self.model = model
+        self.deployments: Mapping[str, str] = dict(deployments or {})
+        where = endpoint(p, base_url=None if base_url is None else str(base_url), settings=settings)
+        self._where = where
+        token = p.token if p is not None else None
+        self.__token = settings.get(token.param) if token is not None else None
+        self._token_provider = token_providers.get(token.provider_param) if token is not None else None
+        if p is None:
+            key_env, optional = DEFAULT_KEY_VARIABLE, False
+            self.auth_header = auth_header or "Authorization"
+        else:
+            key_env, optional = p.key_variable, not p.key_required
+            self.auth_header = auth_header or p.key_header or ""
+            self._extra_key_quirks = [q for q in p.quirks if q.kind == "extra-key" and q.pointer]
+            self.allow_retired = allow_retired or p.serves_retired
+        key = api_key
+        if key is None and self.__token is None and self._token_provider is None:
+            key = os.environ.get(key_env) or None
+            if key is None and token is not None and token.env:
+                self.__token = os.environ.get(token.env) or None
+        if key is None and self.__token is None and self._token_provider is None and not optional:
+            where_for = f" for {p.id}" if p is not None else ""
+            also = ""
+            if token is not None:
+                also = f", or give a bearer token as {token.param}= or {token.provider_param}=" + (
+                    f" or in {token.env}" if token.env else ""
+                )
+            raise ImagewireError(f"no API key{where_for}: set {key_env} or pass the api_key argument{also}")
+        self.__key = key or ""
+        remember_secret(self.__key)
+        if self.__token:
+            remember_secret(self.__token)
+        self.base_url = where.base_url
+        self._own_models = models is not None
+        self.models: Mapping[str, CatalogModel] = (
+            models if models is not None else (p.catalog() if p is not None else MODELS)
+        )
+        self._default_headers = {**where.headers, **dict(default_headers or {})}
+        bad = _non_ascii(self._default_headers)
+        if bad:
+            raise ImagewireError(f"header {bad!r} holds non-ASCII text; HTTP header values must be ASCII")
+        self._default_query = {**where.query, **dict(default_query or {})}
+        self._warned: set[str] = set()
+        #: calls that passed the checks -> the prompt length limit that still applies (None: none)
+        self._passed_calls: dict[tuple[str, str, frozenset[tuple[str, Any]]], int | None] = {}
+
+    @property
+    def timeout(self) -> httpx.Timeout:
+        """The default timeout of every request (connect 10 s, read 300 s unless given)."""
+        import httpx
+
+        if self._timeout is None:
+            self._timeout = default_timeout()
+        elif not isinstance(self._timeout, httpx.Timeout):
+            self._timeout = httpx.Timeout(self._timeout)
+        return self._timeout
+
+    def __repr__(self) -> str:
+        provider = f"provider={self.provider.id!r}, " if self.provider is not None else ""
+        return f"{type(self).__name__}({provider}base_url={redact_url(self.base_url)!r})"
+
+    def _auth(self) -> dict[str, str]:
+        token = self._token_provider() if self._token_provider is not None else self.__token
+        if token and not self.__key:  # a bearer token instead of the key (Microsoft Entra ID on Azure)
+            remember_secret(token)
+            return {"Authorization": f"Bearer {token}"}
+        if not self.__key or not self.auth_header:
+            return {}
+        if self.auth_header.lower() == "authorization":
+            return {"Authorization": f"Bearer {self.__key}"}
+        return {self.auth_header: self.__key}
+
+    def _build(
+        self,
+        http: httpx.Client | httpx.AsyncClient,
+        op_key: str,
+        values: Mapping[str, Any],
+        stream: bool,
+        opts: Options,
+    ) -> httpx.Request:
+        op = OPERATIONS[op_key]
+        given = {name: value for name, value in values.items() if value is not None}
+        if "model" not in given and self.model is not None and "model" in values:
+            given["model"] = self.model
+        validate = self.validate if opts.validate is None else opts.validate
+        declared = given.get("model")
+        deployed = self.provider is not None and self.provider.model_from_deployment
+        if deployed:  # the deployment picks the model: model= and deployments= declare it for the checks
+            if declared is None and self._where.deployment is not None:
+                declared = self.deployments.get(self._where.deployment)
+            if self._where.body_model is not None:
+                given["model"] = self._where.body_model
+        notes: list[str] = []
+        table: Mapping[str, CatalogModel] | None = self.models
+        allow_retired = self.allow_retired
+        if validate:
+            self._offered(op_key, declared)
+            table, allow_retired, notes = self._rules_for(op_key, declared)
+            for note in notes:
+                if note not in self._warned:
+                    self._warned.add(note)
+                    logger.warning("%s %s: %s", redact_url(self.base_url), op_key, note)
+        parts = FILE_PARTS.get(op_key, {})
+        by_reference = "images" in given or isinstance(given.get("mask"), Mapping)
+        if by_reference and "image" in given:
+            raise ValidationError(
+                "pass image= (files, multipart) or images= (references, JSON), not both",
+                rule="encoding",
+                field="image",
+                allowed=None,
+                model=given.get("model"),
+            )
+        encoding = (
+            "json" if "json" in op.encodings and (by_reference or "multipart" not in op.encodings) else "multipart"
+        )
+        files: list[tuple[str, Upload]] = []
+        uploads: dict[str, list[Upload]] = {}
+        if encoding == "multipart":
+            for name, many_part in parts.items():
+                if name not in given:
+                    continue
+                value = given.pop(name)
+                items = list(value) if _is_many(value) else [value]
+                try:
+                    read = [read_file(item, field=name) for item in items]
+                except InputFileError as err:
+                    raise ValidationError(
+                        str(err), rule="file", field=name, allowed=None, model=given.get("model")
+                    ) from None
+                except (OSError, ValueError) as err:  # unreadable, a closed file, ...
+                    raise ValidationError(
+                        f"{name}: cannot read the file: {err}",
+                        rule="file",
+                        field=name,
+                        allowed=None,
+                        model=given.get("model"),
+                    ) from None
+                uploads[name] = read
+                part = many_part if (len(read) > 1 and many_part) else name
+                files += [(part, upload) for upload in read]
+        if stream:
+            given["stream"] = True
+        if validate and "prompt" in given and not isinstance(given["prompt"], str):
+            raise ValidationError(
+                f"prompt must be text, not {type(given['prompt']).__name__}",
+                rule="type",
+                field="prompt",
+                allowed=None,
+                model=given.get("model") if isinstance(given.get("model"), str) else None,
+            )
+        checked = {**given, "model": declared} if deployed else given
+        if validate and table is not None and not self._passed(op_key, encoding, checked, uploads):
+            self._check(op_key, encoding, checked, uploads, table, allow_retired)
+        bad = _non_ascii(opts.extra_headers)
+        if bad:
+            raise ValidationError(
+                f"header {bad!r} holds non-ASCII text; HTTP header values must be ASCII",
+                rule="header",
+                field=bad,
+                allowed=None,
+                model=given.get("model") if isinstance(given.get("model"), str) else None,
+            )
+        body = {**given, **(opts.extra_body or {})}
+        headers = {
+            **(_STREAM_ACCEPT if stream else {}),
+            **self._agent,
+            **self._auth(),
+            **self._default_headers,
+            **(opts.extra_headers or {}),
+        }
+        if encoding == "json":
+            content = _JSON.encode(body).encode()
+            headers["Content-Type"] = "application/json"
+        else:
+            content, headers["Content-Type"] = encode(body, files)
+        query = {**self._default_query, **(opts.extra_query or {})}
+        request = http.build_request(
+            op.method,
+            self.base_url + op.path,
+            params=query or None,
+            content=content,
+            headers=headers,
+            timeout=self.timeout if opts.timeout is None else opts.timeout,
+        )
+        request.extensions["imagewire"] = _Sent(tuple(notes), declared if isinstance(declared, str) else None, given)
+        return request
+
+    def _passed(self, op_key: str, encoding: str, given: Mapping[str, Any], uploads: Mapping[str, Any]) -> bool:
+        """Whether an identical call (but for a prompt within the model's limit) already passed the checks."""
+        if uploads:
+            return False
+        try:
+            key = (op_key, encoding, frozenset((k, v) for k, v in given.items() if k != "prompt"))
+        except TypeError:  # an unhashable value: no short-cut
+            return False
+        limit = self._passed_calls.get(key, -1)
+        prompt = given.get("prompt")
+        return limit != -1 and (limit is None or (isinstance(prompt, str) and len(prompt) <= limit))
+
+    def _check(
+        self,
+        op_key: str,
+        encoding: str,
+        given: Mapping[str, Any],
+        uploads: Mapping[str, list[Upload]],
+        models: Mapping[str, CatalogModel],
+        allow_retired: bool,
+    ) -> None:
+        images = uploads.get("image", [])
+        masks = uploads.get("mask") or []
+        other = {name: read[0] for name, read in uploads.items() if name not in ("image", "mask")}
+        try:
+            check(
+                op_key,
+                {**given, **other},
+                images=images,
+                mask=masks[0] if masks else None,
+                encoding=encoding,
+                models=models,
+                allow_retired=allow_retired,
+            )
+        except CheckError as err:
+            raise self._refusal(err) from None
+        if uploads:
+            return
+        try:
+            key = (op_key, encoding, frozenset((k, v) for k, v in given.items() if k != "prompt"))
+        except TypeError:
+            return
+        model = models.get(given["model"]) if isinstance(given.get("model"), str) else None
+        if len(self._passed_calls) >= 256:
+            self._passed_calls.clear()
+        self._passed_calls[key] = model.prompt_max_length if model is not None else None
+
+    def _refusal(self, err: CheckError) -> ValidationError:
+        message = str(err)
+        serving = providers_serving(err.model) if err.rule == "lifecycle" and err.model else []
+        if serving:
+            message += f"; providers that still serve it: {', '.join(serving)}"
+        return ValidationError(message, rule=err.rule, field=err.field, allowed=err.allowed, model=err.model)
+
+    def _offered(self, op_key: str, model: Any) -> None:
+        """The provider (on this api-version) offers this operation."""
+        p = self.provider
+        if p is None:
+            return
+        version = self._where.version
+        offered = version.operations if version is not None else p.operations
+        if op_key not in offered:
+            on = f" on api-version {version.name}" if version is not None else ""
+            raise ValidationError(
+                f"{p.id} does not offer {op_key}{on} (it offers {_words(offered)}); pass validate=False to send anyway",
+                rule="provider",
+                field=None,
+                allowed=offered,
+                model=model if isinstance(model, str) else None,
+            )
+
+    def _rules_for(self, op_key: str, model: Any) -> tuple[Mapping[str, CatalogModel] | None, bool, list[str]]:
+        """The provider's validation policy for one call: the model table that checks it (None: no check that
+        needs a model applies), whether models retired at their vendor pass, and what to warn about. A known
+        table refuses a model it does not list; an open provider sends it, checked by the model catalog
+        where the catalog knows it."""
+        p = self.provider
+        if p is None or self._own_models or (model is not None and not isinstance(model, str)):
+            return self.models, self.allow_retired, []
+        if model is None:
+            if p.model_from_deployment:
+                which = f"deployment {self._where.deployment!r}" if self._where.deployment else "the deployment"
+                return (
+                    None,
+                    True,
+                    [
+                        f"the model of {which} is not declared, so the checks that need one are skipped "
+                        "(declare it with model= or deployments=)"
+                    ],
+                )
+            return self.models, self.allow_retired, []
+        notes: list[str] = []
+        version = self._where.version
+        if version is not None and version.models is not None:
+            if model in version.models:
+                return version.models, self.allow_retired, []
+            notes.append(
+                f"{model} is not listed for api-version {version.name} (it lists {_words(list(version.models))}); "
+                "checked by the model catalog"
+            )
+        table = p.model_table
+        if table is not None and model in table:
+            return table, self.allow_retired, notes
+        known = MODELS.get(model)
+        if p.policy == "known":
+            if known is not None and known.lifecycle.gone:
+                try:
+                    check(op_key, {"model": model}, models=MODELS)
+                except CheckError as err:
+                    raise self._refusal(err) from None
+            if known is not None:
+                serving = ", ".join(name for name in providers_serving(model) if name != p.id)
+                message = f"{model} is not offered by {p.id}; it offers {_words(list(p.models or ()))}"
+                message += f"; providers that serve it: {serving}" if serving else ""
+                raise ValidationError(
+                    message + "; pass validate=False to send it anyway",
+                    rule="provider",
+                    field="model",
+                    allowed=p.models,
+                    model=model,
+                )
+            return table, self.allow_retired, notes  # unknown: the checks refuse it, with close matches
+        if known is None:
+            hint = suggest(model, list(MODELS))
+            also = f" ({hint[2:]})" if hint else ""
+            notes.append(f"model {model!r} is not in the catalog{also}, so it was sent to {p.id} unchecked")
+            return None, True, notes
+        if known.lifecycle.gone and not self.allow_retired:
+            verb = "retired" if known.lifecycle.status == "retired" else "shut down"
+            when = f" on {known.lifecycle.retired_on}" if known.lifecycle.retired_on else ""
+            notes.append(f"{model} was {verb} at {known.vendor}{when}; sent to {p.id} all the same")
+            return MODELS, True, notes
+        return MODELS, self.allow_retired, notes
+
+    def _estimate(
+        self, op_key: str, model: str | None, size: str | None, quality: str | None, n: int, batch: bool
+    ) -> Estimate:
+        model_id = model or self.model
+        if model_id is None and self.provider is not None and self._where.deployment is not None:
+            model_id = self.deployments.get(self._where.deployment)
+        table: Mapping[str, CatalogModel] | None = self.models
+        if self.validate:
+            self._offered(op_key, model_id)
+            table, allow_retired, _ = self._rules_for(op_key, model_id)
+            op = OPERATIONS.get(op_key)
+            encoding = "json" if op is None or "json" in op.encodings else "multipart"
+            fields = {"model": model_id, "size": size, "quality": quality, "n": n}
+            if table is not None and model_id is not None:
+                try:
+                    check(op_key, fields, encoding=encoding, models=table, allow_retired=allow_retired)
+                except CheckError as err:
+                    if err.rule not in ("images", "mask"):  # an estimate sends no files
+                        raise self._refusal(err) from None
+        spec = (table or self.models).get(model_id) if model_id else None
+        return estimate(self.provider, spec, model_id, operation=op_key, size=size, quality=quality, n=n, batch=batch)
+
+    def _retries(self, opts: Options) -> int:
+        return self.max_retries if opts.max_retries is None else opts.max_retries
+
+    def _read(self, op_key: str, response: httpx.Response) -> Any:
+        """Read a JSON answer as the operation's result; a ResponseContractError if it is not one."""
+        answer, shape_error = _answer_types()
+        try:
+            payload = json.loads(response.content)
+        except (ValueError, UnicodeDecodeError):
+            content_type = response.headers.get("content-type", "")
+            what = "an HTML page" if "html" in content_type else f"not JSON ({content_type or 'no content type'})"
+            raise _contract_error(response, f"the answer is {what}") from None
+        except RecursionError:
+            raise _contract_error(response, "the answer is JSON nested too deeply to read") from None
+        try:
+            result = answer.from_dict(payload)
+        except shape_error as err:
+            raise _contract_error(
+                response, f"the answer is not an {answer.__name__}: {err.reason}", err.pointer
+            ) from None
+        except RecursionError:
+            raise _contract_error(response, "the answer is JSON nested too deeply to read") from None
+        if not result.data:
+            error = payload.get("error") if isinstance(payload, dict) else None
+            if isinstance(error, dict):  # an error envelope on a success status: typed by its code all the same
+                raise error_from_payload(payload, status_code=response.status_code, headers=response.headers)
+            hint = " (it looks like a chat.completion)" if isinstance(payload, dict) and "choices" in payload else ""
+            raise _contract_error(response, f"the answer has no images: data is missing or empty{hint}", "/data")
+        for index, image in enumerate(result.data):
+            url = getattr(image, "url", None)
+            if image is None or not (url or getattr(image, "b64_json", None)):
+                raise _contract_error(response, "an image has neither url nor b64_json", f"/data/{index}")
+            if url and not _fetchable(url):
+                raise _contract_error(
+                    response, f"the image url is not an absolute http(s) URL: {url[:80]!r}", f"/data/{index}/url"
+                )
+            image._client = self
+        result._client = self
+        if result.warnings:
+            result.warnings, result.quirks = self._declared(result.warnings)
+            self._note(op_key, result.warnings)
+        if self._extra_key_quirks:
+            result.quirks += [
+                q.id for q in self._extra_key_quirks if q.id not in result.quirks and _present(payload, q.pointer)
+            ]
+        sent = _sent(response)
+        result.warnings = [*sent.notes, *result.warnings]
+        if self.provider is not None:
+            fields = sent.fields
+            result.cost = cost(
+                self.provider,
+                sent.model or (fields.get("model") if not self.provider.model_from_deployment else None),
+                getattr(result, "usage", None),
+                size=_text(getattr(result, "size", None)) or _text(fields.get("size")),
+                quality=_text(getattr(result, "quality", None)) or _text(fields.get("quality")),
+                images=len(result.data),
+            )
+        return result
+
+    def _declared(self, warnings: list[str]) -> tuple[list[str], list[str]]:
+        """Split deviations into undeclared ones and the ids of the provider's quirks that explain the rest."""
+        quirks = [q for q in (self.provider.quirks if self.provider is not None else ()) if q.pointer]
+        if not quirks or not warnings:
+            return warnings, []
+        left: list[str] = []
+        seen: list[str] = []
+        for warning in warnings:
+            where = warning.split(":", 1)[0]
+            match = next((q.id for q in quirks if _glob(q.pointer or "", where)), None)
+            if match is None:
+                left.append(warning)
+            elif match not in seen:
+                seen.append(match)
+        return left, seen
+
+    def _note(self, op_key: str, warnings: Sequence[str]) -> None:
+        for warning in warnings:
+            key = f"{op_key} {warning}"
+            if key not in self._warned:
+                self._warned.add(key)
+                logger.warning(
+                    "%s %s: answer deviates from the contract: %s", redact_url(self.base_url), op_key, warning
+                )
+
+    def _event(self, op_key: str, payload: Mapping[str, Any]) -> Any:
+        from ._model import ShapeError
+        from ._results import event_from_dict
+
+        try:
+            event = event_from_dict(dict(payload))
+        except ShapeError as err:
+            raise ResponseContractError(
+                f"unreadable stream event: {err.reason}",
+                status_code=200,
+                body=json.dumps(payload)[:2000],
+                pointer=err.pointer,
+            ) from None
+        event._client = self
+        event.warnings, event.quirks = self._declared(event.warnings)
+        self._note(op_key, event.warnings)
+        return event
+
+    def _events_from_json(self, op_key: str, response: httpx.Response) -> list[Any]:
+        """A relay that answers a stream request with plain JSON: its images as completed events."""
+        result = self._read(op_key, response)
+        events = []
+        for image in result.data:
+            payload = {"type": COMPLETED_EVENT[op_key], "b64_json": image.b64_json or ""}
+            if getattr(image, "url", None):
+                payload["url"] = image.url
+            for name in ("size", "quality", "background", "output_format"):
+                if getattr(result, name, None) is not None:
+                    payload[name] = getattr(result, name)
+            if result.created is not None:
+                payload["created_at"] = result.created
+            events.append(self._event(op_key, payload))
+        return events
+
+    # --- shared by the sync and async sides
+
+    def _answered(self, request: httpx.Request, response: httpx.Response, start: float) -> APIStatusError | None:
+        """Log the answer; the error it stands for (None: a success)."""
+        if logger.isEnabledFor(DEBUG if response.status_code < 400 else INFO):
+            log_response(
+                request.method,
+                str(request.url),
+                response.status_code,
+                time.perf_counter() - start,
+                request_id_from_headers(response.headers),
+            )
+        if response.status_code >= 400:
+            return error_from_response(response.status_code, response.headers, response.content, request=request)
+        return None
+
+    def _fetchable_or_raise(self, url: str) -> None:
+        if not _fetchable(url):
+            raise ResponseContractError(f"the image url is not an absolute http(s) URL: {url[:80]!r}", pointer="/url")
+
+    def _downloaded(self, response: httpx.Response) -> bytes:
+        if not 200 <= response.status_code < 300:
+            raise error_from_response(
+                response.status_code, response.headers, response.content, request=response.request
+            )
+        return response.content
+
+
+# --- sync ------------------------------------------------------------------------------------------------
+
+
+class Stream(Generic[E]):
+    """Events of a streamed call: iterate it; closed at the end or on error."""
+
+    def __init__(self, client: SyncBase, op_key: str, response: httpx.Response) -> None:
+        self._client = client
+        self._op_key = op_key
+        self.response = response
+
+    def __iter__(self) -> Iterator[E]:
+        return self._events()
+
+    def _events(self) -> Iterator[E]:
+        import httpx
+
+        response = self.response
+        try:
+            content_type = response.headers.get("content-type", "")
+            if "event-stream" not in content_type and "json" in content_type:
+                response.read()
+                yield from self._client._events_from_json(self._op_key, response)
+                return
+            if "html" in content_type:
+                response.read()
+                raise _contract_error(response, f"a stream was asked for, the answer is {content_type or 'untyped'}")
+            completed = False
+            notes = _sent(response).notes  # the policy's warnings ride on the first event
+            for sse in iter_events(response.iter_lines()):
+                if is_done(sse):
+                    break
+                event = self._client._event(self._op_key, decode_stream_event(sse))
+                if notes:
+                    event.warnings, notes = [*notes, *event.warnings], ()
+                completed = completed or str(getattr(event, "type", "")).endswith(".completed")
+                yield event
+            if not completed:
+                raise ResponseContractError("the stream ended without a completed image", pointer="")
+        except httpx.HTTPError as exc:
+            raise to_client_error(exc, response.request) from exc
+        finally:
+            response.close()
+
+    def close(self) -> None:
+        self.response.close()
+
+    def __enter__(self) -> Stream[E]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class SyncBase(_Base):
+    """The sync client's HTTP side: its ``httpx.Client``, sending with retries, streams and downloads."""
+
+    _http_client: httpx.Client | None
+
+    def _connect(self, http_client: httpx.Client | None, sleep: Callable[[float], None] | None) -> None:
+        self._http_client = http_client
+        self._owns_http = http_client is None
+        if http_client is None:  # our own HTTP client carries the User-Agent as a default
+            self._agent = {}
+        self._sleep = sleep if sleep is not None else time.sleep
+
+    @property
+    def _http(self) -> httpx.Client:
+        if self._http_client is None:
+            import httpx
+
+            self._http_client = httpx.Client(
+                timeout=self.timeout, follow_redirects=True, headers={"User-Agent": USER_AGENT}
+            )
+        return self._http_client
+
+    def close(self) -> None:
+        """Close the HTTP client if this client made it."""
+        if self._owns_http and self._http_client is not None:
+            self._http_client.close()
+            self._http_client = None
+
+    def _retry_wait(self, request: httpx.Request, policy: Retry, attempt: int, wait: float, reason: str) -> None:
+        log_retry(
+            request.method, request.url, attempt=attempt + 1, max_retries=policy.max_retries, delay=wait, reason=reason
+        )
+        self._sleep(wait)
+
+    def _send(self, request: httpx.Request, *, stream: bool, opts: Options) -> httpx.Response:
+        import httpx
+
+        policy = self._policy if opts.max_retries is None else Retry(max_retries=opts.max_retries)
+        unsafe_ok = bool(opts.retry_read_errors)
+        attempt = 0
+        while True:
+            start = time.perf_counter()
+            try:
+                response = self._http.send(request, stream=True)
+            except httpx.HTTPError as exc:
+                kind = classify(exc)
+                if attempt < policy.max_retries and (kind == "unsent" or (kind == "uncertain" and unsafe_ok)):
+                    self._retry_wait(request, policy, attempt, delay(policy, attempt, None), type(exc).__name__)
+                    attempt += 1
+                    continue
+                raise to_client_error(exc, request, retried=attempt > 0) from exc
+            if not stream or response.status_code >= 400:
+                try:
+                    response.read()
+                except httpx.HTTPError as exc:
+                    response.close()
+                    if attempt < policy.max_retries and unsafe_ok and classify(exc) != "fatal":
+                        self._retry_wait(request, policy, attempt, delay(policy, attempt, None), type(exc).__name__)
+                        attempt += 1
+                        continue
+                    raise to_client_error(exc, request) from exc
+            error = self._answered(request, response, start)
+            if error is None:
+                return response
+            if attempt < policy.max_retries and retryable_status(error):
+                wait = delay(policy, attempt, response.headers)
+                self._retry_wait(request, policy, attempt, wait, f"status {response.status_code}")
+                attempt += 1
+                continue
+            raise error
+
+    def _call(self, op_key: str, values: Mapping[str, Any], *, stream: bool, opts: Options) -> Any:
+        request = self._build(self._http, op_key, values, stream, opts)
+        response = self._send(request, stream=stream, opts=opts)
+        if stream:
+            return Stream[Any](self, op_key, response)
+        return self._read(op_key, response)
+
+    def _download(self, url: str) -> bytes:
+        """GET an image URL with this client's HTTP stack but none of its credentials."""
+        import httpx
+
+        self._fetchable_or_raise(url)
+        try:
+            response = self._http.get(url, headers={"User-Agent": USER_AGENT}, follow_redirects=True)
+        except httpx.InvalidURL as exc:
+            raise ResponseContractError(f"the image url cannot be fetched: {exc}", pointer="/url") from None
+        except httpx.HTTPError as exc:
+            raise to_client_error(exc, None) from exc
+        return self._downloaded(response)
+
+
+# --- async -----------------------------------------------------------------------------------------------
+
+
+class AsyncStream(Generic[E]):
+    """Events of a streamed call: iterate it with ``async for``; closed at the end or on error."""
+
+    def __init__(self, client: AsyncBase, op_key: str, response: httpx.Response) -> None:
+        self._client = client
+        self._op_key = op_key
+        self.response = response
+
+    def __aiter__(self) -> AsyncIterator[E]:
+        return self._events()
+
+    async def _events(self) -> AsyncIterator[E]:
+        import httpx
+
+        response = self.response
+        try:
+            content_type = response.headers.get("content-type", "")
+            if "event-stream" not in content_type and "json" in content_type:
+                await response.aread()
+                for event in self._client._events_from_json(self._op_key, response):
+                    yield event
+                return
+            if "html" in content_type:
+                await response.aread()
+                raise _contract_error(response, f"a stream was asked for, the answer is {content_type or 'untyped'}")
+            completed = False
+            notes = _sent(response).notes  # the policy's warnings ride on the first event
+            async for sse in aiter_events(response.aiter_lines()):
+                if is_done(sse):
+                    break
+                event = self._client._event(self._op_key, decode_stream_event(sse))
+                if notes:
+                    event.warnings, notes = [*notes, *event.warnings], ()
+                completed = completed or str(getattr(event, "type", "")).endswith(".completed")
+                yield event
+            if not completed:
+                raise ResponseContractError("the stream ended without a completed image", pointer="")
+        except httpx.HTTPError as exc:
+            raise to_client_error(exc, response.request) from exc
+        finally:
+            await response.aclose()
+
+    async def close(self) -> None:
+        await self.response.aclose()
+
+    async def __aenter__(self) -> AsyncStream[E]:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+
+class AsyncBase(_Base):
+    """The async client's HTTP side: its ``httpx.AsyncClient``, sending with retries, streams and downloads."""
+
+    _http_client: httpx.AsyncClient | None
+
+    def _connect(self, http_client: httpx.AsyncClient | None, sleep: Callable[[float], Any] | None) -> None:
+        self._http_client = http_client
+        self._owns_http = http_client is None
+        if http_client is None:  # our own HTTP client carries the User-Agent as a default
+            self._agent = {}
+        self._sleep = sleep if sleep is not None else _async_sleep
+
+    @property
+    def _http(self) -> httpx.AsyncClient:
+        if self._http_client is None:
+            import httpx
+
+            self._http_client = httpx.AsyncClient(
+                timeout=self.timeout, follow_redirects=True, headers={"User-Agent": USER_AGENT}
+            )
+        return self._http_client
+
+    async def close(self) -> None:
+        """Close the HTTP client if this client made it."""
+        if self._owns_http and self._http_client is not None:
+            await self._http_client.aclose()
+            self._http_client = None
+
+    async def _retry_wait(self, request: httpx.Request, policy: Retry, attempt: int, wait: float, reason: str) -> None:
+        log_retry(
+            request.method, request.url, attempt=attempt + 1, max_retries=policy.max_retries, delay=wait, reason=reason
+        )
+        await self._sleep(wait)
+
+    async def _send(self, request: httpx.Request, *, stream: bool, opts: Options) -> httpx.Response:
+        import httpx
+
+        policy = self._policy if opts.max_retries is None else Retry(max_retries=opts.max_retries)
+        unsafe_ok = bool(opts.retry_read_errors)
+        attempt = 0
+        while True:
+            start = time.perf_counter()
+            try:
+                response = await self._http.send(request, stream=True)
+            except httpx.HTTPError as exc:
+                kind = classify(exc)
+                if attempt < policy.max_retries and (kind == "unsent" or (kind == "uncertain" and unsafe_ok)):
+                    await self._retry_wait(request, policy, attempt, delay(policy, attempt, None), type(exc).__name__)
+                    attempt += 1
+                    continue
+                raise to_client_error(exc, request, retried=attempt > 0) from exc
+            if not stream or response.status_code >= 400:
+                try:
+                    await response.aread()
+                except httpx.HTTPError as exc:
+                    await response.aclose()
+                    if attempt < policy.max_retries and unsafe_ok and classify(exc) != "fatal":
+                        await self._retry_wait(
+                            request, policy, attempt, delay(policy, attempt, None), type(exc).__name__
+                        )
+                        attempt += 1
+                        continue
+                    raise to_client_error(exc, request) from exc
+            error = self._answered(request, response, start)
+            if error is None:
+                return response
+            if attempt < policy.max_retries and retryable_status(error):
+                wait = delay(policy, attempt, response.headers)
+                await self._retry_wait(request, policy, attempt, wait, f"status {response.status_code}")
+                attempt += 1
+                continue
+            raise error
+
+    async def _call(self, op_key: str, values: Mapping[str, Any], *, stream: bool, opts: Options) -> Any:
+        request = self._build(self._http, op_key, values, stream, opts)
+        response = await self._send(request, stream=stream, opts=opts)
+        if stream:
+            return AsyncStream[Any](self, op_key, response)
+        return self._read(op_key, response)
+
+    async def _adownload(self, url: str) -> bytes:
+        """GET an image URL with this client's HTTP stack but none of its credentials."""
+        import httpx
+
+        self._fetchable_or_raise(url)
+        try:
+            response = await self._http.get(url, headers={"User-Agent": USER_AGENT}, follow_redirects=True)
+        except httpx.InvalidURL as exc:
+            raise ResponseContractError(f"the image url cannot be fetched: {exc}", pointer="/url") from None
+        except httpx.HTTPError as exc:
+            raise to_client_error(exc, None) from exc
+        return self._downloaded(response)
