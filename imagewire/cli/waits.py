@@ -28,9 +28,8 @@ def retry_line(record: logging.LogRecord) -> str | None:
     delay = getattr(record, "imagewire_delay", None)
     if not isinstance(attempt, int) or not isinstance(delay, (int, float)):
         return None
-    args = record.args if isinstance(record.args, tuple) else ()
-    allowed = getattr(record, "imagewire_max_retries", None) or (args[4] if len(args) > 4 else "?")
-    why = getattr(record, "imagewire_reason", None) or (args[5] if len(args) > 5 else "")
+    allowed = getattr(record, "imagewire_max_retries", "?")
+    why = getattr(record, "imagewire_reason", "")
     return f"retrying {attempt}/{allowed} after {delay:.1f} s" + (f": {why}" if why else "")
 
 

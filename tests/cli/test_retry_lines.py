@@ -38,7 +38,10 @@ def test_the_client_logs_a_record_per_retry(caplog: pytest.LogCaptureFixture) ->
     with caplog.at_level(logging.INFO, logger="imagewire_client"):
         client.images.generate(model="gpt-image-1.5", prompt="A yellow alpaca")
     retries = [r for r in caplog.records if getattr(r, "imagewire_attempt", None) is not None]
-    assert [(r.imagewire_attempt, r.imagewire_delay) for r in retries] == [(1, 0.0), (2, 0.0)]  # type: ignore[attr-defined]
+    assert [
+        (r.imagewire_attempt, r.imagewire_max_retries, r.imagewire_delay, r.imagewire_reason)  # type: ignore[attr-defined]
+        for r in retries
+    ] == [(1, 2, 0.0, "status 500"), (2, 2, 0.0, "status 500")]
     assert [retry_line(r) for r in retries] == [
         "retrying 1/2 after 0.0 s: status 500",
         "retrying 2/2 after 0.0 s: status 500",

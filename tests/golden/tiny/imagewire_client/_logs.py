@@ -253,10 +253,13 @@ def log_retry(
     delay: float,
     reason: str,
 ) -> None:
-    """At INFO: a call is about to be retried. ``attempt`` counts retries from 1; ``reason`` is short text."""
+    """At INFO, before the wait: a call is about to be retried. ``attempt`` counts retries from 1; ``reason`` is
+    short text. The record carries every value as an ``imagewire_*`` attribute, so a handler can show the
+    retry its own way (the ``imagewire`` command prints ``retrying 1/2 after 2.0 s: status 500``)."""
     if not logger.isEnabledFor(logging.INFO):
         return
     safe_url = redact_url(url)
+    safe_reason = mask_secrets(reason)
     logger.info(
         "retrying %s %s in %.2fs (retry %d of %d): %s",
         method,
@@ -264,12 +267,14 @@ def log_retry(
         delay,
         attempt,
         max_retries,
-        mask_secrets(reason),
+        safe_reason,
         extra={
             "imagewire_method": method,
             "imagewire_url": safe_url,
             "imagewire_attempt": attempt,
+            "imagewire_max_retries": max_retries,
             "imagewire_delay": delay,
+            "imagewire_reason": safe_reason,
         },
     )
 
