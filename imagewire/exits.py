@@ -2,11 +2,12 @@
 
 ====  ==========================================================================================
 0     done: images saved, a check that found nothing wrong, a regeneration, a clean stop
-1     the command ran and the answer is no: drift or a broken spec (``regen``), a violation or an
-      unreadable recording (``check``), a port in use (``serve``); also a bug in this program
+1     the command ran and the answer is no: drift or a broken spec (``regen``), a violation or a
+      mismatch with an expectation file (``check``), a port in use (``serve``); also a bug in this program
 2     a problem on this side, nothing was sent: a usage error, a model rule the request breaks, a
-      bad ``--descr``, an input file or output folder problem, no API key
-3     the provider: an error status, or no answer
+      bad ``--descr``, an input file or output folder problem, no API key; a recording ``check`` cannot
+      read or that is not a cassette or HAR
+3     the provider: an error status, or no answer (``check --live``: a provider that cannot be reached)
 4     the provider answered 2xx with something that breaks the contract
 130   interrupted
 ====  ==========================================================================================

@@ -7,7 +7,7 @@ consequence (the deciding one first, the rest folded by kind), and the skipped o
 ``--show-body`` adds each request and answer, scrubbed and truncated. ``--json`` / ``--markdown`` /
 ``--html`` write the same report as files.
 
-Exit status (:class:`~imagewire.check.report.CheckExit`): 0 when nothing is a violation (conforming
+Exit status (:mod:`imagewire.exits`): 0 when nothing is a violation (conforming
 answers, declared quirks and deviations); 1 on a violation or a verdict that differs from the expectation
 file beside its recording (``<name>.expect.yaml``; violations an expectation declares, or all of them with
 ``--allow-violations``, do not fail the check); 2 on unreadable or invalid input (a missing file, one that
@@ -342,6 +342,7 @@ def check(
         write_expectations=args.write_expectations,
         show_body=args.show_body,
     )
+    report.allow_violations = args.allow_violations
     _write_reports(args, report)
     if args.quiet:
         from imagewire.check.report import summary_line
@@ -353,7 +354,7 @@ def check(
             print(f"mismatch: {mismatch}")
     else:
         print_terminal(report, sys.stdout, show_all=args.all)
-    return report.exit_code(allow_violations=args.allow_violations)
+    return report.exit_code()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -452,6 +453,7 @@ def _main_live(args: Args) -> int:
         report.add_previews(run.interactions)
     live.apply(run, report)
     extra = {"live": _live_json(run)}
+    report.allow_violations = args.allow_violations
     _write_reports(args, report, extra)
     if args.quiet:
         from imagewire.check.report import summary_line
@@ -471,7 +473,7 @@ def _main_live(args: Args) -> int:
         f"{len(run.sent)} probe(s) sent in {run.seconds:.1f} s, estimated spend {money}; {skipped} skipped; "
         f"recorded (scrubbed) to {where_to}"
     )
-    return report.exit_code(allow_violations=args.allow_violations)
+    return report.exit_code()
 
 
 #: A seam for tests: when set, live probes go through this transport instead of the network.

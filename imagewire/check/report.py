@@ -9,14 +9,14 @@ By default the interactions that do not conform are listed (and the skipped ones
 lists the conforming ones too. ``show_body`` adds each interaction's request and answer, scrubbed with the
 recorder's scrubber and truncated (:func:`preview`).
 
-Exit codes (:class:`CheckExit`): 0 nothing but conforming, quirky or deviating answers; 1 a violation or a
-mismatch with an expectation file; 2 unreadable or invalid input; 3 a live provider unreachable. When
-several apply, the highest wins.
+Exit codes (:meth:`CheckReport.exit_code`, from :mod:`imagewire.exits`): ``OK`` (0) nothing but conforming,
+quirky or deviating answers; ``FAILED`` (1) a violation or a mismatch with an expectation file; ``USAGE`` (2)
+unreadable or invalid input; ``PROVIDER`` (3) a live provider unreachable. When several apply, the highest
+wins.
 """
 
 from __future__ import annotations
 
-import enum
 import html
 import json
 import re
@@ -32,7 +32,6 @@ from imagewire.check.verdict import VERDICTS, Verdict
 from imagewire.record.recordings import Interaction, LoadError
 
 __all__ = [
-    "CheckExit",
     "CheckReport",
     "Preview",
     "fold",
@@ -45,17 +44,6 @@ __all__ = [
     "render_text",
     "summary_line",
 ]
-
-
-class CheckExit(enum.IntEnum):
-    """The exit status of ``imagewire check``."""
-
-    OK = exits.OK  # everything conforms (quirks and deviations are reported, not failed)
-    VIOLATION = exits.FAILED  # a violation, or a mismatch with an expectation file
-    INPUT = (
-        exits.USAGE
-    )  # unreadable or invalid input: a missing file, one that is not a cassette or HAR, a bad expectation
-    UNREACHABLE = exits.PROVIDER  # a live provider could not be reached
 
 
 _COLUMNS = VERDICTS
@@ -110,6 +98,8 @@ class CheckReport:
     expected: dict[tuple[str, int], str] = field(default_factory=dict)
     #: live probes that got no answer at all (the provider could not be reached)
     unreachable: list[str] = field(default_factory=list)
+    #: violations do not fail the check (``--allow-violations``): the exit status every format states
+    allow_violations: bool = False
     #: (source, index) -> the request and answer (``--show-body``)
     previews: dict[tuple[str, int], Preview] = field(default_factory=dict)
 
@@ -121,14 +111,16 @@ class CheckReport:
             v for v in self.verdicts if v.verdict == "violation" and (v.source, v.index) not in self.known_violations
         ]
 
-    def exit_code(self, *, allow_violations: bool = False) -> int:
+    def exit_code(self, *, allow_violations: bool | None = None) -> int:
+        """The exit status (``allow_violations``: as :attr:`allow_violations` when not given)."""
+        allow_violations = self.allow_violations if allow_violations is None else allow_violations
         if self.unreachable:
-            return CheckExit.UNREACHABLE
+            return exits.PROVIDER  # a live provider could not be reached
         if self.load_errors:
-            return CheckExit.INPUT
+            return exits.USAGE  # a missing file, one that is not a cassette or HAR, a bad expectation
         if self.mismatches or (not allow_violations and self.unexpected_violations()):
-            return CheckExit.VIOLATION
-        return CheckExit.OK
+            return exits.FAILED
+        return exits.OK  # quirks and deviations are reported, not failed
 
     def add_previews(self, interactions: Iterable[Interaction]) -> None:
         for interaction in interactions:
@@ -710,7 +702,7 @@ def _bar(counts: Counter[str], total: int, css: str) -> str:
 def _status_html(report: CheckReport) -> str:
     code = report.exit_code()
     unexpected = len(report.unexpected_violations())
-    if code == CheckExit.OK:
+    if code == exits.OK:
         known = len(report.known_violations & {(v.source, v.index) for v in report.verdicts})
         violations = f"the {known} violation(s) are all declared by expectation files" if known else "no violation"
         return f'<div class="status ok">Exit status 0: {violations}, nothing unreadable, every expectation met.</div>'

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 import yaml
 
+from imagewire import exits
 from imagewire.check import command as check
-from imagewire.check.report import CheckExit, fold, render_html, render_markdown, render_text
+from imagewire.check.report import fold, render_html, render_markdown, render_text
 from imagewire.check.verdict import Judge, Verdict
 from imagewire.record.recordings import Interaction
 
@@ -173,10 +174,10 @@ def test_interactions_are_numbered_from_1_in_every_format(judge: Judge) -> None:
 def test_expectation_files_number_interactions_from_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = cassette(tmp_path / "relay.yaml", item(CHAT))
     (tmp_path / "relay.expect.yaml").write_text("interactions:\n- {interaction: 1, verdict: conforms}\n")
-    assert check.main(["--replay", str(path), "-q"]) == CheckExit.VIOLATION
+    assert check.main(["--replay", str(path), "-q"]) == exits.FAILED
     assert f"mismatch: {path}#1: verdict violation, expected conforms" in capsys.readouterr().out
     (tmp_path / "relay.expect.yaml").write_text("interactions:\n- {index: 0, verdict: violation}\n")
-    assert check.main(["--replay", str(path), "-q"]) == CheckExit.INPUT
+    assert check.main(["--replay", str(path), "-q"]) == exits.USAGE
     assert "'index' (counted from 0) is now 'interaction', counted from 1" in capsys.readouterr().out
 
 
@@ -232,14 +233,16 @@ def test_show_body_shows_requests_and_answers_scrubbed_and_truncated(
 
 def test_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     good = shutil.copy(RECORDINGS / "bothub-dalle3.yaml", tmp_path / "good.yaml")
-    assert check.main(["--replay", str(good), "-q"]) == CheckExit.OK == 0
+    assert check.main(["--replay", str(good), "-q"]) == exits.OK == 0
     quirky = str(RECORDINGS / "azure-dalle3.yaml")
     assert check.main(["--replay", quirky, "--no-expectations", "-q"]) == 0  # quirks allowed
     bad = cassette(tmp_path / "bad.yaml", item(CHAT))
-    assert check.main(["--replay", str(bad), "-q"]) == CheckExit.VIOLATION == 1
+    assert check.main(["--replay", str(bad), "-q"]) == exits.FAILED == 1
+    allowed = ["--replay", str(bad), "-q", "--allow-violations", "--json", str(tmp_path / "r.json")]
+    assert check.main(allowed) == 0 and json.loads((tmp_path / "r.json").read_text())["exit_code"] == 0
     (tmp_path / "notes.yaml").write_text(yaml.safe_dump({"hello": "world"}))
-    assert check.main(["--replay", str(tmp_path / "notes.yaml"), "-q"]) == CheckExit.INPUT == 2
+    assert check.main(["--replay", str(tmp_path / "notes.yaml"), "-q"]) == exits.USAGE == 2
     assert "neither a VCR cassette" in capsys.readouterr().out
     assert check.main(["--replay", str(tmp_path / "missing.har"), "-q"]) == 2
     assert check.main(["--replay", str(bad), "--replay", str(tmp_path / "notes.yaml"), "-q"]) == 2  # the highest
-    assert CheckExit.UNREACHABLE == 3
+    assert exits.PROVIDER == 3  # a live provider that cannot be reached (tests/check/test_live.py)
