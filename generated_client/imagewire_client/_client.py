@@ -22,6 +22,7 @@ from ._base_client import (
     default_timeout,
 )
 from ._catalog_types import Model as CatalogModel
+from ._guard import DEFAULT_LIMITS, Limits
 from ._multipart import FileInput
 from ._params import (
     ImageBackground,
@@ -72,6 +73,16 @@ class Client(SyncBase):
     otherwise one is made on first use. ``validate=False`` skips the model checks (for models the
     spec does not know yet); ``allow_retired=True`` keeps checking models retired at their vendor
     that a provider still serves. ``sleep`` is how retries wait (tests inject their own).
+
+    Guards against a hostile provider or relay: ``deadline`` bounds a whole call in seconds (headers,
+    body, downloads, streams; default twice the read timeout, ``float("inf")`` for none; each call also
+    takes ``deadline=``); an answer is at most ``max_answer_bytes`` once decoded (64 MB; larger b64
+    answers need more), an image download ``max_download_bytes`` (100 MB), one stream event
+    ``max_event_bytes`` (64 MB) and an answer holds at most ``max_images`` images (default four times
+    ``n``, at least 10); a breach is a ``ResponseTooLargeError``. An API call follows a redirect only
+    within its own origin. Image URLs on loopback, private or link-local addresses are refused unless
+    base_url is on one too or ``allow_private_downloads=True``. ``retry_after_cap`` is the longest
+    Retry-After honoured (60 s).
     """
 
     @close_names
@@ -101,6 +112,13 @@ class Client(SyncBase):
         models: Mapping[str, CatalogModel] | None = None,
         allow_retired: bool = False,
         sleep: Callable[[float], None] | None = None,
+        deadline: float | None = None,
+        max_answer_bytes: int = DEFAULT_LIMITS.answer_bytes,
+        max_download_bytes: int = DEFAULT_LIMITS.download_bytes,
+        max_event_bytes: int = DEFAULT_LIMITS.event_bytes,
+        max_images: int | None = None,
+        allow_private_downloads: bool | None = None,
+        retry_after_cap: float = DEFAULT_LIMITS.retry_after,
     ) -> None:
         super().__init__(
             api_key=api_key,
@@ -128,6 +146,9 @@ class Client(SyncBase):
             auth_header=auth_header,
             models=models,
             allow_retired=allow_retired,
+            limits=Limits(max_answer_bytes, max_download_bytes, max_event_bytes, max_images, retry_after_cap),
+            deadline=deadline,
+            allow_private_downloads=allow_private_downloads,
         )
         self._connect(http_client, sleep)
         self.images = Images(self)
@@ -194,6 +215,7 @@ class Images:
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        deadline: float | None = None,
     ) -> ImagesResponse: ...
 
     @overload
@@ -226,6 +248,7 @@ class Images:
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        deadline: float | None = None,
     ) -> Stream[ImageGenStreamEvent]: ...
 
     @close_names
@@ -258,6 +281,7 @@ class Images:
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        deadline: float | None = None,
     ) -> ImagesResponse | Stream[ImageGenStreamEvent]:
         """Create images from a prompt.
 
@@ -326,7 +350,9 @@ class Images:
                 "safety_identifier": safety_identifier,
             },
             stream=stream,
-            opts=Options(timeout, max_retries, retry_read_errors, validate, extra_headers, extra_query, extra_body),
+            opts=Options(
+                timeout, max_retries, retry_read_errors, validate, extra_headers, extra_query, extra_body, deadline
+            ),
         )
 
     @overload
@@ -363,6 +389,7 @@ class Images:
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        deadline: float | None = None,
     ) -> ImagesResponse: ...
 
     @overload
@@ -399,6 +426,7 @@ class Images:
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        deadline: float | None = None,
     ) -> Stream[ImageEditStreamEvent]: ...
 
     @close_names
@@ -435,6 +463,7 @@ class Images:
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        deadline: float | None = None,
     ) -> ImagesResponse | Stream[ImageEditStreamEvent]:
         """Edit or extend images from a prompt.
 
@@ -506,7 +535,9 @@ class Images:
                 "markup": markup,
             },
             stream=stream,
-            opts=Options(timeout, max_retries, retry_read_errors, validate, extra_headers, extra_query, extra_body),
+            opts=Options(
+                timeout, max_retries, retry_read_errors, validate, extra_headers, extra_query, extra_body, deadline
+            ),
         )
 
     @close_names
@@ -526,6 +557,7 @@ class Images:
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        deadline: float | None = None,
     ) -> ImagesResponse:
         """Create variations of an image (dall-e-2 only; retired on OpenAI). Deprecated in the spec.
 
@@ -547,7 +579,9 @@ class Images:
                 "user": user,
             },
             stream=False,
-            opts=Options(timeout, max_retries, retry_read_errors, validate, extra_headers, extra_query, extra_body),
+            opts=Options(
+                timeout, max_retries, retry_read_errors, validate, extra_headers, extra_query, extra_body, deadline
+            ),
         )
 
 
@@ -566,6 +600,16 @@ class AsyncClient(AsyncBase):
     otherwise one is made on first use. ``validate=False`` skips the model checks (for models the
     spec does not know yet); ``allow_retired=True`` keeps checking models retired at their vendor
     that a provider still serves. ``sleep`` is how retries wait (tests inject their own).
+
+    Guards against a hostile provider or relay: ``deadline`` bounds a whole call in seconds (headers,
+    body, downloads, streams; default twice the read timeout, ``float("inf")`` for none; each call also
+    takes ``deadline=``); an answer is at most ``max_answer_bytes`` once decoded (64 MB; larger b64
+    answers need more), an image download ``max_download_bytes`` (100 MB), one stream event
+    ``max_event_bytes`` (64 MB) and an answer holds at most ``max_images`` images (default four times
+    ``n``, at least 10); a breach is a ``ResponseTooLargeError``. An API call follows a redirect only
+    within its own origin. Image URLs on loopback, private or link-local addresses are refused unless
+    base_url is on one too or ``allow_private_downloads=True``. ``retry_after_cap`` is the longest
+    Retry-After honoured (60 s).
     """
 
     @close_names
@@ -595,6 +639,13 @@ class AsyncClient(AsyncBase):
         models: Mapping[str, CatalogModel] | None = None,
         allow_retired: bool = False,
         sleep: Callable[[float], Any] | None = None,
+        deadline: float | None = None,
+        max_answer_bytes: int = DEFAULT_LIMITS.answer_bytes,
+        max_download_bytes: int = DEFAULT_LIMITS.download_bytes,
+        max_event_bytes: int = DEFAULT_LIMITS.event_bytes,
+        max_images: int | None = None,
+        allow_private_downloads: bool | None = None,
+        retry_after_cap: float = DEFAULT_LIMITS.retry_after,
     ) -> None:
         super().__init__(
             api_key=api_key,
@@ -622,6 +673,9 @@ class AsyncClient(AsyncBase):
             auth_header=auth_header,
             models=models,
             allow_retired=allow_retired,
+            limits=Limits(max_answer_bytes, max_download_bytes, max_event_bytes, max_images, retry_after_cap),
+            deadline=deadline,
+            allow_private_downloads=allow_private_downloads,
         )
         self._connect(http_client, sleep)
         self.images = AsyncImages(self)
@@ -688,6 +742,7 @@ class AsyncImages:
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        deadline: float | None = None,
     ) -> ImagesResponse: ...
 
     @overload
@@ -720,6 +775,7 @@ class AsyncImages:
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        deadline: float | None = None,
     ) -> AsyncStream[ImageGenStreamEvent]: ...
 
     @close_names
@@ -752,6 +808,7 @@ class AsyncImages:
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        deadline: float | None = None,
     ) -> ImagesResponse | AsyncStream[ImageGenStreamEvent]:
         """Create images from a prompt.
 
@@ -820,7 +877,9 @@ class AsyncImages:
                 "safety_identifier": safety_identifier,
             },
             stream=stream,
-            opts=Options(timeout, max_retries, retry_read_errors, validate, extra_headers, extra_query, extra_body),
+            opts=Options(
+                timeout, max_retries, retry_read_errors, validate, extra_headers, extra_query, extra_body, deadline
+            ),
         )
 
     @overload
@@ -857,6 +916,7 @@ class AsyncImages:
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        deadline: float | None = None,
     ) -> ImagesResponse: ...
 
     @overload
@@ -893,6 +953,7 @@ class AsyncImages:
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        deadline: float | None = None,
     ) -> AsyncStream[ImageEditStreamEvent]: ...
 
     @close_names
@@ -929,6 +990,7 @@ class AsyncImages:
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        deadline: float | None = None,
     ) -> ImagesResponse | AsyncStream[ImageEditStreamEvent]:
         """Edit or extend images from a prompt.
 
@@ -1000,7 +1062,9 @@ class AsyncImages:
                 "markup": markup,
             },
             stream=stream,
-            opts=Options(timeout, max_retries, retry_read_errors, validate, extra_headers, extra_query, extra_body),
+            opts=Options(
+                timeout, max_retries, retry_read_errors, validate, extra_headers, extra_query, extra_body, deadline
+            ),
         )
 
     @close_names
@@ -1020,6 +1084,7 @@ class AsyncImages:
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        deadline: float | None = None,
     ) -> ImagesResponse:
         """Create variations of an image (dall-e-2 only; retired on OpenAI). Deprecated in the spec.
 
@@ -1041,5 +1106,7 @@ class AsyncImages:
                 "user": user,
             },
             stream=False,
-            opts=Options(timeout, max_retries, retry_read_errors, validate, extra_headers, extra_query, extra_body),
+            opts=Options(
+                timeout, max_retries, retry_read_errors, validate, extra_headers, extra_query, extra_body, deadline
+            ),
         )

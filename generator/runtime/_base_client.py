@@ -18,15 +18,24 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from logging import DEBUG, INFO
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, ParamSpec, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from ._catalog import MODELS, OPERATIONS
 from ._catalog_types import Model as CatalogModel
 from ._catalog_types import Provider, Quirk
 from ._checks import CheckError, check, suggest
 from ._error_parsing import error_from_payload, error_from_response, request_id_from_headers
-from ._errors import APIStatusError, ImagewireError, ResponseContractError, ValidationError
+from ._errors import (
+    APIStatusError,
+    APITimeoutError,
+    ImagewireError,
+    ResponseContractError,
+    ResponseTooLargeError,
+    ValidationError,
+)
 from ._facts import ANSWER, COMPLETED_EVENT, FILE_PARTS, USER_AGENT
+from ._guard import Deadline, DeadlineExceeded, LimitExceeded, Limits, Reader, private_address, read_all, same_origin
+from ._guard import Stream as EventLines
 from ._logs import log_response, log_retry, logger, redact_url, remember_secret
 from ._multipart import InputFileError, Upload, encode, read_file
 from ._retry import Retry, classify, delay, retryable_status, to_client_error
@@ -102,6 +111,12 @@ class Options(NamedTuple):
     extra_headers: Mapping[str, str] | None = None
     extra_query: Mapping[str, str] | None = None
     extra_body: Mapping[str, Any] | None = None
+    deadline: float | None = None
+
+
+#: redirects an API call follows (within its own origin) and an image download follows (anywhere)
+_MAX_REDIRECTS = 5
+_REDIRECTS = (301, 302, 303, 307, 308)
 
 
 def _is_many(value: Any) -> bool:
@@ -216,6 +231,107 @@ def _fetchable(url: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
+def _literal_private(host: str) -> bool:
+    """A host given as an IP address that is loopback, private, link-local or a metadata service."""
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return private_address(host)
+
+
+def _timeouts(request: httpx.Request, deadline: Deadline) -> None:
+    """Each phase's timeout of ``request`` shortened to what is left of the deadline."""
+    phases = request.extensions.get("timeout")
+    if isinstance(phases, dict) and deadline.remaining() is not None:
+        request.extensions["timeout"] = {
+            phase: deadline.bound(value) if value is None or isinstance(value, (int, float)) else value
+            for phase, value in phases.items()
+        }
+
+
+def _timed_out(what: str, deadline: Deadline, request: httpx.Request | None) -> APITimeoutError:
+    return APITimeoutError(
+        f"{what} did not end within its deadline of {deadline.seconds:g} s (see deadline=)",
+        request=request,
+        outcome="uncertain",
+    )
+
+
+def _too_large(err: LimitExceeded, response: httpx.Response) -> ResponseTooLargeError:
+    return ResponseTooLargeError(str(err), what=err.what, limit=err.limit, status_code=response.status_code)
+
+
+def _redirected(request: httpx.Request, response: httpx.Response, location: str) -> APIStatusError:
+    where = urlsplit(location)
+    return APIStatusError(
+        f"the server redirected the call ({response.status_code}) to another origin "
+        f"({where.scheme}://{where.netloc}); the call and its credentials are not sent there "
+        "(if that address is right, make it the base_url)",
+        status_code=response.status_code,
+        headers=response.headers,
+        request=request,
+    )
+
+
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+def _whole(response: httpx.Response, limit: int, what: str) -> bytes:
+    if len(response.content) > limit:
+        raise _too_large(LimitExceeded(what, limit), response)
+    return response.content
+
+
+def _over(deadline: Deadline) -> bool:
+    left = deadline.remaining()
+    return left is not None and left <= 0
+
+
+def _same_origin_target(request: httpx.Request, response: httpx.Response) -> str | None:
+    """Where a 307/308 within the call's own origin leads (None: not such a redirect); a redirect
+    anywhere else is an error, so no credential and no request body travels there."""
+    location = str(response.headers.get("location") or "")
+    if response.status_code not in _REDIRECTS or not location:
+        return None
+    target = urljoin(str(request.url), location)
+    if response.status_code not in (307, 308) or not same_origin(target, str(request.url)):
+        raise _redirected(request, response, target)
+    return target
+
+
+def _moved(request: httpx.Request, target: str) -> httpx.Request:
+    import httpx
+
+    return httpx.Request(
+        request.method, target, headers=request.headers, content=request.content, extensions=dict(request.extensions)
+    )
+
+
+def _shut(stream: Any) -> None:
+    """Shut a connection's socket down from another thread, so a read blocked on it returns at once."""
+    import contextlib
+    import socket
+
+    sock = stream.get_extra_info("socket") if hasattr(stream, "get_extra_info") else None
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+def _peer(response: httpx.Response) -> str | None:
+    """The IP address the answer came from (the one connected to), when the transport tells."""
+    stream = response.extensions.get("network_stream")
+    try:
+        address = stream.get_extra_info("server_addr") if stream is not None else None
+    except Exception:  # a transport without that information
+        return None
+    return str(address[0]) if isinstance(address, tuple) and address else None
+
+
 def _present(data: Any, pattern: str | None) -> bool:
     """Whether a JSON pointer glob (``*`` for any key or index) names something in ``data``."""
     nodes = [data]
@@ -255,6 +371,9 @@ class _Base:
         auth_header: str | None,
         models: Mapping[str, CatalogModel] | None,
         allow_retired: bool,
+        limits: Limits | None = None,
+        deadline: float | None = None,
+        allow_private_downloads: bool | None = None,
     ) -> None:
         if provider is not None:
             self.provider: Provider | None = get_provider(provider)
@@ -266,7 +385,10 @@ class _Base:
         p = self.provider
         self._timeout: Timeout | None = timeout
         self.max_retries = max_retries
-        self._policy = Retry(max_retries=max_retries)
+        self.limits = limits if limits is not None else Limits()
+        self._policy = Retry(max_retries=max_retries, retry_after_cap=self.limits.retry_after)
+        self._deadline = deadline
+        self.allow_private_downloads = allow_private_downloads
         self.validate = validate
         self.allow_retired = allow_retired
         self._extra_key_quirks: list[Quirk] = []
@@ -304,6 +426,9 @@ class _Base:
         if self.__token:
             remember_secret(self.__token)
         self.base_url = where.base_url
+        host = urlsplit(self.base_url).hostname or ""
+        #: whether the provider is on a loopback or private address (then its image URLs may be too)
+        self._private_base = host == "localhost" or host.endswith(".localhost") or _literal_private(host)
         self._own_models = models is not None
         self.models: Mapping[str, CatalogModel] = (
             models if models is not None else (p.catalog() if p is not None else MODELS)
@@ -327,6 +452,19 @@ class _Base:
         elif not isinstance(self._timeout, httpx.Timeout):
             self._timeout = httpx.Timeout(self._timeout)
         return self._timeout
+
+    @property
+    def deadline(self) -> float | None:
+        """Seconds a whole call may take (headers, body, downloads, streams): twice the read timeout unless
+        given; ``None`` when the read timeout is ``None`` too."""
+        if self._deadline is not None:
+            return None if self._deadline == float("inf") else self._deadline
+        read = self.timeout.read
+        return None if read is None else 2 * read
+
+    def _start(self, opts: Options | None = None) -> Deadline:
+        seconds = opts.deadline if opts is not None and opts.deadline is not None else self.deadline
+        return Deadline(None if seconds == float("inf") else seconds)
 
     def __repr__(self) -> str:
         provider = f"provider={self.provider.id!r}, " if self.provider is not None else ""
@@ -628,6 +766,18 @@ class _Base:
             raise _contract_error(response, f"the answer is {what}") from None
         except RecursionError:
             raise _contract_error(response, "the answer is JSON nested too deeply to read") from None
+        sent = _sent(response)
+        data = payload.get("data") if isinstance(payload, dict) else None
+        if isinstance(data, list):
+            asked = sent.fields.get("n")
+            most = self.limits.max_images(asked if isinstance(asked, int) else None)
+            if len(data) > most:
+                raise _contract_error(
+                    response,
+                    f"the answer holds {len(data):,} images, more than the {most} expected "
+                    f"for n={asked or 1} (see max_images=)",
+                    "/data",
+                )
         try:
             result = answer.from_dict(payload)
         except shape_error as err:
@@ -659,7 +809,6 @@ class _Base:
             result.quirks += [
                 q.id for q in self._extra_key_quirks if q.id not in result.quirks and _present(payload, q.pointer)
             ]
-        sent = _sent(response)
         result.warnings = [*sent.notes, *result.warnings]
         if self.provider is not None:
             fields = sent.fields
@@ -752,12 +901,34 @@ class _Base:
         if not _fetchable(url):
             raise ResponseContractError(f"the image url is not an absolute http(s) URL: {url[:80]!r}", pointer="/url")
 
-    def _downloaded(self, response: httpx.Response) -> bytes:
-        if not 200 <= response.status_code < 300:
-            raise error_from_response(
-                response.status_code, response.headers, response.content, request=response.request
+    def _private_ok(self) -> bool:
+        return self._private_base if self.allow_private_downloads is None else self.allow_private_downloads
+
+    def _hop(self, url: str, response: httpx.Response) -> str | None:
+        """Check where a download connected to; the next URL when the answer is a redirect, else None."""
+        peer = _peer(response)
+        if peer is not None and private_address(peer) and not self._private_ok():
+            raise ResponseContractError(
+                f"the image url {redact_url(url)[:80]!r} is on a loopback, private or link-local address ({peer}); "
+                "such downloads are refused unless base_url is on one too or allow_private_downloads=True",
+                pointer="/url",
             )
-        return response.content
+        location = str(response.headers.get("location") or "")
+        if response.status_code in _REDIRECTS and location:
+            target = urljoin(url, location)
+            self._fetchable_or_raise(target)
+            return target
+        return None
+
+    def _download_request(self, url: str, deadline: Deadline) -> httpx.Request:
+        """A GET of an image URL with none of this client's credentials, headers or cookies."""
+        import httpx
+
+        request = httpx.Request(
+            "GET", url, headers={"User-Agent": USER_AGENT}, extensions={"timeout": self.timeout.as_dict()}
+        )
+        _timeouts(request, deadline)
+        return request
 
 
 # --- sync ------------------------------------------------------------------------------------------------
@@ -766,30 +937,52 @@ class _Base:
 class Stream(Generic[E]):
     """Events of a streamed call: iterate it; closed at the end or on error."""
 
-    def __init__(self, client: SyncBase, op_key: str, response: httpx.Response) -> None:
+    def __init__(
+        self, client: SyncBase, op_key: str, response: httpx.Response, deadline: Deadline | None = None
+    ) -> None:
         self._client = client
         self._op_key = op_key
         self.response = response
+        self._deadline = deadline if deadline is not None else Deadline(None)
 
     def __iter__(self) -> Iterator[E]:
         return self._events()
+
+    def _lines(self) -> Iterator[str]:
+        """The stream's lines, each event within the size limit, a real event at least every read timeout."""
+        response = self.response
+        limits, idle = self._client.limits, self._client.timeout.read
+        try:
+            if hasattr(response, "_content"):  # read already (a transport that hands over whole answers)
+                lines, chunks = EventLines(None, limits.event_bytes, idle), iter([response.content])
+            else:
+                lines = EventLines(response.headers.get("content-encoding"), limits.event_bytes, idle)
+                chunks = response.iter_raw()
+        except ValueError:  # an encoding decoded by httpx (br, zstd): counted once decoded
+            lines = EventLines(None, limits.event_bytes, idle)
+            chunks = response.iter_bytes()
+        for chunk in chunks:
+            self._deadline.check("the stream")
+            yield from lines.feed(chunk)
+        yield from lines.finish()
 
     def _events(self) -> Iterator[E]:
         import httpx
 
         response = self.response
+        client = self._client
         try:
             content_type = response.headers.get("content-type", "")
             if "event-stream" not in content_type and "json" in content_type:
-                response.read()
-                yield from self._client._events_from_json(self._op_key, response)
+                client._body(response, client.limits.answer_bytes, "the answer", self._deadline)
+                yield from client._events_from_json(self._op_key, response)
                 return
             if "html" in content_type:
-                response.read()
+                client._body(response, client.limits.answer_bytes, "the answer", self._deadline)
                 raise _contract_error(response, f"a stream was asked for, the answer is {content_type or 'untyped'}")
             completed = False
             notes = _sent(response).notes  # the policy's warnings ride on the first event
-            for sse in iter_events(response.iter_lines()):
+            for sse in iter_events(self._lines()):
                 if is_done(sse):
                     break
                 event = self._client._event(self._op_key, decode_stream_event(sse))
@@ -799,7 +992,13 @@ class Stream(Generic[E]):
                 yield event
             if not completed:
                 raise ResponseContractError("the stream ended without a completed image", pointer="")
+        except LimitExceeded as err:
+            raise _too_large(err, response) from None
+        except DeadlineExceeded as err:
+            raise APITimeoutError(str(err), request=response.request, outcome="uncertain") from None
         except httpx.HTTPError as exc:
+            if _over(self._deadline):
+                raise _timed_out("the stream", self._deadline, response.request) from exc
             raise to_client_error(exc, response.request) from exc
         finally:
             response.close()
@@ -831,9 +1030,7 @@ class SyncBase(_Base):
         if self._http_client is None:
             import httpx
 
-            self._http_client = httpx.Client(
-                timeout=self.timeout, follow_redirects=True, headers={"User-Agent": USER_AGENT}
-            )
+            self._http_client = httpx.Client(timeout=self.timeout, headers={"User-Agent": USER_AGENT})
         return self._http_client
 
     def close(self) -> None:
@@ -848,17 +1045,94 @@ class SyncBase(_Base):
         )
         self._sleep(wait)
 
-    def _send(self, request: httpx.Request, *, stream: bool, opts: Options) -> httpx.Response:
+    def _watched(self, request: httpx.Request, deadline: Deadline, *, credentials: bool = True) -> httpx.Response:
+        """Send ``request`` (no redirect followed) and return once its headers are in; a watchdog shuts the
+        connection down when the deadline passes first (a server sending its headers a byte at a time)."""
+        left = deadline.remaining()
+        auth: Any = {} if credentials else {"auth": None}
+        if left is None:
+            return self._http.send(request, stream=True, follow_redirects=False, **auth)
+        import threading
+
+        streams: list[Any] = []
+        earlier = request.extensions.get("trace")
+
+        def trace(event: str, info: dict[str, Any]) -> None:
+            if event.endswith(("connect_tcp.complete", "start_tls.complete")) and info.get("return_value"):
+                streams.append(info["return_value"])
+            if earlier is not None:
+                earlier(event, info)
+
+        request.extensions["trace"] = trace
+
+        def shut() -> None:
+            for stream in streams:
+                _shut(stream)
+
+        timer = threading.Timer(max(left, 0.0), shut)
+        timer.daemon = True
+        timer.start()
+        try:
+            return self._http.send(request, stream=True, follow_redirects=False, **auth)
+        finally:
+            timer.cancel()
+            if earlier is None:
+                request.extensions.pop("trace", None)
+            else:
+                request.extensions["trace"] = earlier
+
+    def _exchange(self, request: httpx.Request, deadline: Deadline) -> httpx.Response:
+        """Send an API call; follow a 307/308 within its own origin, refuse a redirect anywhere else."""
+        for _ in range(_MAX_REDIRECTS + 1):
+            _timeouts(request, deadline)
+            response = self._watched(request, deadline)
+            try:
+                target = _same_origin_target(request, response)
+            except APIStatusError:
+                response.close()
+                raise
+            if target is None:
+                return response
+            response.close()
+            request = _moved(request, target)
+        raise _redirected(request, response, str(request.url))
+
+    def _body(self, response: httpx.Response, limit: int, what: str, deadline: Deadline) -> bytes:
+        """Read the whole body, decoded, within ``limit`` bytes and the deadline (a typed error if not)."""
+        if hasattr(response, "_content"):  # read already (a transport that hands over whole answers)
+            return _whole(response, limit, what)
+        encoding = response.headers.get("content-encoding")
+        try:
+            Reader(encoding, 1)
+            chunks = response.iter_raw()
+        except ValueError:  # an encoding decoded by httpx (br, zstd): counted once decoded
+            encoding, chunks = None, response.iter_bytes()
+        try:
+            body = read_all(chunks, encoding, limit, what, deadline)
+        except LimitExceeded as err:
+            raise _too_large(err, response) from None
+        except DeadlineExceeded:
+            raise _timed_out(what, deadline, response.request) from None
+        finally:
+            response.close()
+        response._content = body
+        return body
+
+    def _send(self, request: httpx.Request, *, stream: bool, opts: Options, deadline: Deadline) -> httpx.Response:
         import httpx
 
-        policy = self._policy if opts.max_retries is None else Retry(max_retries=opts.max_retries)
+        policy = self._policy if opts.max_retries is None else self._policy._replace(max_retries=opts.max_retries)
         unsafe_ok = bool(opts.retry_read_errors)
         attempt = 0
         while True:
             start = time.perf_counter()
             try:
-                response = self._http.send(request, stream=True)
+                if _over(deadline):
+                    raise _timed_out("the call", deadline, request)
+                response = self._exchange(request, deadline)
             except httpx.HTTPError as exc:
+                if _over(deadline):
+                    raise _timed_out("the call", deadline, request) from exc
                 kind = classify(exc)
                 if attempt < policy.max_retries and (kind == "unsent" or (kind == "uncertain" and unsafe_ok)):
                     self._retry_wait(request, policy, attempt, delay(policy, attempt, None), type(exc).__name__)
@@ -867,9 +1141,12 @@ class SyncBase(_Base):
                 raise to_client_error(exc, request, retried=attempt > 0) from exc
             if not stream or response.status_code >= 400:
                 try:
-                    response.read()
+                    what = "the answer" if response.status_code < 400 else "the error answer"
+                    self._body(response, self.limits.answer_bytes, what, deadline)
                 except httpx.HTTPError as exc:
                     response.close()
+                    if _over(deadline):
+                        raise _timed_out("the call", deadline, request) from exc
                     if attempt < policy.max_retries and unsafe_ok and classify(exc) != "fatal":
                         self._retry_wait(request, policy, attempt, delay(policy, attempt, None), type(exc).__name__)
                         attempt += 1
@@ -886,24 +1163,46 @@ class SyncBase(_Base):
             raise error
 
     def _call(self, op_key: str, values: Mapping[str, Any], *, stream: bool, opts: Options) -> Any:
+        deadline = self._start(opts)
         request = self._build(self._http, op_key, values, stream, opts)
-        response = self._send(request, stream=stream, opts=opts)
+        response = self._send(request, stream=stream, opts=opts, deadline=deadline)
         if stream:
-            return Stream[Any](self, op_key, response)
+            return Stream[Any](self, op_key, response, deadline)
         return self._read(op_key, response)
 
     def _download(self, url: str) -> bytes:
-        """GET an image URL with this client's HTTP stack but none of its credentials."""
+        """GET an image URL with this client's HTTP stack but none of its credentials, within the download
+        limit and the deadline; redirects are followed, each hop's address checked."""
         import httpx
 
         self._fetchable_or_raise(url)
+        deadline = self._start()
         try:
-            response = self._http.get(url, headers={"User-Agent": USER_AGENT}, follow_redirects=True)
+            for _ in range(_MAX_REDIRECTS + 1):
+                if _over(deadline):
+                    raise _timed_out("the image download", deadline, None)
+                response = self._watched(self._download_request(url, deadline), deadline, credentials=False)
+                try:
+                    target = self._hop(url, response)
+                except ResponseContractError:
+                    response.close()
+                    raise
+                if target is None:
+                    if not 200 <= response.status_code < 300:
+                        self._body(response, self.limits.answer_bytes, "the error answer", deadline)
+                        raise error_from_response(
+                            response.status_code, response.headers, response.content, request=response.request
+                        )
+                    return self._body(response, self.limits.download_bytes, "the image download", deadline)
+                response.close()
+                url = target
         except httpx.InvalidURL as exc:
             raise ResponseContractError(f"the image url cannot be fetched: {exc}", pointer="/url") from None
         except httpx.HTTPError as exc:
+            if _over(deadline):
+                raise _timed_out("the image download", deadline, None) from exc
             raise to_client_error(exc, None) from exc
-        return self._downloaded(response)
+        raise ResponseContractError(f"the image url redirects more than {_MAX_REDIRECTS} times", pointer="/url")
 
 
 # --- async -----------------------------------------------------------------------------------------------
@@ -912,31 +1211,55 @@ class SyncBase(_Base):
 class AsyncStream(Generic[E]):
     """Events of a streamed call: iterate it with ``async for``; closed at the end or on error."""
 
-    def __init__(self, client: AsyncBase, op_key: str, response: httpx.Response) -> None:
+    def __init__(
+        self, client: AsyncBase, op_key: str, response: httpx.Response, deadline: Deadline | None = None
+    ) -> None:
         self._client = client
         self._op_key = op_key
         self.response = response
+        self._deadline = deadline if deadline is not None else Deadline(None)
 
     def __aiter__(self) -> AsyncIterator[E]:
         return self._events()
+
+    async def _lines(self) -> AsyncIterator[str]:
+        """The stream's lines, each event within the size limit, a real event at least every read timeout."""
+        response = self.response
+        limits, idle = self._client.limits, self._client.timeout.read
+        try:
+            if hasattr(response, "_content"):  # read already (a transport that hands over whole answers)
+                lines, chunks = EventLines(None, limits.event_bytes, idle), _once(response.content)
+            else:
+                lines = EventLines(response.headers.get("content-encoding"), limits.event_bytes, idle)
+                chunks = response.aiter_raw()
+        except ValueError:  # an encoding decoded by httpx (br, zstd): counted once decoded
+            lines = EventLines(None, limits.event_bytes, idle)
+            chunks = response.aiter_bytes()
+        async for chunk in chunks:
+            self._deadline.check("the stream")
+            for line in lines.feed(chunk):
+                yield line
+        for line in lines.finish():
+            yield line
 
     async def _events(self) -> AsyncIterator[E]:
         import httpx
 
         response = self.response
+        client = self._client
         try:
             content_type = response.headers.get("content-type", "")
             if "event-stream" not in content_type and "json" in content_type:
-                await response.aread()
-                for event in self._client._events_from_json(self._op_key, response):
+                await client._body(response, client.limits.answer_bytes, "the answer", self._deadline)
+                for event in client._events_from_json(self._op_key, response):
                     yield event
                 return
             if "html" in content_type:
-                await response.aread()
+                await client._body(response, client.limits.answer_bytes, "the answer", self._deadline)
                 raise _contract_error(response, f"a stream was asked for, the answer is {content_type or 'untyped'}")
             completed = False
             notes = _sent(response).notes  # the policy's warnings ride on the first event
-            async for sse in aiter_events(response.aiter_lines()):
+            async for sse in aiter_events(self._lines()):
                 if is_done(sse):
                     break
                 event = self._client._event(self._op_key, decode_stream_event(sse))
@@ -946,7 +1269,13 @@ class AsyncStream(Generic[E]):
                 yield event
             if not completed:
                 raise ResponseContractError("the stream ended without a completed image", pointer="")
+        except LimitExceeded as err:
+            raise _too_large(err, response) from None
+        except DeadlineExceeded as err:
+            raise APITimeoutError(str(err), request=response.request, outcome="uncertain") from None
         except httpx.HTTPError as exc:
+            if _over(self._deadline):
+                raise _timed_out("the stream", self._deadline, response.request) from exc
             raise to_client_error(exc, response.request) from exc
         finally:
             await response.aclose()
@@ -978,9 +1307,7 @@ class AsyncBase(_Base):
         if self._http_client is None:
             import httpx
 
-            self._http_client = httpx.AsyncClient(
-                timeout=self.timeout, follow_redirects=True, headers={"User-Agent": USER_AGENT}
-            )
+            self._http_client = httpx.AsyncClient(timeout=self.timeout, headers={"User-Agent": USER_AGENT})
         return self._http_client
 
     async def close(self) -> None:
@@ -995,17 +1322,82 @@ class AsyncBase(_Base):
         )
         await self._sleep(wait)
 
-    async def _send(self, request: httpx.Request, *, stream: bool, opts: Options) -> httpx.Response:
+    async def _watched(self, request: httpx.Request, deadline: Deadline, *, credentials: bool = True) -> httpx.Response:
+        """Send ``request`` (no redirect followed) and return once its headers are in, or fail at the deadline."""
+        left = deadline.remaining()
+        auth: Any = {} if credentials else {"auth": None}
+        sending = self._http.send(request, stream=True, follow_redirects=False, **auth)
+        if left is None:
+            return await sending
+        import asyncio
+
+        try:
+            return await asyncio.wait_for(sending, max(left, 0.0))
+        except TimeoutError:
+            raise _timed_out("the call", deadline, request) from None
+
+    async def _exchange(self, request: httpx.Request, deadline: Deadline) -> httpx.Response:
+        """Send an API call; follow a 307/308 within its own origin, refuse a redirect anywhere else."""
+        for _ in range(_MAX_REDIRECTS + 1):
+            _timeouts(request, deadline)
+            response = await self._watched(request, deadline)
+            try:
+                target = _same_origin_target(request, response)
+            except APIStatusError:
+                await response.aclose()
+                raise
+            if target is None:
+                return response
+            await response.aclose()
+            request = _moved(request, target)
+        raise _redirected(request, response, str(request.url))
+
+    async def _body(self, response: httpx.Response, limit: int, what: str, deadline: Deadline) -> bytes:
+        """Read the whole body, decoded, within ``limit`` bytes and the deadline (a typed error if not)."""
+        if hasattr(response, "_content"):  # read already (a transport that hands over whole answers)
+            return _whole(response, limit, what)
+        encoding = response.headers.get("content-encoding")
+        try:
+            reader = Reader(encoding, limit + 1)
+            chunks = response.aiter_raw()
+        except ValueError:  # an encoding decoded by httpx (br, zstd): counted once decoded
+            reader, chunks = Reader(None, limit + 1), response.aiter_bytes()
+        out = bytearray()
+        try:
+            async for chunk in chunks:
+                deadline.check(what)
+                for piece in reader.feed(chunk):
+                    out += piece
+                    if len(out) > limit:
+                        raise LimitExceeded(what, limit)
+            for piece in reader.finish():
+                out += piece
+                if len(out) > limit:
+                    raise LimitExceeded(what, limit)
+        except LimitExceeded as err:
+            raise _too_large(err, response) from None
+        except DeadlineExceeded:
+            raise _timed_out(what, deadline, response.request) from None
+        finally:
+            await response.aclose()
+        response._content = body = bytes(out)
+        return body
+
+    async def _send(self, request: httpx.Request, *, stream: bool, opts: Options, deadline: Deadline) -> httpx.Response:
         import httpx
 
-        policy = self._policy if opts.max_retries is None else Retry(max_retries=opts.max_retries)
+        policy = self._policy if opts.max_retries is None else self._policy._replace(max_retries=opts.max_retries)
         unsafe_ok = bool(opts.retry_read_errors)
         attempt = 0
         while True:
             start = time.perf_counter()
             try:
-                response = await self._http.send(request, stream=True)
+                if _over(deadline):
+                    raise _timed_out("the call", deadline, request)
+                response = await self._exchange(request, deadline)
             except httpx.HTTPError as exc:
+                if _over(deadline):
+                    raise _timed_out("the call", deadline, request) from exc
                 kind = classify(exc)
                 if attempt < policy.max_retries and (kind == "unsent" or (kind == "uncertain" and unsafe_ok)):
                     await self._retry_wait(request, policy, attempt, delay(policy, attempt, None), type(exc).__name__)
@@ -1014,9 +1406,12 @@ class AsyncBase(_Base):
                 raise to_client_error(exc, request, retried=attempt > 0) from exc
             if not stream or response.status_code >= 400:
                 try:
-                    await response.aread()
+                    what = "the answer" if response.status_code < 400 else "the error answer"
+                    await self._body(response, self.limits.answer_bytes, what, deadline)
                 except httpx.HTTPError as exc:
                     await response.aclose()
+                    if _over(deadline):
+                        raise _timed_out("the call", deadline, request) from exc
                     if attempt < policy.max_retries and unsafe_ok and classify(exc) != "fatal":
                         await self._retry_wait(
                             request, policy, attempt, delay(policy, attempt, None), type(exc).__name__
@@ -1035,21 +1430,43 @@ class AsyncBase(_Base):
             raise error
 
     async def _call(self, op_key: str, values: Mapping[str, Any], *, stream: bool, opts: Options) -> Any:
+        deadline = self._start(opts)
         request = self._build(self._http, op_key, values, stream, opts)
-        response = await self._send(request, stream=stream, opts=opts)
+        response = await self._send(request, stream=stream, opts=opts, deadline=deadline)
         if stream:
-            return AsyncStream[Any](self, op_key, response)
+            return AsyncStream[Any](self, op_key, response, deadline)
         return self._read(op_key, response)
 
     async def _adownload(self, url: str) -> bytes:
-        """GET an image URL with this client's HTTP stack but none of its credentials."""
+        """GET an image URL with this client's HTTP stack but none of its credentials, within the download
+        limit and the deadline; redirects are followed, each hop's address checked."""
         import httpx
 
         self._fetchable_or_raise(url)
+        deadline = self._start()
         try:
-            response = await self._http.get(url, headers={"User-Agent": USER_AGENT}, follow_redirects=True)
+            for _ in range(_MAX_REDIRECTS + 1):
+                if _over(deadline):
+                    raise _timed_out("the image download", deadline, None)
+                response = await self._watched(self._download_request(url, deadline), deadline, credentials=False)
+                try:
+                    target = self._hop(url, response)
+                except ResponseContractError:
+                    await response.aclose()
+                    raise
+                if target is None:
+                    if not 200 <= response.status_code < 300:
+                        await self._body(response, self.limits.answer_bytes, "the error answer", deadline)
+                        raise error_from_response(
+                            response.status_code, response.headers, response.content, request=response.request
+                        )
+                    return await self._body(response, self.limits.download_bytes, "the image download", deadline)
+                await response.aclose()
+                url = target
         except httpx.InvalidURL as exc:
             raise ResponseContractError(f"the image url cannot be fetched: {exc}", pointer="/url") from None
         except httpx.HTTPError as exc:
+            if _over(deadline):
+                raise _timed_out("the image download", deadline, None) from exc
             raise to_client_error(exc, None) from exc
-        return self._downloaded(response)
+        raise ResponseContractError(f"the image url redirects more than {_MAX_REDIRECTS} times", pointer="/url")

@@ -22,6 +22,7 @@ from ._base_client import (
     default_timeout,
 )
 from ._catalog_types import Model as CatalogModel
+from ._guard import DEFAULT_LIMITS, Limits
 from ._multipart import FileInput
 from ._params import EditSize, ImageRef, ModelId, Quality
 from .catalog import Estimate
@@ -59,6 +60,16 @@ class Client(SyncBase):
     otherwise one is made on first use. ``validate=False`` skips the model checks (for models the
     spec does not know yet); ``allow_retired=True`` keeps checking models retired at their vendor
     that a provider still serves. ``sleep`` is how retries wait (tests inject their own).
+
+    Guards against a hostile provider or relay: ``deadline`` bounds a whole call in seconds (headers,
+    body, downloads, streams; default twice the read timeout, ``float("inf")`` for none; each call also
+    takes ``deadline=``); an answer is at most ``max_answer_bytes`` once decoded (64 MB; larger b64
+    answers need more), an image download ``max_download_bytes`` (100 MB), one stream event
+    ``max_event_bytes`` (64 MB) and an answer holds at most ``max_images`` images (default four times
+    ``n``, at least 10); a breach is a ``ResponseTooLargeError``. An API call follows a redirect only
+    within its own origin. Image URLs on loopback, private or link-local addresses are refused unless
+    base_url is on one too or ``allow_private_downloads=True``. ``retry_after_cap`` is the longest
+    Retry-After honoured (60 s).
     """
 
     @close_names
@@ -82,6 +93,13 @@ class Client(SyncBase):
         models: Mapping[str, CatalogModel] | None = None,
         allow_retired: bool = False,
         sleep: Callable[[float], None] | None = None,
+        deadline: float | None = None,
+        max_answer_bytes: int = DEFAULT_LIMITS.answer_bytes,
+        max_download_bytes: int = DEFAULT_LIMITS.download_bytes,
+        max_event_bytes: int = DEFAULT_LIMITS.event_bytes,
+        max_images: int | None = None,
+        allow_private_downloads: bool | None = None,
+        retry_after_cap: float = DEFAULT_LIMITS.retry_after,
     ) -> None:
         super().__init__(
             api_key=api_key,
@@ -102,6 +120,9 @@ class Client(SyncBase):
             auth_header=auth_header,
             models=models,
             allow_retired=allow_retired,
+            limits=Limits(max_answer_bytes, max_download_bytes, max_event_bytes, max_images, retry_after_cap),
+            deadline=deadline,
+            allow_private_downloads=allow_private_downloads,
         )
         self._connect(http_client, sleep)
         self.images = Images(self)
@@ -158,6 +179,7 @@ class Images:
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        deadline: float | None = None,
     ) -> ImagesResponse: ...
 
     @overload
@@ -180,6 +202,7 @@ class Images:
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        deadline: float | None = None,
     ) -> Stream[None]: ...
 
     @close_names
@@ -202,6 +225,7 @@ class Images:
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        deadline: float | None = None,
     ) -> ImagesResponse | Stream[None]:
         """Edit an image (multipart upload, or JSON with image URLs)
 
@@ -227,7 +251,9 @@ class Images:
                 "quality": quality,
             },
             stream=stream,
-            opts=Options(timeout, max_retries, retry_read_errors, validate, extra_headers, extra_query, extra_body),
+            opts=Options(
+                timeout, max_retries, retry_read_errors, validate, extra_headers, extra_query, extra_body, deadline
+            ),
         )
 
 
@@ -246,6 +272,16 @@ class AsyncClient(AsyncBase):
     otherwise one is made on first use. ``validate=False`` skips the model checks (for models the
     spec does not know yet); ``allow_retired=True`` keeps checking models retired at their vendor
     that a provider still serves. ``sleep`` is how retries wait (tests inject their own).
+
+    Guards against a hostile provider or relay: ``deadline`` bounds a whole call in seconds (headers,
+    body, downloads, streams; default twice the read timeout, ``float("inf")`` for none; each call also
+    takes ``deadline=``); an answer is at most ``max_answer_bytes`` once decoded (64 MB; larger b64
+    answers need more), an image download ``max_download_bytes`` (100 MB), one stream event
+    ``max_event_bytes`` (64 MB) and an answer holds at most ``max_images`` images (default four times
+    ``n``, at least 10); a breach is a ``ResponseTooLargeError``. An API call follows a redirect only
+    within its own origin. Image URLs on loopback, private or link-local addresses are refused unless
+    base_url is on one too or ``allow_private_downloads=True``. ``retry_after_cap`` is the longest
+    Retry-After honoured (60 s).
     """
 
     @close_names
@@ -269,6 +305,13 @@ class AsyncClient(AsyncBase):
         models: Mapping[str, CatalogModel] | None = None,
         allow_retired: bool = False,
         sleep: Callable[[float], Any] | None = None,
+        deadline: float | None = None,
+        max_answer_bytes: int = DEFAULT_LIMITS.answer_bytes,
+        max_download_bytes: int = DEFAULT_LIMITS.download_bytes,
+        max_event_bytes: int = DEFAULT_LIMITS.event_bytes,
+        max_images: int | None = None,
+        allow_private_downloads: bool | None = None,
+        retry_after_cap: float = DEFAULT_LIMITS.retry_after,
     ) -> None:
         super().__init__(
             api_key=api_key,
@@ -289,6 +332,9 @@ class AsyncClient(AsyncBase):
             auth_header=auth_header,
             models=models,
             allow_retired=allow_retired,
+            limits=Limits(max_answer_bytes, max_download_bytes, max_event_bytes, max_images, retry_after_cap),
+            deadline=deadline,
+            allow_private_downloads=allow_private_downloads,
         )
         self._connect(http_client, sleep)
         self.images = AsyncImages(self)
@@ -345,6 +391,7 @@ class AsyncImages:
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        deadline: float | None = None,
     ) -> ImagesResponse: ...
 
     @overload
@@ -367,6 +414,7 @@ class AsyncImages:
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        deadline: float | None = None,
     ) -> AsyncStream[None]: ...
 
     @close_names
@@ -389,6 +437,7 @@ class AsyncImages:
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        deadline: float | None = None,
     ) -> ImagesResponse | AsyncStream[None]:
         """Edit an image (multipart upload, or JSON with image URLs)
 
@@ -414,5 +463,7 @@ class AsyncImages:
                 "quality": quality,
             },
             stream=stream,
-            opts=Options(timeout, max_retries, retry_read_errors, validate, extra_headers, extra_query, extra_body),
+            opts=Options(
+                timeout, max_retries, retry_read_errors, validate, extra_headers, extra_query, extra_body, deadline
+            ),
         )

@@ -7,6 +7,7 @@ ImagewireError
 ├── APIConnectionError                  could not reach the server, or the connection dropped
 │   └── APITimeoutError
 ├── ResponseContractError               a 2xx answer that does not match the contract
+│   └── ResponseTooLargeError           an answer, download or stream event over its size limit
 └── APIStatusError                      any error status (or an error event inside a stream)
     ├── BadRequestError (400)
     │   └── ContentPolicyError          content_policy_violation / moderation_blocked (any status)
@@ -67,6 +68,7 @@ __all__ = [
     "RateLimitError",
     "RequestTooLargeError",
     "ResponseContractError",
+    "ResponseTooLargeError",
     "UnprocessableEntityError",
     "UnsupportedMediaTypeError",
     "ValidationError",
@@ -333,6 +335,20 @@ class ResponseContractError(ImagewireError):
                 "body": _truncate(self.body, 120),
             },
         )
+
+
+class ResponseTooLargeError(ResponseContractError):
+    """An answer, an image download or a stream event is larger than its limit (counted once decoded,
+    while reading; nothing more is read). ``what`` names it, ``limit`` is the limit in bytes (the client's
+    ``max_answer_bytes``, ``max_download_bytes`` or ``max_event_bytes``)."""
+
+    what: str
+    limit: int
+
+    def __init__(self, reason: str, *, what: str = "the answer", limit: int = 0, status_code: int = 200) -> None:
+        super().__init__(reason, status_code=status_code)
+        self.what = what
+        self.limit = limit
 
 
 class APIStatusError(ImagewireError):

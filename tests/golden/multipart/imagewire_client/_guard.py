@@ -59,7 +59,7 @@ class LimitExceeded(Exception):
     """An answer, a download or an event is larger than its limit allows."""
 
     def __init__(self, what: str, limit: int) -> None:
-        super().__init__(f"{what} is larger than {limit:,} bytes (the limit; see Client(limits=...))")
+        super().__init__(f"{what} is larger than {limit:,} bytes (the limit; see the client's max_*_bytes options)")
         self.what = what
         self.limit = limit
 
