@@ -12,6 +12,7 @@ written out side by side (as httpx and openai-python do) rather than generated f
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -309,6 +310,69 @@ def _moved(request: httpx.Request, target: str) -> httpx.Request:
     return httpx.Request(
         request.method, target, headers=request.headers, content=request.content, extensions=dict(request.extensions)
     )
+
+
+class _Watchdog:
+    """One thread for every sync call's header deadline: a heap of (when, id, callback), started on first use.
+
+    Arming and disarming cost a lock and a heap operation; a thread per call would cost a thread start.
+    """
+
+    def __init__(self) -> None:
+        import threading
+
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int, Callable[[], None]]] = []
+        self._cancelled: set[int] = set()
+        self._next = 0
+        self._thread: threading.Thread | None = None
+
+    def arm(self, seconds: float, callback: Callable[[], None]) -> int:
+        import heapq
+        import threading
+
+        with self._cond:
+            self._next += 1
+            heapq.heappush(self._heap, (time.monotonic() + seconds, self._next, callback))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="imagewire-deadline", daemon=True)
+                self._thread.start()
+            elif self._heap[0][1] == self._next:
+                self._cond.notify()
+            return self._next
+
+    def disarm(self, token: int) -> None:
+        import heapq
+
+        with self._cond:
+            self._cancelled.add(token)
+            if len(self._cancelled) > 1024 and len(self._cancelled) * 2 > len(self._heap):
+                # calls end long before their deadlines: drop their entries instead of waiting them out
+                self._heap = [entry for entry in self._heap if entry[1] not in self._cancelled]
+                heapq.heapify(self._heap)
+                self._cancelled.clear()
+
+    def _run(self) -> None:
+        import heapq
+
+        while True:
+            with self._cond:
+                while self._heap and self._heap[0][1] in self._cancelled:
+                    self._cancelled.discard(heapq.heappop(self._heap)[1])
+                if not self._heap:
+                    self._cond.wait()
+                    continue
+                when, _, callback = self._heap[0]
+                wait = when - time.monotonic()
+                if wait > 0:
+                    self._cond.wait(wait)
+                    continue
+                heapq.heappop(self._heap)
+            with contextlib.suppress(Exception):  # a failed shutdown must not stop the watchdog
+                callback()
+
+
+_WATCHDOG = _Watchdog()
 
 
 def _shut(stream: Any) -> None:
@@ -1052,8 +1116,6 @@ class SyncBase(_Base):
         auth: Any = {} if credentials else {"auth": None}
         if left is None:
             return self._http.send(request, stream=True, follow_redirects=False, **auth)
-        import threading
-
         streams: list[Any] = []
         earlier = request.extensions.get("trace")
 
@@ -1069,13 +1131,11 @@ class SyncBase(_Base):
             for stream in streams:
                 _shut(stream)
 
-        timer = threading.Timer(max(left, 0.0), shut)
-        timer.daemon = True
-        timer.start()
+        token = _WATCHDOG.arm(max(left, 0.0), shut)
         try:
             return self._http.send(request, stream=True, follow_redirects=False, **auth)
         finally:
-            timer.cancel()
+            _WATCHDOG.disarm(token)
             if earlier is None:
                 request.extensions.pop("trace", None)
             else:
