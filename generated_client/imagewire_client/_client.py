@@ -8,7 +8,7 @@ the transport underneath is :mod:`._base_client`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from ._base_client import (
@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
     from ._base_client import Timeout
     from ._results import ImageEditStreamEvent, ImageGenStreamEvent, ImagesResponse
+    from .batch import AfterAnswer, BatchRequest, BatchResult, BeforeSend, Limiter
 
 __all__ = [
     "DEFAULT_MAX_RETRIES",
@@ -184,6 +185,55 @@ class Images:
         quality default to the model's documented defaults; an unknown price says so.
         """
         return self._client._estimate(operation, model, size, quality, n, batch)
+
+    @close_names
+    def batch(
+        self,
+        requests: Iterable[BatchRequest | Mapping[str, Any]],
+        *,
+        concurrency: int = 16,
+        limiter: Limiter | None = None,
+        raw: bool = False,
+        before_send: BeforeSend | None = None,
+        after_answer: AfterAnswer | None = None,
+        rate_limit_rounds: int | None = None,
+        validate: bool | None = None,
+        timeout: Timeout = None,
+        max_retries: int | None = None,
+        retry_read_errors: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        deadline: float | None = None,
+    ) -> Iterator[BatchResult]:
+        """Send many requests, ``concurrency`` at a time, and yield a ``BatchResult`` per request as it
+        completes (``index``, ``id``, ``answer`` or the typed ``error``).
+
+        Each request is ``{"id": ..., "operation": "generate"|..., **keyword arguments}`` (``id``
+        defaults to its index, ``operation`` to ``generate``). Every send, retries included, first
+        waits for ``limiter`` (made for the batch unless given: fed by ``x-ratelimit-*`` headers and 429s);
+        past the client's retries a 429 is waited out and sent again up to ``rate_limit_rounds`` times.
+        ``raw=True`` gives each answer as checked JSON. ``before_send(request)`` runs right before each send,
+        ``after_answer(result)`` once a request is finished (its return value is ``result.value``); both run on the batch's threads.
+        The other keywords apply to every request. See :mod:`imagewire_client.batch`.
+        """
+        from .batch import RATE_LIMIT_ROUNDS, fan_out_sync, sync_hooks_only
+
+        sync_hooks_only(after_answer)
+        yield from fan_out_sync(
+            self._client,
+            requests,
+            "generations",
+            concurrency=concurrency,
+            limiter=limiter,
+            opts=Options(
+                timeout, max_retries, retry_read_errors, validate, extra_headers, extra_query, extra_body, deadline
+            ),
+            raw=raw,
+            rate_limit_rounds=RATE_LIMIT_ROUNDS if rate_limit_rounds is None else rate_limit_rounds,
+            before_send=before_send,
+            after_answer=after_answer,
+        )
 
     @overload
     def generate(
@@ -711,6 +761,55 @@ class AsyncImages:
         quality default to the model's documented defaults; an unknown price says so.
         """
         return self._client._estimate(operation, model, size, quality, n, batch)
+
+    @close_names
+    async def batch(
+        self,
+        requests: Iterable[BatchRequest | Mapping[str, Any]],
+        *,
+        concurrency: int = 16,
+        limiter: Limiter | None = None,
+        raw: bool = False,
+        before_send: BeforeSend | None = None,
+        after_answer: AfterAnswer | None = None,
+        rate_limit_rounds: int | None = None,
+        validate: bool | None = None,
+        timeout: Timeout = None,
+        max_retries: int | None = None,
+        retry_read_errors: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        deadline: float | None = None,
+    ) -> AsyncIterator[BatchResult]:
+        """Send many requests, ``concurrency`` at a time, and yield a ``BatchResult`` per request as it
+        completes (``index``, ``id``, ``answer`` or the typed ``error``).
+
+        Each request is ``{"id": ..., "operation": "generate"|..., **keyword arguments}`` (``id``
+        defaults to its index, ``operation`` to ``generate``). Every send, retries included, first
+        waits for ``limiter`` (made for the batch unless given: fed by ``x-ratelimit-*`` headers and 429s);
+        past the client's retries a 429 is waited out and sent again up to ``rate_limit_rounds`` times.
+        ``raw=True`` gives each answer as checked JSON. ``before_send(request)`` runs right before each send,
+        ``after_answer(result)`` once a request is finished (its return value is ``result.value``).
+        The other keywords apply to every request. See :mod:`imagewire_client.batch`.
+        """
+        from .batch import RATE_LIMIT_ROUNDS, fan_out
+
+        async for result in fan_out(
+            self._client,
+            requests,
+            "generations",
+            concurrency=concurrency,
+            limiter=limiter,
+            opts=Options(
+                timeout, max_retries, retry_read_errors, validate, extra_headers, extra_query, extra_body, deadline
+            ),
+            raw=raw,
+            rate_limit_rounds=RATE_LIMIT_ROUNDS if rate_limit_rounds is None else rate_limit_rounds,
+            before_send=before_send,
+            after_answer=after_answer,
+        ):
+            yield result
 
     @overload
     async def generate(

@@ -10,9 +10,9 @@
 
 Modules: :mod:`~imagewire.batch.manifest` (JSONL/CSV, checked with the client's rules before anything is
 sent), :mod:`~imagewire.batch.journal` (SQLite in the output folder, written before each send and after
-each answer), :mod:`~imagewire.batch.limiter` (fed by ``x-ratelimit-*`` and 429s),
-:mod:`~imagewire.batch.transport` (lean keep-alive HTTP/1.1 under the client, the limiter in front),
-:mod:`~imagewire.batch.engine` (preparing a batch; the local engine), :mod:`~imagewire.batch.openai_batch`
+each answer), :mod:`~imagewire.batch.transport` (lean keep-alive HTTP/1.1 under the client),
+:mod:`~imagewire.batch.engine` (preparing a batch; the local engine: the client's own ``images.batch``
+fan-out and rate limiter, with the journal, files and budget kept through its hooks), :mod:`~imagewire.batch.openai_batch`
 (OpenAI's Batch API: Files upload, batch create, poll, collect), :mod:`~imagewire.batch.report`
 (``report.json`` and the demo's gallery page).
 """
@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from imagewire.batch.engine import Batch, Progress, Result
-    from imagewire.batch.limiter import Limiter
     from imagewire.batch.manifest import Item
+    from imagewire_client.batch import Limiter
 
 __all__ = ["ENGINES", "BudgetError", "Settings", "arun", "drive", "run"]
 

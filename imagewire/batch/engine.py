@@ -1,35 +1,33 @@
 """Preparing a batch (manifest, checks, journal, estimate) and the local engine (async fan-out on this machine).
 
-:func:`prepare` reads and checks the requests and opens the journal; :func:`local` sends what is left with
-``concurrency`` requests in flight, each through the rate limiter, and yields a :class:`Result` per item as
-it completes. Retries are the client's own (5xx, rate limits and unsent requests, ``max_retries`` times,
-never a request that may have been processed); past them, a 429 is waited out (the limiter closes until the
-provider's ``retry-after``) and the item tried again; a request that went out and got no answer is
-``unknown``, never repeated here.
+:func:`prepare` reads and checks the requests and opens the journal; :func:`local` sends what is left through
+the client's own fan-out (``AsyncClient.images.batch``: ``concurrency`` requests in flight, each send through
+its rate limiter) and yields a :class:`Result` per item as it completes. Retries are the client's own (5xx,
+rate limits and unsent requests, ``max_retries`` times, never a request that may have been processed); past
+them, a 429 is waited out (the limiter closes until the provider's ``retry-after``) and the item sent again;
+a request that went out and got no answer is ``unknown``, never repeated here.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import time
-from collections import deque
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from imagewire.batch.journal import FILENAME, Journal
-from imagewire.batch.limiter import Limiter
 from imagewire.batch.manifest import Item, Manifest, ManifestError, check, items_from, load
+from imagewire_client.batch import Limiter
 
 __all__ = ["IMAGES", "Batch", "Progress", "Result", "local", "prepare", "save_images"]
 
 #: where the images go, inside the output folder
 IMAGES = "images"
 _BINARY = getattr(os, "O_BINARY", 0)
-#: how many times one item waits out a 429 before it counts as failed
+#: how many times one item waits out a 429 (past the client's retries) before it counts as failed
 RATE_LIMIT_ROUNDS = 50
 
 
@@ -200,116 +198,100 @@ async def local(
     progress: Progress | None = None,
     max_retries: int = 2,
 ) -> AsyncIterator[Result]:
-    """Send what is left of ``batch``; yield a :class:`Result` per item as it completes.
+    """Send what is left of ``batch`` through the client's ``images.batch``; yield a :class:`Result` per item.
 
-    ``stop`` set (Ctrl-C): no new item starts; the ones in flight finish. ``budget`` (USD): an item starts
-    only while the estimates of what is done and in flight, plus its own, stay within it.
+    The client fans out and paces; this engine keeps the books through its hooks: the journal's ``sent``
+    before each send, the images and the journal's ``done`` after each answer. ``stop`` set (Ctrl-C): no
+    new item starts; the ones in flight finish. ``budget`` (USD): an item starts only while the estimates
+    of what is done and in flight, plus its own, stay within it.
     """
 
     from imagewire.batch.transport import HTTP, Transport
-    from imagewire_client import (
-        APIConnectionError,
-        APIStatusError,
-        AsyncClient,
-        ImagewireError,
-        QuotaExceededError,
-        RateLimitError,
-    )
+    from imagewire_client import AsyncClient
+    from imagewire_client.batch import BatchRequest, BatchResult
 
     limiter = limiter if limiter is not None else Limiter()
     progress = progress if progress is not None else Progress()
     stop = stop if stop is not None else asyncio.Event()
     journal = batch.journal
     folder = batch.out / IMAGES
-    queue = deque(batch.todo(retry_unknown=retry_unknown, retry_failed=retry_failed))
-    progress.total = len(queue)
-    transport = Transport(limiter=limiter)
+    todo = batch.todo(retry_unknown=retry_unknown, retry_failed=retry_failed)
+    progress.total = len(todo)
+    transport = Transport()
     http = HTTP(transport)
     # every line passed the client's checks in prepare(): they are not run again for each send
     client = AsyncClient(**{**batch.client_options, "validate": False}, http_client=http, max_retries=max_retries)
     folder.mkdir(parents=True, exist_ok=True)
     committed = 0.0
-    results: asyncio.Queue[Result | None] = asyncio.Queue()
 
-    async def one(item: Item) -> Result:
-        call = client.images.generate if item.operation == "generations" else client.images.edit
-        usd = batch.costs.get(item.id)
-        limited = 0
-        while True:
-            journal.sent(item.id)
-            try:
-                answer = await call(**item.fields)
-                blobs = [await image.acontent() for image in answer.data]
-                files = save_images(folder, item.id, blobs)
-            except RateLimitError as err:
-                if isinstance(err, QuotaExceededError) or limited >= RATE_LIMIT_ROUNDS:
-                    return _fail(item, err)
-                limited += 1
-                continue  # the limiter is closed until the provider's retry-after
-            except APIConnectionError as err:
-                if err.outcome == "unsent":  # the client's retries did not reach the provider either
-                    journal.pending(item.id)
-                    return Result(item.id, "failed", error=str(err), line=item.line, unreachable=True)
-                journal.failed(item.id, f"no answer: {err}", state="unknown")
-                return Result(item.id, "unknown", error=f"no answer: {err}", line=item.line)
-            except APIStatusError as err:
-                return _fail(item, err)
-            except (ImagewireError, OSError) as err:
-                return _fail(item, err)
-            journal.done_soon(item.id, files, usd)  # committed with the next send, or at the end of this turn
-            return Result(item.id, "done", tuple(files), usd=usd, line=item.line)
-
-    def _fail(item: Item, err: BaseException) -> Result:
-        text = f"{type(err).__name__}: {err}"
-        journal.failed(item.id, text)
-        return Result(item.id, "failed", error=text, line=item.line)
-
-    async def worker() -> None:
+    def requests() -> Iterator[BatchRequest]:
         nonlocal committed
-        while queue and not stop.is_set():
-            item = queue[0]
+        for index, item in enumerate(todo):
             usd = batch.costs.get(item.id)
+            if stop.is_set():
+                return
             if budget is not None and committed + (usd or 0.0) > budget + 1e-9:
                 stop.set()
-                break
-            queue.popleft()
+                return
             committed += usd or 0.0
             progress.in_flight += 1
-            try:
-                result = await one(item)
-            finally:
-                progress.in_flight -= 1
-            if result.state == "done":
-                progress.done += 1
-                progress.images += len(result.files)
-                progress.spent += usd or 0.0
+            yield BatchRequest(index, item.id, item.operation, item.fields)
+
+    def before_send(request: BatchRequest) -> None:
+        journal.sent(request.id)
+
+    async def after_answer(answered: BatchResult) -> Result:
+        nonlocal committed
+        item = todo[answered.index]
+        usd = batch.costs.get(item.id)
+        progress.in_flight -= 1
+        result = await _settle(answered, item, usd, journal, folder)
+        if result.state == "done":
+            progress.done += 1
+            progress.images += len(result.files)
+            progress.spent += usd or 0.0
+        else:
+            committed -= usd or 0.0
+            if result.state == "unknown":
+                progress.unknown += 1
             else:
-                committed -= usd or 0.0
-                if result.state == "unknown":
-                    progress.unknown += 1
-                else:
-                    progress.failed += 1
-            results.put_nowait(result)
+                progress.failed += 1
+        return result
 
-    async def all_workers() -> None:
-        try:
-            await asyncio.gather(*(worker() for _ in range(max(1, min(concurrency, len(queue) or 1)))))
-        finally:
-            results.put_nowait(None)
-
-    runner = asyncio.ensure_future(all_workers())
     try:
-        while True:
-            result = await results.get()
-            if result is None:
-                break
-            yield result
-        await runner
+        async for answered in client.images.batch(
+            requests(),
+            concurrency=max(1, min(concurrency, len(todo) or 1)),
+            limiter=limiter,
+            raw=True,
+            before_send=before_send,
+            after_answer=after_answer,
+            rate_limit_rounds=RATE_LIMIT_ROUNDS,
+        ):
+            yield answered.value
     finally:
-        if not runner.done():
-            runner.cancel()
-            with contextlib.suppress(BaseException):
-                await runner
         await client.close()
         await http.aclose()
         await transport.aclose()
+
+
+async def _settle(answered: Any, item: Item, usd: float | None, journal: Journal, folder: Path) -> Result:
+    """Journal what became of one item (its images written first) and say it as a :class:`Result`."""
+    outcome, err = answered.outcome, answered.error
+    if outcome == "done":
+        try:
+            files = save_images(folder, item.id, await answered.aimages())
+        except Exception as failure:  # a download or a write: the item failed (``--retry-failed`` sends it again)
+            outcome, err = "failed", failure
+        else:
+            journal.done_soon(item.id, files, usd)  # committed with the next send, or at the end of this turn
+            return Result(item.id, "done", tuple(files), usd=usd, line=item.line)
+    if outcome == "unsent":  # the client's retries did not reach the provider either: nothing was made
+        journal.pending(item.id)
+        return Result(item.id, "failed", error=str(err), line=item.line, unreachable=True)
+    if outcome == "unknown":
+        journal.failed(item.id, f"no answer: {err}", state="unknown")
+        return Result(item.id, "unknown", error=f"no answer: {err}", line=item.line)
+    text = f"{type(err).__name__}: {err}"
+    journal.failed(item.id, text)
+    return Result(item.id, "failed", error=text, line=item.line)

@@ -1,4 +1,4 @@
-"""A lean HTTP/1.1 transport for many concurrent requests, with the rate limiter in front of every send.
+"""A lean HTTP/1.1 transport for many concurrent requests (the client's batch paces them above it).
 
 httpx's default pool scans every waiting request against every connection each time one frees up, so at a
 concurrency of 64 its bookkeeping costs more than the requests. This transport keeps idle keep-alive
@@ -7,9 +7,6 @@ streams (``content-length``, chunked, or read to close) and reads each answer wh
 It sits under the client (``AsyncClient(http_client=httpx.AsyncClient(transport=...))``), so the client's
 checks, retries and error mapping are unchanged: failures are raised as the httpx exceptions the client
 classifies (``ConnectError`` never reached the server; ``ReadError``/``RemoteProtocolError`` may have).
-
-Every send first waits for the :class:`~imagewire.batch.limiter.Limiter`, and every answer's status and
-headers feed it; retries made by the client pass through it too.
 
 :class:`HTTP` is the ``httpx.AsyncClient`` over it: each URL is parsed once, and a plain send (no httpx
 auth, no redirects to follow, no event hooks) goes straight to the transport instead of through httpx's
@@ -28,8 +25,6 @@ import httpx
 from httpx._client import UseClientDefault
 from httpx._exceptions import request_context
 from httpx._types import AuthTypes
-
-from imagewire.batch.limiter import Limiter
 
 __all__ = ["HTTP", "Transport"]
 
@@ -57,16 +52,14 @@ def _timeouts(request: httpx.Request) -> tuple[float | None, float | None, float
 
 
 class Transport(httpx.AsyncBaseTransport):
-    """HTTP/1.1 with keep-alive; ``limiter`` paces sends; ``on_answer(status, headers)`` sees every answer."""
+    """HTTP/1.1 with keep-alive; ``on_answer(status, headers)`` sees every answer."""
 
     def __init__(
         self,
         *,
-        limiter: Limiter | None = None,
         ssl_context: ssl.SSLContext | None = None,
         on_answer: Callable[[int, httpx.Headers], None] | None = None,
     ) -> None:
-        self.limiter = limiter
         self.on_answer = on_answer
         self._ssl = ssl_context
         self._idle: dict[tuple[str, str, int], list[_Conn]] = {}
@@ -103,8 +96,6 @@ class Transport(httpx.AsyncBaseTransport):
         return None
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if self.limiter is not None:
-            await self.limiter.acquire()
         url = request.url
         scheme = url.scheme
         port = url.port or (443 if scheme == "https" else 80)
@@ -116,8 +107,6 @@ class Transport(httpx.AsyncBaseTransport):
         except BaseException:
             conn.close()
             raise
-        if self.limiter is not None:
-            self.limiter.observe(response.status_code, response.headers)
         if self.on_answer is not None:
             self.on_answer(response.status_code, response.headers)
         return response

@@ -62,6 +62,7 @@ if TYPE_CHECKING:
     import httpx
 
     from ._model import ShapeError
+    from .batch import Gate
 
 __all__ = [
     "DEFAULT_MAX_RETRIES",
@@ -114,6 +115,8 @@ class Options(NamedTuple):
     extra_query: Mapping[str, str] | None = None
     extra_body: Mapping[str, Any] | None = None
     deadline: float | None = None
+    #: a request of ``images.batch``: the limiter and the hook every send of it passes first
+    gate: Gate | None = None
 
 
 #: redirects an API call follows (within its own origin) and an image download follows (anywhere)
@@ -820,9 +823,8 @@ class _Base:
     def _retries(self, opts: Options) -> int:
         return self.max_retries if opts.max_retries is None else opts.max_retries
 
-    def _read(self, op_key: str, response: httpx.Response) -> Any:
-        """Read a JSON answer as the operation's result; a ResponseContractError if it is not one."""
-        answer, shape_error = _answer_types()
+    def _decoded(self, response: httpx.Response) -> Any:
+        """The JSON of an answer, holding at most ``max_images`` images; a ResponseContractError if not."""
         try:
             payload = json.loads(response.content)
         except (ValueError, UnicodeDecodeError):
@@ -843,6 +845,13 @@ class _Base:
                     f"for n={asked or 1} (see max_images=)",
                     "/data",
                 )
+        return payload
+
+    def _read(self, op_key: str, response: httpx.Response) -> Any:
+        """Read a JSON answer as the operation's result; a ResponseContractError if it is not one."""
+        answer, shape_error = _answer_types()
+        payload = self._decoded(response)
+        sent = _sent(response)
         try:
             result = answer.from_dict(payload)
         except shape_error as err:
@@ -1190,6 +1199,8 @@ class SyncBase(_Base):
             try:
                 if _over(deadline):
                     raise _timed_out("the call", deadline, request)
+                if opts.gate is not None:
+                    opts.gate.enter_sync(self._sleep)
                 response = self._exchange(request, deadline)
             except httpx.HTTPError as exc:
                 if _over(deadline):
@@ -1200,6 +1211,8 @@ class SyncBase(_Base):
                     attempt += 1
                     continue
                 raise to_client_error(exc, request, retried=attempt > 0) from exc
+            if opts.gate is not None:
+                opts.gate.answered(response.status_code, response.headers)
             if not stream or response.status_code >= 400:
                 try:
                     what = "the answer" if response.status_code < 400 else "the error answer"
@@ -1455,6 +1468,8 @@ class AsyncBase(_Base):
             try:
                 if _over(deadline):
                     raise _timed_out("the call", deadline, request)
+                if opts.gate is not None:
+                    await opts.gate.enter()
                 response = await self._exchange(request, deadline)
             except httpx.HTTPError as exc:
                 if _over(deadline):
@@ -1465,6 +1480,8 @@ class AsyncBase(_Base):
                     attempt += 1
                     continue
                 raise to_client_error(exc, request, retried=attempt > 0) from exc
+            if opts.gate is not None:
+                opts.gate.answered(response.status_code, response.headers)
             if not stream or response.status_code >= 400:
                 try:
                     what = "the answer" if response.status_code < 400 else "the error answer"

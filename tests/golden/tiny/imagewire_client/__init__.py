@@ -8,8 +8,9 @@
     result.save("out/")
 
 Names are imported on first use, so ``import imagewire_client`` stays cheap. The public
-modules ``catalog`` (models, operations, providers and the questions asked of them), ``media`` (image
-files: sniffing, inputs) and ``wire`` (redaction, server-sent events) serve tools built on the client. The engine's
+modules ``batch`` (what ``client.images.batch`` yields, its rate limiter), ``catalog`` (models, operations,
+providers and the questions asked of them), ``media`` (image files: sniffing, inputs) and ``wire``
+(redaction, server-sent events) serve tools built on the client. The engine's
 functional API stays available underneath in ``imagewire_client.api`` and ``.models`` (the
 engine's strict reader: it raises on answers that break the contract; the facade reads past them).
 """
@@ -140,8 +141,8 @@ __all__ = [
 ]
 
 
-#: the public modules, imported on first use: ``imagewire_client.catalog``, ``.media``, ``.wire``
-_MODULES = ("catalog", "media", "wire")
+#: the public modules, imported on first use: ``imagewire_client.batch``, ``.catalog``, ``.media``, ``.wire``
+_MODULES = ("batch", "catalog", "media", "wire")
 
 
 def __getattr__(name: str) -> Any:

@@ -1,4 +1,4 @@
-"""The adaptive limiter (fed by x-ratelimit-* and 429s) and the reference provider's --rate-limit bucket."""
+"""The batch's adaptive limiter (fed by x-ratelimit-* and 429s) and the reference provider's --rate-limit bucket."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import itertools
 
 import pytest
 
-from imagewire.batch.limiter import Limiter, parse_duration
 from imagewire.server.ratelimit import Bucket
+from imagewire_client.batch import Limiter, parse_duration
 
 
 class Clock:
@@ -118,3 +118,25 @@ def test_server_bucket_headers_describe_its_rate() -> None:
     limiter = Limiter(clock=clock)
     limiter.observe(429, {k.decode(): v.decode() for k, v in headers.items()})
     assert limiter.rate == pytest.approx(20.0)
+
+
+def test_acquire_sync_spaces_threads_evenly() -> None:
+    import threading
+    import time
+
+    limiter = Limiter(rate=50.0)
+    times: list[float] = []
+
+    def one() -> None:
+        limiter.acquire_sync()
+        times.append(time.monotonic())
+
+    threads = [threading.Thread(target=one) for _ in range(11)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    times.sort()
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert sum(gaps) == pytest.approx(0.2, abs=0.06)
+    assert min(gaps) > 0.01
