@@ -5,6 +5,10 @@ rewrite one part and put the body back together unchanged elsewhere); :func:`par
 :class:`Part` s (name, filename, content type, data) for the validator, the reference provider and the
 request dump of the image commands. Tolerant as recordings need: the boundary comes from the content type or,
 failing that, from the body's first line; line breaks may be ``\\r\\n`` or ``\\n``; nothing here raises.
+
+:class:`Reader` reads the same parts as the body arrives, piece by piece (the reference provider streams
+uploads through it): a part's head, then its data in pieces, then its end; only a part's head is held whole
+(at most ``max_head`` bytes, else :class:`FormError`).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-__all__ = ["Body", "Part", "Section", "boundary", "param", "parse", "split"]
+__all__ = ["Body", "FormError", "Part", "Reader", "Section", "boundary", "param", "parse", "split"]
 
 _BOUNDARY = re.compile(r'(?i)boundary="?([^";,]+)"?')
 _FIRST_LINE = re.compile(rb"--([^\r\n]{1,200})\r?\n")
@@ -79,23 +83,27 @@ class Section:
     @property
     def headers(self) -> dict[str, str]:
         """Header name (lower case) -> value."""
-        out: dict[str, str] = {}
-        for line in self.head.decode("utf-8", errors="replace").splitlines():
-            key, colon, value = line.partition(":")
-            if colon:
-                out[key.strip().lower()] = value.strip()
-        return out
+        return _headers(self.head)
 
     def part(self) -> Part:
-        headers = self.headers
-        disposition = headers.get("content-disposition", "")
-        return Part(
-            param(disposition, "name") or "",
-            param(disposition, "filename"),
-            headers.get("content-type"),
-            self.data,
-            headers,
-        )
+        return _part(self.headers, self.data)
+
+
+def _headers(head: bytes) -> dict[str, str]:
+    """Header lines -> {name (lower case): value}."""
+    out: dict[str, str] = {}
+    for line in head.decode("utf-8", errors="replace").splitlines():
+        key, colon, value = line.partition(":")
+        if colon:
+            out[key.strip().lower()] = value.strip()
+    return out
+
+
+def _part(headers: dict[str, str], data: bytes) -> Part:
+    disposition = headers.get("content-disposition", "")
+    return Part(
+        param(disposition, "name") or "", param(disposition, "filename"), headers.get("content-type"), data, headers
+    )
 
 
 def _section(body: bytes, start: int, end: int) -> Section:
@@ -163,3 +171,113 @@ def parse(body: bytes, content_type: str) -> list[Part] | None:
     if found is None:
         return [] if boundary(content_type, body) else None
     return found.parts()
+
+
+class FormError(ValueError):
+    """A form :class:`Reader` will not read: a part's head longer than ``max_head``."""
+
+
+class Reader:
+    """The parts of a form as its body arrives: :meth:`feed` each piece, then :meth:`finish`.
+
+    Each returns what the bytes so far complete, in order: a :class:`Part` (its head; ``data`` empty) when a
+    part begins, ``bytes`` of its data, and ``None`` when it ends. The parts, their heads and their data are
+    those :func:`parse` reads from the whole body, however the body is cut into pieces (one difference: a head
+    ends at the first blank line, where :func:`parse` prefers a ``\\r\\n`` one). What is held between pieces
+    is a part's head, or a delimiter's length of its data (so the line break before a delimiter is never
+    passed on as data); the rest is passed on as it comes.
+    """
+
+    def __init__(self, boundary: str, *, max_head: int = 16 * 1024) -> None:
+        self.delimiter = b"--" + boundary.encode("latin-1", errors="replace")
+        self.max_head = max_head
+        self._state = "preamble"  # -> after (a delimiter) -> head -> data -> after ... -> done
+        self._buf = b""
+        self._newline = b"\r\n"  # the line break of the part being read (it ends its data)
+
+    @property
+    def done(self) -> bool:
+        """The closing delimiter was read (what follows it is ignored)."""
+        return self._state == "done"
+
+    def feed(self, data: bytes) -> list[Part | bytes | None]:
+        if self._state == "done":
+            return []
+        self._buf += data
+        out: list[Part | bytes | None] = []
+        while self._step(out, final=False):
+            pass
+        return out
+
+    def finish(self) -> list[Part | bytes | None]:
+        """The rest, at the end of the body: a part cut off by the end ends there, as :func:`parse` reads it."""
+        out: list[Part | bytes | None] = []
+        while self._step(out, final=True):
+            pass
+        if self._state in ("after", "head"):  # a section without a blank line: all head, no data
+            out += [_part(_headers(self._lead(self._buf)), b""), None]
+        elif self._state == "data":
+            data = self._buf
+            out += [data[: -len(self._newline)] if data.endswith(self._newline) else data, None]
+        self._state, self._buf = "done", b""
+        return [item for item in out if item != b""]
+
+    def _lead(self, buf: bytes) -> bytes:
+        return buf[2:] if buf.startswith(b"\r\n") else buf[1:] if buf.startswith(b"\n") else buf
+
+    def _step(self, out: list[Part | bytes | None], *, final: bool) -> bool:
+        """Read what the buffer holds in the current state; False when it needs more bytes (or is done)."""
+        buf, delimiter = self._buf, self.delimiter
+        if self._state == "preamble":
+            at = buf.find(delimiter)
+            if at < 0:
+                self._buf = buf[-(len(delimiter) - 1) :] if len(delimiter) > 1 else b""
+                return False
+            self._buf, self._state = buf[at + len(delimiter) :], "after"
+            return True
+        if self._state == "after":
+            if len(buf) < 2 and not final:
+                return False
+            if buf.startswith(b"--"):
+                if len(buf) <= len(delimiter) and not final:
+                    return False
+                if not (buf.startswith(delimiter) or buf.startswith(delimiter, 1)):  # not the next delimiter
+                    self._state, self._buf = "done", b""
+                    return False
+            if len(buf) < 2:
+                return False  # the end of the body: finish() reads what is left as a part's head
+            self._buf, self._state = self._lead(buf), "head"
+            return True
+        if self._state == "head":
+            ends = [(at, sep) for sep in (b"\r\n\r\n", b"\n\n") if (at := buf.find(sep)) >= 0]
+            cut = buf.find(delimiter)
+            if cut >= 0 and all(cut < at + len(sep) for at, sep in ends):  # no blank line before the delimiter
+                out += [_part(_headers(buf[:cut]), b""), None]
+                self._buf, self._state = buf[cut + len(delimiter) :], "after"
+                return True
+            if not ends:
+                if len(buf) > self.max_head + len(delimiter):
+                    raise FormError(f"a part's head is longer than {self.max_head:,} bytes")
+                return False
+            at, sep = min(ends)
+            if at > self.max_head:
+                raise FormError(f"a part's head is longer than {self.max_head:,} bytes")
+            self._newline = b"\n" if sep == b"\n\n" else b"\r\n"
+            out.append(_part(_headers(buf[:at]), b""))
+            self._buf, self._state = buf[at + len(sep) :], "data"
+            return True
+        if self._state == "data":
+            cut = buf.find(delimiter)
+            if cut < 0:
+                keep = len(delimiter) + 1  # a delimiter's start and the line break before it
+                if len(buf) > keep:
+                    out.append(buf[:-keep])
+                    self._buf = buf[-keep:]
+                return False
+            data = buf[:cut]
+            if data.endswith(self._newline):
+                data = data[: -len(self._newline)]
+            out += [data, None] if data else [None]
+            self._buf, self._state = buf[cut + len(delimiter) :], "after"
+            return True
+        return False

@@ -200,41 +200,44 @@ class Provider:
         if delay > 0:
             await asyncio.sleep(delay)
 
-        parsed = await reading.read(request, state, op)
-        if p.in_body(path):  # the deployment is the body's model
-            body_model = parsed.fields.get("model")
-            deployment = body_model if isinstance(body_model, str) else None
-        model_id = planning.model_for(p, op, parsed.fields, deployment)
-        self._log(request, model=model_id)
-        model = p.models.get(model_id)
-        if model is None:
-            raise ApiError(
-                404, f"The model `{model_id}` does not exist or you do not have access to it.", code="model_not_found"
-            )
-        rules = model.operations.get(op)
-        if rules is None:
-            offering = [m for m, entry in p.models.items() if op in entry.operations]
-            raise ApiError(
-                400,
-                f"Invalid value: '{model_id}'. {model_id} does not offer {op}; models that do: {', '.join(offering)}.",
-                param="model",
-                code="invalid_value",
-            )
-        if parsed.encoding == "json" and op == "edits":
-            reading.resolve_references(request, state, parsed)
-        planning.limits(model_id, rules, parsed)
-        planning.check_request(p, op, model_id, parsed)
-        planning.inputs_usable(model_id, rules, parsed)
-        prompt = str(parsed.fields.get("prompt") or "")
-        if "moderation_blocked" in active or planning.MARKER.search(prompt):
-            raise planning.moderation(p, model_id, rules, request_id)
-        plan = planning.plan(p, op, model_id, rules, parsed)
-        rendered = answers.cached_all(plan)
-        if rendered is None:  # Pillow runs in a worker thread; a cached picture answers without the hop
-            rendered = await run_in_threadpool(answers.render_all, plan)
-        if plan.stream:
-            return answers.stream_answer(p, plan, rendered)
-        return answers.json_answer(state, request, plan, rendered)
+        with await reading.read(request, state, op) as parsed:  # its spooled files deleted at the end
+            if p.in_body(path):  # the deployment is the body's model
+                body_model = parsed.fields.get("model")
+                deployment = body_model if isinstance(body_model, str) else None
+            model_id = planning.model_for(p, op, parsed.fields, deployment)
+            self._log(request, model=model_id)
+            model = p.models.get(model_id)
+            if model is None:
+                raise ApiError(
+                    404,
+                    f"The model `{model_id}` does not exist or you do not have access to it.",
+                    code="model_not_found",
+                )
+            rules = model.operations.get(op)
+            if rules is None:
+                offering = [m for m, entry in p.models.items() if op in entry.operations]
+                raise ApiError(
+                    400,
+                    f"Invalid value: '{model_id}'. {model_id} does not offer {op}; models that do: {', '.join(offering)}.",
+                    param="model",
+                    code="invalid_value",
+                )
+            if parsed.encoding == "json" and op == "edits":
+                reading.resolve_references(request, state, parsed)
+            planning.limits(model_id, rules, parsed)
+            parsed.load()  # the files, into memory once their sizes passed the model's limits
+            planning.check_request(p, op, model_id, parsed)
+            planning.inputs_usable(model_id, rules, parsed)
+            prompt = str(parsed.fields.get("prompt") or "")
+            if "moderation_blocked" in active or planning.MARKER.search(prompt):
+                raise planning.moderation(p, model_id, rules, request_id)
+            plan = planning.plan(p, op, model_id, rules, parsed)
+            rendered = answers.cached_all(plan)
+            if rendered is None:  # Pillow runs in a worker thread; a cached picture answers without the hop
+                rendered = await run_in_threadpool(answers.render_all, plan)
+            if plan.stream:
+                return answers.stream_answer(p, plan, rendered)
+            return answers.json_answer(state, request, plan, rendered)
 
     def _authorize(self, request: Request) -> None:
         key = self.state.api_key

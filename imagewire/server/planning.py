@@ -96,20 +96,17 @@ def _default_model(persona: Persona, op: str) -> str:
 
 
 def limits(model_id: str, rules: OperationRules, parsed: Parsed) -> None:
-    """413 for an input file over the model's limit."""
+    """413 for an input file over the model's limit (from the sizes received: nothing is read for it)."""
     spec = rules.images
     if spec is not None and spec.max_bytes is not None:
-        for part, upload in zip(parsed.image_parts, parsed.images, strict=False):
-            if len(upload.data) > spec.max_bytes:
-                raise _file_too_large(part, len(upload.data), spec.max_bytes, model_id, "per image")
+        for part, size in parsed.sizes("image"):
+            if size > spec.max_bytes:
+                raise _file_too_large(part, size, spec.max_bytes, model_id, "per image")
     mask = rules.mask
-    if (
-        parsed.mask is not None
-        and mask is not None
-        and mask.max_bytes is not None
-        and len(parsed.mask.data) > mask.max_bytes
-    ):
-        raise _file_too_large("mask", len(parsed.mask.data), mask.max_bytes, model_id, "as a mask")
+    if mask is not None and mask.max_bytes is not None:
+        for part, size in parsed.sizes("mask"):
+            if size > mask.max_bytes:
+                raise _file_too_large(part, size, mask.max_bytes, model_id, "as a mask")
 
 
 def check_request(persona: Persona, op: str, model_id: str, parsed: Parsed) -> None:

@@ -32,8 +32,9 @@ def _tally(answers: list[str]) -> tuple[str | None, str]:
     return (refusals[0] if refusals else None), ", ".join(f"{n} x {a}" for a, n in sorted(counts.items()))
 
 
-def uploads(port: int, *, count: int = 6, size: int = 12 * MB) -> tuple[str | None, str]:
-    """Six concurrent edits, each uploading a 12 MB file (within the 16 MB limit): 72 MB in all."""
+def uploads(port: int, *, count: int = 6, size: int = 100 * MB) -> tuple[str | None, str]:
+    """Six concurrent edits, each uploading a 100 MB file (within the 128 MB body limit, past the model's
+    50 MB per image): 600 MB in all."""
     data = b"\x89PNG\r\n\x1a\n" + bytes(size)
 
     def one(_: int) -> str:
@@ -44,6 +45,11 @@ def uploads(port: int, *, count: int = 6, size: int = 12 * MB) -> tuple[str | No
 
     with ThreadPoolExecutor(count) as pool:
         return _tally(list(pool.map(one, range(count))))
+
+
+def uploads_read(port: int) -> tuple[str | None, str]:
+    """Six concurrent edits, each uploading a 12 MB file (within every limit, so each is read): 72 MB in all."""
+    return uploads(port, size=12 * MB)
 
 
 def slow_body(port: int, *, give_up: float = 12.0) -> tuple[str | None, str]:
@@ -109,8 +115,13 @@ class Attack:
 
 BASE = {"api_key": KEY}
 ATTACKS = {
-    # bound: twice the 72 MB the uploads hold, plus 50 MB
-    "server-uploads": Attack(uploads, "400 invalid_image", 2 * 72 + 50, 15, {**BASE, "max_body_bytes": 16 * MB}),
+    # the uploads are spooled to disk as they arrive and refused by their size: the bound is the 120 MB of
+    # the cases that upload nothing (2 x the 128 MB limit + 50 MB would be 306 MB)
+    "server-uploads": Attack(uploads, "413 file_too_large", 120, 25, {**BASE, "max_body_bytes": 128 * MB}),
+    # files within the limits are read into memory once: twice the 72 MB they hold, plus 50 MB
+    "server-uploads-read": Attack(
+        uploads_read, "400 invalid_image", 2 * 72 + 50, 15, {**BASE, "max_body_bytes": 16 * MB}
+    ),
     # the deadline: a 2 s body timeout, plus 2 s
     "server-slow-body": Attack(slow_body, "408", 120, 2 + 2, {**BASE, "body_timeout": 2.0}),
     "server-crowd": Attack(crowd, "429 rate_limit_exceeded", 120, 15, {**BASE, "max_concurrent": 4, "latency_ms": 500}),

@@ -1,9 +1,10 @@
 """Print the before/after table of the hostile cases (Markdown), one row per case.
 
-    .venv/bin/python tests/hostile/hostile_table.py BEFORE_CHECKOUT [AFTER_CHECKOUT]
+    .venv/bin/python tests/hostile/hostile_table.py BEFORE_CHECKOUT [AFTER_CHECKOUT] [--case NAME ...]
 
 BEFORE_CHECKOUT is a checkout of an older commit (``git worktree add --detach /tmp/before <commit>``);
-AFTER_CHECKOUT defaults to this one. Each case runs in a child process against each checkout.
+AFTER_CHECKOUT defaults to this one. Each case runs in a child process against each checkout; ``--case``
+runs only the rows named (to refresh them after a change).
 """
 
 from __future__ import annotations
@@ -20,11 +21,15 @@ from hostile_harness import ROOT, bound_mb, run_case, run_client_case
 
 
 def main(argv: list[str]) -> int:
+    wanted = {argv[i + 1] for i, arg in enumerate(argv[:-1]) if arg == "--case"}
+    argv = [arg for i, arg in enumerate(argv) if arg != "--case" and (i == 0 or argv[i - 1] != "--case")]
     before = Path(argv[0]).resolve()
     after = Path(argv[1]).resolve() if len(argv) > 1 else ROOT
     print("| case | before | after | bound (RSS, time) |")
     print("|---|---|---|---|")
     for name, spec in KIT.items():
+        if wanted and name not in wanted:
+            continue
         cells = []
         for root in (before, after):
             with tempfile.TemporaryDirectory(prefix="hostile-input-") as tmp:
@@ -37,10 +42,14 @@ def main(argv: list[str]) -> int:
         bound = spec.rss_mb or bound_mb(spec.limit)
         print(f"| {name} | {cells[0]} | {cells[1]} | {bound:.0f} MB, {spec.seconds:.0f} s |", flush=True)
     for name, attack in ATTACKS.items():
+        if wanted and name not in wanted:
+            continue
         env = {"HOSTILE_SERVER": json.dumps(attack.options)}
         cells = [run_case("serve", root=root, env=env, during=attack.run).summary() for root in (before, after)]
         print(f"| {name} | {cells[0]} | {cells[1]} | {attack.rss_mb:.0f} MB, {attack.seconds:.1f} s |", flush=True)
     for name, hostile in CLIENT.items():
+        if wanted and name not in wanted:
+            continue
         cells = []
         for root in (before, after):
             outcome = run_client_case(name, hostile, root=root)

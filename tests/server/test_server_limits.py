@@ -1,15 +1,19 @@
 """Limits of the reference provider: concurrent requests (429 the OpenAI way), the time to send a body (408),
-uploads parsed as they arrive and refused past the size limit (413)."""
+uploads parsed as they arrive and refused past the size limit (413), file parts spooled to disk and read
+into memory only once their size passed the model's limit, text parts and part heads bounded."""
 
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from collections.abc import AsyncIterator
+from typing import ClassVar
 
 import httpx
+import pytest
 from support.server import KEY, picture
 
-from imagewire.server import make_app
+from imagewire.server import make_app, reading
 
 AUTH = {"Authorization": f"Bearer {KEY}"}
 BODY = {"model": "dall-e-2", "prompt": "p", "size": "256x256"}
@@ -76,3 +80,109 @@ def test_an_upload_past_the_limit_is_refused_while_it_arrives() -> None:
         assert sent < 64  # refused before the whole body was sent
 
     _run({"max_body_bytes": 1024 * 1024}, scenario)
+
+
+EDIT = URL.replace("generations", "edits")
+
+
+def _form(*parts: tuple[bytes, bytes]) -> bytes:
+    """A form body with boundary ``x``: (head, data) per part."""
+    return b"".join(b"--x\r\n" + head + b"\r\n\r\n" + data + b"\r\n" for head, data in parts) + b"--x--\r\n"
+
+
+def _file(name: str, data: bytes) -> tuple[bytes, bytes]:
+    head = f'Content-Disposition: form-data; name="{name}"; filename="{name}.png"\r\nContent-Type: image/png'
+    return head.encode(), data
+
+
+PROMPT = (b'Content-Disposition: form-data; name="prompt"', b"p")
+DALL_E_2 = (b'Content-Disposition: form-data; name="model"', b"dall-e-2")
+FORM = {**AUTH, "Content-Type": "multipart/form-data; boundary=x"}
+
+
+class Spool(tempfile.SpooledTemporaryFile[bytes]):
+    """The server's spools, recorded: how many bytes each had when it went to disk, and each closed."""
+
+    made: ClassVar[list[Spool]] = []
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.rolled_at: int | None = None
+        Spool.made.append(self)
+
+    def rollover(self) -> None:
+        if self.rolled_at is None:
+            self.rolled_at = self.tell()
+        super().rollover()
+
+
+@pytest.fixture
+def spools(monkeypatch: pytest.MonkeyPatch) -> list[Spool]:
+    """The spools the server makes during the test."""
+    Spool.made = []
+    monkeypatch.setattr(reading.tempfile, "SpooledTemporaryFile", Spool)
+    return Spool.made
+
+
+def test_a_file_past_the_models_limit_is_spooled_to_disk_and_refused_unread(
+    spools: list[Spool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read: list[str] = []
+    monkeypatch.setattr(reading.Received, "upload", lambda self: read.append(self.part))
+    head, data = _file("image", picture() + bytes(5 * 1024 * 1024))  # past dall-e-2's 4 MiB, sent in 64 KiB pieces
+
+    async def body() -> AsyncIterator[bytes]:
+        yield _form(PROMPT, DALL_E_2).removesuffix(b"--x--\r\n") + b"--x\r\n" + head + b"\r\n\r\n"
+        for at in range(0, len(data), 64 * 1024):
+            yield data[at : at + 64 * 1024]
+        yield b"\r\n--x--\r\n"
+
+    async def scenario(http: httpx.AsyncClient) -> None:
+        answer = await http.post(EDIT, content=body(), headers=FORM)
+        assert answer.status_code == 413, answer.text
+        assert answer.json()["error"]["code"] == "file_too_large"
+        assert f"{len(data):,} bytes is too large" in answer.json()["error"]["message"]  # counted as it was spooled
+
+    _run({"max_body_bytes": 8 * 1024 * 1024}, scenario)
+    assert read == []  # never read into memory
+    [spool] = spools
+    # to disk once past the threshold (the piece that crossed it included), long before the 5 MB were in
+    assert spool.rolled_at is not None and spool.rolled_at < reading.SPOOL_BYTES + 128 * 1024
+    assert spool.closed  # deleted once answered
+
+
+def test_files_within_the_limits_are_read_once_and_their_spools_deleted(spools: list[Spool]) -> None:
+    image = picture(256, 256, alpha=True)
+
+    async def scenario(http: httpx.AsyncClient) -> None:
+        content = _form(PROMPT, DALL_E_2, _file("image", image + bytes(2 * 1024 * 1024)))
+        # a PNG followed by 2 MB: past the spool threshold; within the limits; Pillow reads the image
+        answer = await http.post(EDIT, content=content, headers=FORM)
+        assert answer.status_code == 200, answer.text
+
+    _run({}, scenario)
+    [spool] = spools
+    assert spool.rolled_at is not None and spool.closed
+
+
+def test_a_text_part_and_a_part_head_are_bounded() -> None:
+    async def scenario(http: httpx.AsyncClient) -> None:
+        big = (b'Content-Disposition: form-data; name="prompt"', b"p" * (reading.MAX_FIELD_BYTES + 1))
+        answer = await http.post(EDIT, content=_form(big), headers=FORM)
+        assert answer.status_code == 400 and "at most 1,048,576 bytes" in answer.json()["error"]["message"]
+        long_head = (b"X-Filler: " + b"y" * 20_000, b"")
+        answer = await http.post(EDIT, content=_form(long_head), headers=FORM)
+        assert answer.status_code == 400 and "head is longer" in answer.json()["error"]["message"]
+
+    _run({}, scenario)
+
+
+def test_the_boundary_may_come_from_the_bodys_first_line() -> None:
+    async def scenario(http: httpx.AsyncClient) -> None:
+        content = _form(PROMPT, DALL_E_2, _file("image", picture(256, 256, alpha=True)))
+        headers = {**AUTH, "Content-Type": "multipart/form-data"}
+        assert (await http.post(EDIT, content=content, headers=headers)).status_code == 200
+        answer = await http.post(EDIT, content=b"no delimiter here", headers=headers)
+        assert answer.status_code == 400 and "no boundary" in answer.json()["error"]["message"]
+
+    _run({}, scenario)
