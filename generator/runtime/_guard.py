@@ -14,21 +14,25 @@ Nothing here imports httpx; the client hands in the raw chunks it reads.
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 __all__ = [
     "CREDENTIAL_HEADERS",
     "DEFAULT_LIMITS",
+    "Body",
     "Deadline",
     "DeadlineExceeded",
     "LimitExceeded",
     "Limits",
     "Reader",
     "Stream",
+    "Undecodable",
     "private_address",
     "read_all",
     "same_origin",
@@ -63,6 +67,10 @@ class LimitExceeded(Exception):
         self.limit = limit
 
 
+class Undecodable(Exception):
+    """An answer's content coding is corrupt (or not what its Content-Encoding says)."""
+
+
 class DeadlineExceeded(Exception):
     """The call took longer than its deadline."""
 
@@ -95,79 +103,246 @@ class Deadline:
 # ---------------------------------------------------------------- bounded decoding
 
 
-def _engine(encoding: str) -> zlib._Decompress | None:
-    coding = encoding.strip().lower()
-    if coding in ("gzip", "x-gzip"):
-        return zlib.decompressobj(16 + zlib.MAX_WBITS)
-    if coding == "deflate":
-        return zlib.decompressobj(zlib.MAX_WBITS | 32)  # zlib or gzip header, detected
+class _Zlib:
+    """gzip (also several members in a row) or deflate (with or without its zlib header)."""
+
+    def __init__(self, coding: str) -> None:
+        self.gzip = coding != "deflate"
+        self.raw = False
+        self.engine = self._new()
+
+    def _new(self) -> zlib._Decompress:
+        if self.raw:
+            return zlib.decompressobj(-zlib.MAX_WBITS)
+        return zlib.decompressobj(16 + zlib.MAX_WBITS if self.gzip else zlib.MAX_WBITS | 32)
+
+    def feed(self, data: bytes, step: int) -> Iterator[bytes]:
+        engine = self.engine
+        while data:
+            try:
+                out = engine.decompress(data, step)
+            except zlib.error:
+                if self.raw or self.gzip:
+                    raise
+                self.raw = True  # deflate without its zlib header, as some servers send it
+                engine = self.engine = self._new()
+                continue
+            if out:
+                yield out
+            data = engine.unconsumed_tail
+            if engine.eof and not data:
+                data = engine.unused_data.lstrip(b"\0")
+                engine = self.engine = self._new()  # another gzip member (or trailing zeros)
+
+    def finish(self, step: int) -> Iterator[bytes]:
+        out = self.engine.flush(step)
+        if out:
+            yield out
+
+
+class _Brotli:
+    """br through a brotli (or brotlicffi) whose ``process`` takes ``output_buffer_limit`` (brotli >= 1.2)."""
+
+    def __init__(self, module: Any) -> None:
+        self.engine = module.Decompressor()
+
+    def feed(self, data: bytes, step: int) -> Iterator[bytes]:
+        out = self.engine.process(data, output_buffer_limit=step)
+        while out:
+            yield out
+            out = self.engine.process(b"", output_buffer_limit=step)  # what the limit held back
+
+    def finish(self, step: int) -> Iterator[bytes]:
+        return self.feed(b"", step)
+
+
+class _Zstd:
+    """zstd through zstandard, whose decoder takes no output limit. A zstd block holds at most 128 kB and takes
+    at least 4 bytes, so the input goes in in slices small enough that one slice decodes to about ``step``
+    bytes at most (never less than 4 bytes: at most 256 kB)."""
+
+    BLOCK = 128 * 1024
+
+    def __init__(self, module: Any) -> None:
+        self.module = module
+        self.engine = module.ZstdDecompressor().decompressobj()
+
+    def feed(self, data: bytes, step: int) -> Iterator[bytes]:
+        size = max(4, 4 * (step // self.BLOCK - 1))
+        for start in range(0, len(data), size):
+            piece = data[start : start + size]
+            while piece:
+                out = self.engine.decompress(piece)
+                if out:
+                    yield out
+                piece = b""
+                if self.engine.eof:  # the next frame
+                    piece = self.engine.unused_data
+                    self.engine = self.module.ZstdDecompressor().decompressobj()
+
+    def finish(self, step: int) -> Iterator[bytes]:
+        return iter(())
+
+
+_MODULES: dict[str, Any] = {}
+
+
+def _module(name: str) -> Any:
+    """An optional decoder module (brotli, brotlicffi, zstandard), imported on first use; None if absent."""
+    if name not in _MODULES:
+        import importlib
+
+        try:
+            _MODULES[name] = importlib.import_module(name)
+        except ImportError:
+            _MODULES[name] = None
+    return _MODULES[name]
+
+
+def _brotli() -> Any:
+    """The installed brotli module, if it can decode with an output limit (brotli >= 1.2, brotlicffi >= 1.2)."""
+    for name in ("brotli", "brotlicffi"):
+        module = _module(name)
+        if module is not None:
+            process = module.Decompressor.process
+            try:
+                import inspect
+
+                takes: Any = inspect.signature(process).parameters
+            except (TypeError, ValueError):  # a C method without a signature: its docstring tells
+                takes = process.__doc__ or ""
+            if "output_buffer_limit" in takes:
+                return module
+    return None
+
+
+def _engine(coding: str) -> _Zlib | _Brotli | _Zstd | None:
+    """A bounded decoder of one content coding; None for one this client cannot bound."""
+    if coding in ("gzip", "x-gzip", "deflate"):
+        return _Zlib(coding)
+    if coding == "br":
+        module = _brotli()
+        return _Brotli(module) if module is not None else None
+    if coding == "zstd":
+        module = _module("zstandard")
+        return _Zstd(module) if module is not None else None
     return None
 
 
 class Reader:
     """Raw chunks in, decoded bytes out, never more than ``step`` bytes of output per step.
 
-    ``encoding`` is the answer's Content-Encoding (``gzip``, ``deflate`` or none); ``feed`` yields the
-    decoded bytes in pieces of at most ``step`` bytes, however much a chunk would expand."""
+    ``encoding`` is the answer's Content-Encoding: gzip, deflate, br (brotli >= 1.2 installed) or zstd
+    (zstandard installed), or several of them in the order applied; ``feed`` yields the decoded bytes in
+    pieces of at most ``step`` bytes (about 1 MB more for zstd), however much a chunk would expand. An
+    encoding it cannot decode within bounds is a ``ValueError`` when the reader is made."""
 
     def __init__(self, encoding: str | None, step: int) -> None:
-        self.encodings = [e for e in (encoding or "").split(",") if e.strip() and e.strip().lower() != "identity"]
-        if len(self.encodings) > 1 or (self.encodings and _engine(self.encodings[0]) is None):
+        codings = [e.strip().lower() for e in (encoding or "").split(",")]
+        codings = [c for c in codings if c and c != "identity"]
+        engines = [_engine(c) for c in reversed(codings)]  # the last applied is undone first
+        if any(e is None for e in engines):
             raise ValueError(f"unsupported Content-Encoding {encoding!r}")
+        self.encodings = codings
         self.step = max(1, step)
-        self._engine = _engine(self.encodings[0]) if self.encodings else None
-        self._raw = False
+        self._engines = [e for e in engines if e is not None]
+
+    @property
+    def identity(self) -> bool:
+        return not self._engines
 
     def feed(self, chunk: bytes) -> Iterator[bytes]:
-        engine = self._engine
-        if engine is None:
-            for start in range(0, len(chunk), self.step):
-                yield chunk[start : start + self.step]
+        if not self._engines:
+            step = self.step
+            if len(chunk) <= step:
+                if chunk:
+                    yield chunk
+                return
+            for start in range(0, len(chunk), step):
+                yield chunk[start : start + step]
             return
-        data = chunk
-        while data:
-            try:
-                out = engine.decompress(data, self.step)
-            except zlib.error:
-                if self._raw or self.encodings[0].strip().lower() != "deflate":
-                    raise
-                self._raw = True  # deflate without its zlib header, as some servers send it
-                engine = self._engine = zlib.decompressobj(-zlib.MAX_WBITS)
-                continue
-            if out:
-                yield out
-            data = engine.unconsumed_tail
-            if engine.eof and not data:
-                rest = engine.unused_data.lstrip(b"\0")
-                if not rest:
-                    return
-                engine = self._engine = _engine(self.encodings[0])  # another gzip member
-                assert engine is not None
-                data = rest
+        yield from self._through(0, chunk, final=False)
 
     def finish(self) -> Iterator[bytes]:
-        if self._engine is not None:
-            out = self._engine.flush(self.step)
-            if out:
-                yield out
+        if self._engines:
+            yield from self._through(0, b"", final=True)
+
+    def _through(self, level: int, data: bytes, *, final: bool) -> Iterator[bytes]:
+        engine = self._engines[level]
+        pieces = engine.feed(data, self.step) if data else iter(())
+        if final:
+            pieces = itertools.chain(pieces, engine.finish(self.step))
+        last = level == len(self._engines) - 1
+        try:
+            for piece in pieces:
+                if last:
+                    yield piece
+                else:
+                    yield from self._through(level + 1, piece, final=False)
+        except Undecodable:
+            raise
+        except Exception as err:  # zlib.error, brotli.error, zstandard.ZstdError
+            coding = self.encodings[len(self.encodings) - 1 - level]
+            raise Undecodable(f"the answer is not valid {coding} ({type(err).__name__}: {err})") from None
+        if final and not last:
+            yield from self._through(level + 1, b"", final=True)
+
+
+class Body:
+    """The decoded bytes of one answer, gathered from its raw chunks within ``limit`` and the deadline.
+
+    One reader for the sync and async clients alike: they hand each chunk to :meth:`add` and take
+    :meth:`bytes` at the end. :class:`LimitExceeded` as soon as there are more than ``limit`` bytes (for an
+    answer without a content coding, before reading anything when ``length`` (Content-Length) says so);
+    :class:`DeadlineExceeded` when the deadline passes between chunks. An encoding that cannot be decoded
+    within bounds is a ``ValueError`` when the body is made."""
+
+    __slots__ = ("_deadline", "_parts", "_reader", "_size", "limit", "what")
+
+    def __init__(
+        self, encoding: str | None, limit: int, what: str, deadline: Deadline, length: int | None = None
+    ) -> None:
+        reader = Reader(encoding, min(limit + 1, _MB)) if encoding else None  # decoded a megabyte at a time
+        self._reader = None if reader is None or reader.identity else reader
+        self.limit = limit
+        self.what = what
+        self._deadline = deadline
+        self._parts: list[bytes] = []
+        self._size = 0
+        if self._reader is None and length is not None and length > limit:
+            raise LimitExceeded(what, limit)
+
+    def add(self, chunk: bytes) -> None:
+        self._deadline.check(self.what)
+        if self._reader is None:
+            self._size += len(chunk)
+            if self._size > self.limit:
+                raise LimitExceeded(self.what, self.limit)
+            self._parts.append(chunk)
+            return
+        for piece in self._reader.feed(chunk):
+            self._take(piece)
+
+    def _take(self, piece: bytes) -> None:
+        self._size += len(piece)
+        if self._size > self.limit:
+            raise LimitExceeded(self.what, self.limit)
+        self._parts.append(piece)
+
+    def bytes(self) -> bytes:
+        if self._reader is not None:
+            for piece in self._reader.finish():
+                self._take(piece)
+        parts = self._parts
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 def read_all(chunks: Iterable[bytes], encoding: str | None, limit: int, what: str, deadline: Deadline) -> bytes:
-    """Every decoded byte of ``chunks``; :class:`LimitExceeded` as soon as there are more than ``limit``,
-    :class:`DeadlineExceeded` when the deadline passes between chunks."""
-    reader = Reader(encoding, limit + 1)
-    out = bytearray()
+    """Every decoded byte of ``chunks`` (see :class:`Body`)."""
+    body = Body(encoding, limit, what, deadline)
     for chunk in chunks:
-        deadline.check(what)
-        for piece in reader.feed(chunk):
-            out += piece
-            if len(out) > limit:
-                raise LimitExceeded(what, limit)
-    for piece in reader.finish():
-        out += piece
-        if len(out) > limit:
-            raise LimitExceeded(what, limit)
-    return bytes(out)
+        body.add(chunk)
+    return body.bytes()
 
 
 class Stream:

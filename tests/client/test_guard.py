@@ -42,24 +42,69 @@ def bomb(megabytes: int) -> bytes:
     ],
 )
 def test_answers_decode_whole_within_the_limit(encoding: str | None, encode: object) -> None:
-    body = b'{"data": [' + b'{"b64_json": "QUJD"},' * 1000 + b"{}]}"
-    got = guard.read_all(chunks(encode(body), 100), encoding, len(body), "the answer", guard.Deadline(None))  # type: ignore[operator]
-    assert got == body
+    got = guard.read_all(chunks(encode(BODY), 100), encoding, len(BODY), "the answer", guard.Deadline(None))  # type: ignore[operator]
+    assert got == BODY
 
 
-def test_a_gzip_bomb_is_refused_while_decoding_without_holding_it() -> None:
-    compressed = bomb(256)  # 256 MB once decoded, about 250 kB sent
+BODY = b'{"data": [' + b'{"b64_json": "QUJD"},' * 1000 + b"{}]}"
+
+
+def refused_within_memory(compressed: bytes, encoding: str) -> None:
+    """A bomb of ``encoding`` is refused at the 1 MB limit while decoding, never holding 4 MB."""
     tracemalloc.start()
-    with pytest.raises(guard.LimitExceeded, match="larger than 1,048,576 bytes"):
-        guard.read_all(chunks(compressed), "gzip", MB, "the answer", guard.Deadline(None))
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
+    try:
+        with pytest.raises(guard.LimitExceeded, match="larger than 1,048,576 bytes"):
+            guard.read_all(chunks(compressed), encoding, MB, "the answer", guard.Deadline(None))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
     assert peak < 4 * MB
 
 
+def test_a_gzip_bomb_is_refused_while_decoding_without_holding_it() -> None:
+    refused_within_memory(bomb(256), "gzip")  # 256 MB once decoded, about 250 kB sent
+
+
 def test_an_unknown_encoding_is_refused() -> None:
-    with pytest.raises(ValueError, match="unsupported Content-Encoding 'br'"):
-        guard.read_all([b"x"], "br", 10, "the answer", guard.Deadline(None))
+    with pytest.raises(ValueError, match="unsupported Content-Encoding 'compress'"):
+        guard.read_all([b"x"], "compress", 10, "the answer", guard.Deadline(None))
+
+
+def test_codings_applied_one_after_the_other_are_undone_in_turn_each_bounded() -> None:
+    twice = gzip.compress(zlib.compress(BODY))  # deflate first, then gzip
+    assert guard.read_all(chunks(twice, 50), "deflate, gzip", len(BODY), "the answer", guard.Deadline(None)) == BODY
+    refused_within_memory(gzip.compress(bomb(64)), "gzip, gzip")  # the inner decoder is bounded too
+
+
+def test_a_declared_length_over_the_limit_is_refused_before_reading() -> None:
+    with pytest.raises(guard.LimitExceeded, match="larger than 10 bytes"):
+        guard.Body(None, 10, "the answer", guard.Deadline(None), length=11)
+    body = guard.Body("gzip", 10, "the answer", guard.Deadline(None), length=11)  # compressed: counted decoded
+    body.add(gzip.compress(b"0123456789"))
+    assert body.bytes() == b"0123456789"
+    lying = guard.Body(None, 10, "the answer", guard.Deadline(None), length=5)  # the count still holds
+    with pytest.raises(guard.LimitExceeded):
+        lying.add(b"0123456789A")
+
+
+def test_a_corrupt_coding_is_a_typed_error() -> None:
+    with pytest.raises(guard.Undecodable, match="not valid gzip"):
+        guard.read_all([b"not gzip at all"], "gzip", 100, "the answer", guard.Deadline(None))
+
+
+def test_brotli_answers_decode_and_a_brotli_bomb_is_refused_while_decoding() -> None:
+    brotli = pytest.importorskip("brotli", reason="brotli is not installed: br answers are left to httpx")
+    if guard._brotli() is None:
+        pytest.skip(f"brotli {brotli.__version__} decodes without an output limit (brotli >= 1.2 does)")
+    assert guard.read_all(chunks(brotli.compress(BODY), 100), "br", len(BODY), "x", guard.Deadline(None)) == BODY
+    refused_within_memory(brotli.compress(bytes(256 * MB), quality=5), "br")  # a few hundred bytes sent
+
+
+def test_zstd_answers_decode_and_a_zstd_bomb_is_refused_while_decoding() -> None:
+    zstandard = pytest.importorskip("zstandard", reason="zstandard is not installed: zstd answers are left to httpx")
+    frames = zstandard.ZstdCompressor().compress(BODY[:100]) + zstandard.ZstdCompressor().compress(BODY[100:])
+    assert guard.read_all(chunks(frames, 7), "zstd", len(BODY), "x", guard.Deadline(None)) == BODY
+    refused_within_memory(zstandard.ZstdCompressor(level=19).compress(bytes(256 * MB)), "zstd")
 
 
 def test_the_deadline_counts_across_chunks() -> None:

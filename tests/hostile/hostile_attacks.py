@@ -148,6 +148,9 @@ class Hostile:
 CLIENT = {
     "client-gzip-json": Hostile("gzip-json", "ResponseTooLargeError"),
     "client-gzip-error": Hostile("gzip-error", "ResponseTooLargeError"),
+    # brotli and zstd bombs (run where brotli >= 1.2 and zstandard are installed; httpx then asks for them)
+    "client-br-json": Hostile("br-json", "ResponseTooLargeError", options={"megabytes": 512}),
+    "client-zstd-json": Hostile("zstd-json", "ResponseTooLargeError", options={"megabytes": 512}),
     "client-huge-body": Hostile("huge-body", "ResponseTooLargeError"),
     "client-slow-body": Hostile("slow-body", "APITimeoutError"),
     "client-slow-headers": Hostile("slow-headers", "APITimeoutError"),

@@ -139,6 +139,8 @@ def _stream() -> tuple[str | None, str, dict[str, Any]]:
 for _name in (
     "client-gzip-json",
     "client-gzip-error",
+    "client-br-json",
+    "client-zstd-json",
     "client-huge-body",
     "client-slow-body",
     "client-slow-headers",

@@ -34,6 +34,22 @@ def gzip_of(prefix: bytes, filler: bytes, total: int) -> bytes:
     return b"".join([*parts, engine.flush()])
 
 
+def packed_of(coding: str, prefix: bytes, filler: bytes, total: int) -> bytes:
+    """``prefix`` followed by ``filler`` up to ``total`` bytes, brotli- or zstd-compressed (the module installed)."""
+    chunk = filler * (MB // len(filler))
+    if coding == "br":
+        import brotli  # type: ignore[import-not-found]
+
+        engine = brotli.Compressor(quality=1)
+        parts = [engine.process(prefix), *(engine.process(chunk) for _ in range(total // MB)), engine.finish()]
+        return b"".join(parts)
+    import zstandard  # type: ignore[import-not-found]
+
+    writer = zstandard.ZstdCompressor(level=3).compressobj()
+    parts = [writer.compress(prefix), *(writer.compress(chunk) for _ in range(total // MB)), writer.flush()]
+    return b"".join(parts)
+
+
 class Handler(socketserver.BaseRequestHandler):
     server: Server
 
@@ -88,6 +104,14 @@ class Handler(socketserver.BaseRequestHandler):
     def do_gzip_json(self, sock: socket.socket, path: str) -> None:
         """A JSON answer that is a gzip bomb (a b64 image that never ends)."""
         self._send(sock, "200 OK", {"Content-Type": "application/json", "Content-Encoding": "gzip"}, self.server.bomb)
+
+    def do_br_json(self, sock: socket.socket, path: str) -> None:
+        """A JSON answer that is a brotli bomb (a b64 image that never ends)."""
+        self._send(sock, "200 OK", {"Content-Type": "application/json", "Content-Encoding": "br"}, self.server.bomb)
+
+    def do_zstd_json(self, sock: socket.socket, path: str) -> None:
+        """A JSON answer that is a zstd bomb (a b64 image that never ends)."""
+        self._send(sock, "200 OK", {"Content-Type": "application/json", "Content-Encoding": "zstd"}, self.server.bomb)
 
     def do_gzip_error(self, sock: socket.socket, path: str) -> None:
         """A 400 whose error body is a gzip bomb."""
@@ -177,6 +201,9 @@ class Server(socketserver.ThreadingTCPServer):
                 b'{"created": 1, "data": [{"b64_json": "' if behavior == "gzip-json" else b'{"error": {"message": "'
             )
             self.bomb = gzip_of(prefix, b"A", int(options.get("megabytes", 1024)) * MB)
+        elif behavior in ("br-json", "zstd-json"):
+            prefix = b'{"created": 1, "data": [{"b64_json": "'
+            self.bomb = packed_of(behavior.split("-")[0], prefix, b"A", int(options.get("megabytes", 1024)) * MB)
 
 
 def main() -> None:

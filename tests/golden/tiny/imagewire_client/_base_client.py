@@ -36,7 +36,7 @@ from ._errors import (
     ValidationError,
 )
 from ._facts import ANSWER, COMPLETED_EVENT, FILE_PARTS, USER_AGENT
-from ._guard import Deadline, DeadlineExceeded, LimitExceeded, Limits, Reader, private_address, read_all, same_origin
+from ._guard import Body, Deadline, DeadlineExceeded, LimitExceeded, Limits, Undecodable, private_address, same_origin
 from ._guard import Stream as EventLines
 from ._logs import log_response, log_retry, logger, redact_url, remember_secret
 from ._multipart import InputFileError, Upload, encode, read_file
@@ -289,6 +289,28 @@ def _whole(response: httpx.Response, limit: int, what: str) -> bytes:
     if len(response.content) > limit:
         raise _too_large(LimitExceeded(what, limit), response)
     return response.content
+
+
+def _opened(response: httpx.Response, limit: int, what: str, deadline: Deadline) -> tuple[Body, bool]:
+    """The reader of ``response``'s body and whether it reads the raw bytes (False: an encoding this client
+    cannot decode within bounds, which httpx decodes and the reader counts once decoded)."""
+    length = response.headers.get("content-length")
+    try:
+        size = int(length) if length is not None and length.isdigit() else None
+        return Body(response.headers.get("content-encoding"), limit, what, deadline, size), True
+    except ValueError:
+        return Body(None, limit, what, deadline), False
+
+
+def _unread(
+    err: LimitExceeded | DeadlineExceeded | Undecodable, response: httpx.Response, what: str, deadline: Deadline
+) -> ImagewireError:
+    """The typed error for a body that could not be read to its end."""
+    if isinstance(err, LimitExceeded):
+        return _too_large(err, response)
+    if isinstance(err, DeadlineExceeded):
+        return _timed_out(what, deadline, response.request)
+    return ResponseContractError(str(err), status_code=response.status_code, body="", pointer="")
 
 
 def _over(deadline: Deadline) -> bool:
@@ -1070,6 +1092,8 @@ class Stream(Generic[E]):
             raise _too_large(err, response) from None
         except DeadlineExceeded as err:
             raise APITimeoutError(str(err), request=response.request, outcome="uncertain") from None
+        except Undecodable as err:
+            raise ResponseContractError(str(err), status_code=response.status_code, pointer="") from None
         except httpx.HTTPError as exc:
             if _over(self._deadline):
                 raise _timed_out("the stream", self._deadline, response.request) from exc
@@ -1171,22 +1195,17 @@ class SyncBase(_Base):
         """Read the whole body, decoded, within ``limit`` bytes and the deadline (a typed error if not)."""
         if hasattr(response, "_content"):  # read already (a transport that hands over whole answers)
             return _whole(response, limit, what)
-        encoding = response.headers.get("content-encoding")
         try:
-            Reader(encoding, 1)
-            chunks = response.iter_raw()
-        except ValueError:  # an encoding decoded by httpx (br, zstd): counted once decoded
-            encoding, chunks = None, response.iter_bytes()
-        try:
-            body = read_all(chunks, encoding, limit, what, deadline)
-        except LimitExceeded as err:
-            raise _too_large(err, response) from None
-        except DeadlineExceeded:
-            raise _timed_out(what, deadline, response.request) from None
+            body, raw = _opened(response, limit, what, deadline)
+            for chunk in response.iter_raw() if raw else response.iter_bytes():
+                body.add(chunk)
+            data = body.bytes()
+        except (LimitExceeded, DeadlineExceeded, Undecodable) as err:
+            raise _unread(err, response, what, deadline) from None
         finally:
             response.close()
-        response._content = body
-        return body
+        response._content = data
+        return data
 
     def _send(self, request: httpx.Request, *, stream: bool, opts: Options, deadline: Deadline) -> httpx.Response:
         import httpx
@@ -1347,6 +1366,8 @@ class AsyncStream(Generic[E]):
             raise _too_large(err, response) from None
         except DeadlineExceeded as err:
             raise APITimeoutError(str(err), request=response.request, outcome="uncertain") from None
+        except Undecodable as err:
+            raise ResponseContractError(str(err), status_code=response.status_code, pointer="") from None
         except httpx.HTTPError as exc:
             if _over(self._deadline):
                 raise _timed_out("the stream", self._deadline, response.request) from exc
@@ -1430,32 +1451,17 @@ class AsyncBase(_Base):
         """Read the whole body, decoded, within ``limit`` bytes and the deadline (a typed error if not)."""
         if hasattr(response, "_content"):  # read already (a transport that hands over whole answers)
             return _whole(response, limit, what)
-        encoding = response.headers.get("content-encoding")
         try:
-            reader = Reader(encoding, limit + 1)
-            chunks = response.aiter_raw()
-        except ValueError:  # an encoding decoded by httpx (br, zstd): counted once decoded
-            reader, chunks = Reader(None, limit + 1), response.aiter_bytes()
-        out = bytearray()
-        try:
-            async for chunk in chunks:
-                deadline.check(what)
-                for piece in reader.feed(chunk):
-                    out += piece
-                    if len(out) > limit:
-                        raise LimitExceeded(what, limit)
-            for piece in reader.finish():
-                out += piece
-                if len(out) > limit:
-                    raise LimitExceeded(what, limit)
-        except LimitExceeded as err:
-            raise _too_large(err, response) from None
-        except DeadlineExceeded:
-            raise _timed_out(what, deadline, response.request) from None
+            body, raw = _opened(response, limit, what, deadline)
+            async for chunk in response.aiter_raw() if raw else response.aiter_bytes():
+                body.add(chunk)
+            data = body.bytes()
+        except (LimitExceeded, DeadlineExceeded, Undecodable) as err:
+            raise _unread(err, response, what, deadline) from None
         finally:
             await response.aclose()
-        response._content = body = bytes(out)
-        return body
+        response._content = data
+        return data
 
     async def _send(self, request: httpx.Request, *, stream: bool, opts: Options, deadline: Deadline) -> httpx.Response:
         import httpx
