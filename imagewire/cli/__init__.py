@@ -176,13 +176,9 @@ def _usage_error(err: typer.TyperException, args: Sequence[str]) -> int:
     if callable(report):
         code: int = report(err, args)
         return code
-    keys = [key for key in given_keys(args) if key]
+    from imagewire.cli.common import Redactor
 
-    def redact(text: str) -> str:  # a key given on the command line is never echoed
-        for key in keys:
-            text = text.replace(key, "[REDACTED]")
-        return text
-
+    redact = Redactor(*given_keys(args), *_key_values())  # as every other line: a key is never echoed
     if ctx is not None:
         print(redact(ctx.get_usage()), file=sys.stderr)
         print(f"Try '{ctx.command_path} --help' for help.", file=sys.stderr)

@@ -190,3 +190,14 @@ def test_a_body_in_the_markdown_report_cannot_close_its_code_block() -> None:
     block = markdown.split("````\n", 2)  # a fence longer than any run of backticks in the body
     assert len(block) == 3 and "<script>alert(1)</script>" in block[1]
     assert "<script>" not in block[0] + block[2] and "\x1b" not in markdown
+
+
+def test_replaying_leaves_the_word_replay_alone_in_later_output(capsys: pytest.CaptureFixture[str]) -> None:
+    from imagewire.check.replay import Replayer
+    from imagewire_client.wire import mask_secrets
+
+    Replayer()  # its client's key is masked for the rest of the process: it must be no word
+    assert mask_secrets("check --replay PATH: replay a recording") == "check --replay PATH: replay a recording"
+    assert cli.main(["check", "--replay"]) == 2  # a usage error names the option
+    err = capsys.readouterr().err
+    assert "--replay" in err and "[REDACTED]" not in err
