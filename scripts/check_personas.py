@@ -42,7 +42,7 @@ def run(persona: str, record: Path, faults: tuple[str, ...] = ()) -> dict[str, o
     report_file = record / persona / "report.json"
     argv = ["--live", "--provider", persona, "--base-url", server.base_url, "--api-key", KEY]
     argv += ["--prices-from", "local", "--budget", "0.01", "--record", str(record / persona)]
-    argv += ["--json", str(report_file), "--quiet"]
+    argv += ["--json-out", str(report_file), "--quiet"]
     for setting in SETTINGS.get(persona, []):
         argv += ["--setting", setting]
     output = io.StringIO()

@@ -101,7 +101,9 @@ def test_check_replay_reads_the_packaged_spec(installed: Path, outside: Path) ->
     cassette = outside / "relay.yaml"
     shutil.copyfile(RECORDING, cassette)
     shutil.copyfile(RECORDING.with_name("bothub-dalle3.expect.yaml"), outside / "relay.expect.yaml")
-    out = _run(installed / "imagewire", "check", "--replay", cassette, "--json", outside / "report.json", cwd=outside)
+    out = _run(
+        installed / "imagewire", "check", "--replay", cassette, "--json-out", outside / "report.json", cwd=outside
+    )
     assert "2 interactions: 2 conforms" in out, out
     report = json.loads((outside / "report.json").read_text())
     assert "conforms" in json.dumps(report)

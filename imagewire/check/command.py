@@ -4,8 +4,10 @@
 prints a matrix provider x operation x model with verdict counts, then every interaction that does not
 conform (``--all``: every interaction), named ``file#N`` with N counted from 1, its findings ordered by
 consequence (the deciding one first, the rest folded by kind), and the skipped ones with why.
-``--show-body`` adds each request and answer, scrubbed and truncated. ``--json`` / ``--markdown`` /
-``--html`` write the same report as files.
+``--show-body`` adds each request and answer, scrubbed and truncated. ``--json`` / ``--markdown`` print
+the report as JSON / Markdown instead (as every command's ``--json`` prints JSON); ``--json-out FILE`` /
+``--markdown-out FILE`` / ``--html-out FILE`` write it to files. The spellings of earlier versions
+(``--json FILE``, ``--markdown FILE``, ``--html FILE``) are refused in one line naming the new one.
 
 Exit status (:mod:`imagewire.exits`): 0 when nothing is a violation (conforming
 answers, declared quirks and deviations); 1 on a violation or a verdict that differs from the expectation
@@ -135,9 +137,11 @@ class Args:
     timeout: float = 120.0
     plan_only: bool = False
     spec: str | None = None
-    json: str | None = None
-    markdown: str | None = None
-    html: str | None = None
+    #: the report on stdout instead of the text report: "json" or "markdown" (``--json`` / ``--markdown``)
+    print_as: str | None = None
+    json_out: str | None = None
+    markdown_out: str | None = None
+    html_out: str | None = None
     allow_violations: bool = False
     no_expectations: bool = False
     write_expectations: bool = False
@@ -248,29 +252,34 @@ def check(
     ] = False,
     spec: SpecOpt = None,
     as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json", help="print the report as JSON (one entry per interaction) instead", rich_help_panel=_REPORT
+        ),
+    ] = False,
+    as_markdown: Annotated[
+        bool, typer.Option("--markdown", help="print the report as Markdown instead", rich_help_panel=_REPORT)
+    ] = False,
+    json_out: Annotated[
         str | None,
         typer.Option(
-            "--json",
-            metavar="FILE",
-            help="write the report as JSON (one entry per interaction)",
-            rich_help_panel=_REPORT,
-            show_default=False,
+            "--json-out", metavar="FILE", help="write the report as JSON", rich_help_panel=_REPORT, show_default=False
         ),
     ] = None,
-    markdown: Annotated[
+    markdown_out: Annotated[
         str | None,
         typer.Option(
-            "--markdown",
+            "--markdown-out",
             metavar="FILE",
             help="write the report as Markdown",
             rich_help_panel=_REPORT,
             show_default=False,
         ),
     ] = None,
-    html: Annotated[
+    html_out: Annotated[
         str | None,
         typer.Option(
-            "--html",
+            "--html-out",
             metavar="FILE",
             help="write the report as one self-contained HTML page",
             rich_help_panel=_REPORT,
@@ -300,6 +309,8 @@ def check(
         raise typer.BadParameter("--replay and --live do not go together", param_hint="'--live'")
     if not live and not replay:
         raise typer.BadParameter("one of --replay PATH or --live is required", param_hint="'--replay'")
+    if as_json and as_markdown:
+        raise typer.BadParameter("--json and --markdown do not go together", param_hint="'--markdown'")
     try:
         document = str(spec_path(spec))
     except FileNotFoundError as err:
@@ -317,9 +328,10 @@ def check(
         timeout=timeout,
         plan_only=plan_only,
         spec=document,
-        json=as_json,
-        markdown=markdown,
-        html=html,
+        print_as="json" if as_json else "markdown" if as_markdown else None,
+        json_out=json_out,
+        markdown_out=markdown_out,
+        html_out=html_out,
         allow_violations=allow_violations,
         no_expectations=no_expectations,
         write_expectations=write_expectations,
@@ -344,7 +356,9 @@ def check(
     )
     report.allow_violations = args.allow_violations
     _write_reports(args, report)
-    if args.quiet:
+    if args.print_as:
+        print(_render(args, args.print_as, report), end="")
+    elif args.quiet:
         from imagewire.check.report import summary_line
 
         print(summary_line(report))
@@ -364,20 +378,55 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run("check", argv)
 
 
+def report_usage_error(err: typer.TyperException, args: Sequence[str]) -> int:
+    """A usage error; one that comes of an earlier version's spelling (``--json FILE``) says what it is now."""
+    from imagewire.cli import print_usage_error
+
+    old = old_spelling(args)
+    if old is None:
+        return print_usage_error(err, args)
+    print(f"error: {old}", file=sys.stderr)
+    return exits.USAGE
+
+
+#: the report files' options of earlier versions -> what writes that file now
+_RENAMED = {"--json": "--json-out", "--markdown": "--markdown-out", "--html": "--html-out"}
+
+
+def old_spelling(args: Sequence[str]) -> str | None:
+    """What an earlier version's report option in ``args`` is now spelled (``--json FILE`` -> ``--json-out
+    FILE``), or ``None`` when there is none."""
+    for index, arg in enumerate(args):
+        option, equals, value = arg.partition("=")
+        if option not in _RENAMED:
+            continue
+        if not equals:
+            following = args[index + 1] if index + 1 < len(args) else ""
+            if option != "--html" and (not following or following.startswith("-")):
+                continue  # the flag, as it is now
+            value = following or "FILE"
+        now = "there is no --html" if option == "--html" else f"{option} prints the report on stdout"
+        return f"{option} takes no file name: {now}; write the file with {_RENAMED[option]} {value}"
+    return None
+
+
+_RENDERERS: dict[str, Callable[..., str]] = {"markdown": render_markdown, "html": render_html}
+
+
+def _render(args: Args, kind: str, report: CheckReport, extra: dict[str, Any] | None = None) -> str:
+    """The report as ``kind`` (json, markdown, html); ``extra`` keys join the JSON document."""
+    if kind == "json":
+        text = render_json(report)
+        return text if extra is None else json.dumps(json.loads(text) | extra, indent=2, ensure_ascii=False) + "\n"
+    return functools.partial(_RENDERERS[kind], show_all=args.all)(report)
+
+
 def _write_reports(args: Args, report: CheckReport, extra: dict[str, Any] | None = None) -> None:
-    outputs: tuple[tuple[str | None, Callable[..., str]], ...] = (
-        (args.json, render_json),
-        (args.markdown, functools.partial(render_markdown, show_all=args.all)),
-        (args.html, functools.partial(render_html, show_all=args.all)),
-    )
-    for target, render in outputs:
+    for kind, target in (("json", args.json_out), ("markdown", args.markdown_out), ("html", args.html_out)):
         if target:
             path = Path(target)
             path.parent.mkdir(parents=True, exist_ok=True)
-            text = render(report)
-            if extra is not None and render is render_json:
-                text = json.dumps(json.loads(text) | extra, indent=2, ensure_ascii=False) + "\n"
-            path.write_text(text, encoding="utf-8")
+            path.write_text(_render(args, kind, report, extra), encoding="utf-8")
 
 
 # ---------------------------------------------------------------- --live
@@ -422,11 +471,12 @@ def _main_live(args: Args) -> int:
     where = connection.base_url or PROVIDERS[provider].base_url or "?"
     for name, value in settings.items():
         where = where.replace("{" + name + "}", value)
-    print(redact(live.render_plan(plan, decisions, budget=budget, where=where)), flush=True)
+    talk = sys.stderr if args.print_as else sys.stdout  # with --json / --markdown, stdout holds the report alone
+    print(redact(live.render_plan(plan, decisions, budget=budget, where=where)), file=talk, flush=True)
     if args.plan_only:
         return exits.OK
     if not any(d.send for d in decisions):
-        print("nothing to send")
+        print("nothing to send", file=talk)
         return exits.OK
     try:
         judge = Judge(spec_path=args.spec)
@@ -443,7 +493,7 @@ def _main_live(args: Args) -> int:
             record_dir=record_dir,
             transport=LIVE_TRANSPORT,
             timeout=args.timeout,
-            out=None if args.quiet else sys.stdout,
+            out=None if args.quiet else talk,
             redact=redact,
         )
     except ImagewireError as problem:  # no key, a missing setting: nothing was sent
@@ -455,7 +505,9 @@ def _main_live(args: Args) -> int:
     extra = {"live": _live_json(run)}
     report.allow_violations = args.allow_violations
     _write_reports(args, report, extra)
-    if args.quiet:
+    if args.print_as:  # scrubbed as recorded, as the text report is
+        print(_render(args, args.print_as, report, extra), end="")
+    elif args.quiet:
         from imagewire.check.report import summary_line
 
         print(redact(summary_line(report)))
@@ -471,7 +523,8 @@ def _main_live(args: Args) -> int:
     where_to = run.cassette if run.cassette is not None else "nothing recorded"
     print(
         f"{len(run.sent)} probe(s) sent in {run.seconds:.1f} s, estimated spend {money}; {skipped} skipped; "
-        f"recorded (scrubbed) to {where_to}"
+        f"recorded (scrubbed) to {where_to}",
+        file=talk,
     )
     return report.exit_code()
 

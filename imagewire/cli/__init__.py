@@ -19,7 +19,7 @@ from typer.core import TyperCommand, TyperGroup
 
 from imagewire import exits
 
-__all__ = ["COMMANDS", "Command", "given_keys", "load", "main", "run"]
+__all__ = ["COMMANDS", "Command", "given_keys", "load", "main", "print_usage_error", "run"]
 
 
 class Command(NamedTuple):
@@ -169,13 +169,22 @@ def _key_values() -> list[str]:
 
 
 def _usage_error(err: typer.TyperException, args: Sequence[str]) -> int:
-    """Exit 2 with the usage line and the message (the image commands add the rule, and a JSON document)."""
+    """Exit 2 with the usage line and the message (a command's module may report its own: the image commands
+    add the rule and a JSON document, check names the new spelling of an old option)."""
     ctx = getattr(err, "ctx", None)
     command = getattr(ctx, "command", None)
+    if command is None and args and args[0] in _LOADED:  # an error raised without its context (--flag=value)
+        command = _LOADED[args[0]]
     report = getattr(command, "report_usage_error", None)
     if callable(report):
         code: int = report(err, args)
         return code
+    return print_usage_error(err, args)
+
+
+def print_usage_error(err: typer.TyperException, args: Sequence[str]) -> int:
+    """The usage line and the message on stderr, any key on the command line redacted; the exit status."""
+    ctx = getattr(err, "ctx", None)
     from imagewire.cli.common import Redactor
 
     redact = Redactor(*given_keys(args), *_key_values())  # as every other line: a key is never echoed

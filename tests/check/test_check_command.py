@@ -33,11 +33,11 @@ def test_the_recordings_check_clean_with_their_expectations(tmp_path: Path, caps
         [
             "--replay",
             str(RECORDINGS),
-            "--json",
+            "--json-out",
             str(tmp_path / "r.json"),
-            "--markdown",
+            "--markdown-out",
             str(tmp_path / "r.md"),
-            "--html",
+            "--html-out",
             str(tmp_path / "r.html"),
         ],
         capsys,
@@ -95,7 +95,7 @@ def test_malformed_inputs_are_reported_and_the_rest_is_checked(
             }
         )
     )
-    code, out = run(["--replay", str(tmp_path), "--json", str(tmp_path / "out" / "r.json")], capsys)
+    code, out = run(["--replay", str(tmp_path), "--json-out", str(tmp_path / "out" / "r.json")], capsys)
     assert code == 2  # unreadable input
     assert f"{tmp_path / 'broken.yaml'}: not valid YAML" in out
     assert f"{tmp_path / 'partly.json'}#1: 'response' is missing" in out
@@ -201,3 +201,43 @@ def test_replaying_leaves_the_word_replay_alone_in_later_output(capsys: pytest.C
     assert cli.main(["check", "--replay"]) == 2  # a usage error names the option
     err = capsys.readouterr().err
     assert "--replay" in err and "[REDACTED]" not in err
+
+
+def test_json_and_markdown_print_the_report_and_the_out_options_write_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    violations = str(RECORDINGS / "violations.yaml")
+    code, out = run(["--replay", violations, "--json", "--json-out", str(tmp_path / "r.json")], capsys)
+    assert code == 0
+    assert json.loads(out) == json.loads((tmp_path / "r.json").read_text())  # stdout holds the document alone
+    assert json.loads(out)["summary"]["interactions"] >= 5
+    code, out = run(["--replay", violations, "--markdown"], capsys)
+    assert code == 0 and "| provider | operation | model |" in out
+    assert cli.main(["check", "--replay", violations, "--json", "--markdown"]) == 2
+    assert "do not go together" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("old", "said"),
+    [
+        (
+            ["--json", "r.json"],
+            "--json takes no file name: --json prints the report on stdout; write the file with --json-out r.json",
+        ),
+        (["--json=r.json"], "write the file with --json-out r.json"),
+        (["--markdown", "r.md"], "write the file with --markdown-out r.md"),
+        (["--html", "r.html"], "--html takes no file name: there is no --html; write the file with --html-out r.html"),
+    ],
+)
+def test_the_old_spelling_of_a_report_file_is_refused_in_one_line(
+    old: list[str], said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["check", "--replay", str(RECORDINGS / "violations.yaml"), *old]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("error: ") and err.count("\n") == 1 and said in err
+    assert not list(Path().glob("r.*"))  # nothing written
+
+
+def test_old_spelling_leaves_the_flags_alone() -> None:
+    assert check.old_spelling(["check", "--replay", "x", "--json", "--quiet"]) is None
+    assert check.old_spelling(["check", "--replay", "x", "--markdown"]) is None

@@ -214,7 +214,7 @@ def test_show_body_shows_requests_and_answers_scrubbed_and_truncated(
     path = cassette(tmp_path / "leaky.yaml", leaky)
     html_path = tmp_path / "r.html"
     code = check.main(
-        ["--replay", str(path), "--show-body", "--html", str(html_path), "--json", str(tmp_path / "r.json")]
+        ["--replay", str(path), "--show-body", "--html-out", str(html_path), "--json-out", str(tmp_path / "r.json")]
     )
     out = capsys.readouterr().out
     assert code == 1
@@ -238,7 +238,7 @@ def test_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert check.main(["--replay", quirky, "--no-expectations", "-q"]) == 0  # quirks allowed
     bad = cassette(tmp_path / "bad.yaml", item(CHAT))
     assert check.main(["--replay", str(bad), "-q"]) == exits.FAILED == 1
-    allowed = ["--replay", str(bad), "-q", "--allow-violations", "--json", str(tmp_path / "r.json")]
+    allowed = ["--replay", str(bad), "-q", "--allow-violations", "--json-out", str(tmp_path / "r.json")]
     assert check.main(allowed) == 0 and json.loads((tmp_path / "r.json").read_text())["exit_code"] == 0
     (tmp_path / "notes.yaml").write_text(yaml.safe_dump({"hello": "world"}))
     assert check.main(["--replay", str(tmp_path / "notes.yaml"), "-q"]) == exits.USAGE == 2

@@ -167,7 +167,9 @@ def test_by_default_only_free_probes_go_and_the_plan_is_printed_first(
 
     monkeypatch.setattr(check, "LIVE_TRANSPORT", _mock(answer))
     monkeypatch.setenv("BOTHUB_API_KEY", KEY)
-    code = check.main(["--live", "--provider", "bothub", "--record", str(tmp_path), "--json", str(tmp_path / "r.json")])
+    code = check.main(
+        ["--live", "--provider", "bothub", "--record", str(tmp_path), "--json-out", str(tmp_path / "r.json")]
+    )
     out = "".join(printed) + capsys.readouterr().out
     assert code == 0, out
     assert "Live check of bothub" in printed[0] and "skip (price unknown)" in printed[0]  # before the first request
@@ -220,7 +222,7 @@ def test_probes_map_to_their_interactions_when_one_got_no_answer(
 
     monkeypatch.setattr(check, "LIVE_TRANSPORT", _mock(flaky))
     argv = ["--live", "--provider", "bothub", "--api-key", KEY, "--record", str(tmp_path)]
-    code = check.main([*argv, "--json", str(tmp_path / "r.json"), "-q"])
+    code = check.main([*argv, "--json-out", str(tmp_path / "r.json"), "-q"])
     capsys.readouterr()
     assert code == 1
     report = json.loads((tmp_path / "r.json").read_text())
@@ -277,8 +279,8 @@ def test_the_reference_provider_keeps_the_contract(
     began = time.monotonic()
     server = start(persona, api_key=KEY)
     servers.append(server)
-    argv = [*live_argv(persona, server, tmp_path / "rec"), "--json", str(tmp_path / "r.json")]
-    argv += ["--markdown", str(tmp_path / "r.md"), "--html", str(tmp_path / "r.html")]
+    argv = [*live_argv(persona, server, tmp_path / "rec"), "--json-out", str(tmp_path / "r.json")]
+    argv += ["--markdown-out", str(tmp_path / "r.md"), "--html-out", str(tmp_path / "r.html")]
     code = check.main(argv)
     out, err = capsys.readouterr()
     assert code == 0, out + err
@@ -301,7 +303,9 @@ def test_the_reference_provider_keeps_the_contract(
     assert KEY not in cassette.read_text()
     assert BAD_KEY not in cassette.read_text()  # the bad key is scrubbed too
     # the recording judges the same when replayed
-    assert check.main(["--replay", str(cassette), "--provider", persona, "--json", str(tmp_path / "again.json")]) == 0
+    assert (
+        check.main(["--replay", str(cassette), "--provider", persona, "--json-out", str(tmp_path / "again.json")]) == 0
+    )
     capsys.readouterr()
     again = json.loads((tmp_path / "again.json").read_text())
     assert [e["verdict"] for e in again["interactions"]] == [e["verdict"] for e in report["interactions"]]
@@ -314,10 +318,11 @@ def test_a_fault_makes_the_check_fail(
     began = time.monotonic()
     server = start("aipomogator", api_key=KEY, faults=("wrong-shape",))
     servers.append(server)
-    code = check.main([*live_argv("aipomogator", server, tmp_path / "rec"), "--json", str(tmp_path / "r.json")])
-    out = capsys.readouterr().out
+    code = check.main([*live_argv("aipomogator", server, tmp_path / "rec"), "--json"])
+    out, err = capsys.readouterr()
     assert code == 1
-    report = json.loads((tmp_path / "r.json").read_text())
+    report = json.loads(out)  # --json: stdout holds the report alone; the plan and the progress go to stderr
+    assert "probe(s) sent" in err and report["live"]["probes"]
     violations = [e for e in report["interactions"] if e["verdict"] == "violation"]
     assert len(violations) >= 3  # every 200 is a chat.completion the client rejects
     assert all(e["outcome"]["error"] == "ResponseContractError" for e in violations)
