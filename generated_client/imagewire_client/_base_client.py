@@ -36,7 +36,17 @@ from ._errors import (
     ValidationError,
 )
 from ._facts import ANSWER, COMPLETED_EVENT, FILE_PARTS, USER_AGENT
-from ._guard import Body, Deadline, DeadlineExceeded, LimitExceeded, Limits, Undecodable, private_address, same_origin
+from ._guard import (
+    CALL_END,
+    Body,
+    Deadline,
+    DeadlineExceeded,
+    LimitExceeded,
+    Limits,
+    Undecodable,
+    private_address,
+    same_origin,
+)
 from ._guard import Stream as EventLines
 from ._logs import log_response, log_retry, logger, redact_url, remember_secret
 from ._multipart import InputFileError, Upload, encode, read_file
@@ -236,6 +246,27 @@ def _fetchable(url: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
+def _literal(host: str) -> bool:
+    """Whether ``host`` is an IP address (v4, or v6 with or without brackets)."""
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def _addresses(host: str, port: int) -> list[str]:
+    """The addresses ``host`` resolves to here (none when it does not resolve)."""
+    import socket
+
+    try:
+        return [str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
+    except (OSError, UnicodeError):
+        return []
+
+
 def _literal_private(host: str) -> bool:
     """A host given as an IP address that is loopback, private, link-local or a metadata service."""
     import ipaddress
@@ -285,6 +316,21 @@ async def _once(data: bytes) -> AsyncIterator[bytes]:
     yield data
 
 
+async def _apaced(deadline: Deadline, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """``chunks`` with the deadline active while each is read, and only then (as ``Deadline.paced``)."""
+    end = deadline.end
+    iterator = aiter(chunks)
+    while True:
+        token = CALL_END.set(end)
+        try:
+            chunk = await anext(iterator, None)
+        finally:
+            CALL_END.reset(token)
+        if chunk is None:
+            return
+        yield chunk
+
+
 def _whole(response: httpx.Response, limit: int, what: str) -> bytes:
     if len(response.content) > limit:
         raise _too_large(LimitExceeded(what, limit), response)
@@ -316,6 +362,16 @@ def _unread(
 def _over(deadline: Deadline) -> bool:
     left = deadline.remaining()
     return left is not None and left <= 0
+
+
+def _late(deadline: Deadline, wait: float, error: Exception) -> bool:
+    """Whether a retry after ``wait`` seconds would start at or past the deadline; then it is not made (the
+    last error is raised at once, with a note saying why)."""
+    left = deadline.remaining()
+    if left is None or wait < left:
+        return False
+    error.add_note(f"not retried: a wait of {wait:g} s would pass the call's deadline of {deadline.seconds:g} s")
+    return True
 
 
 def _same_origin_target(request: httpx.Request, response: httpx.Response) -> str | None:
@@ -1000,15 +1056,40 @@ class _Base:
     def _private_ok(self) -> bool:
         return self._private_base if self.allow_private_downloads is None else self.allow_private_downloads
 
-    def _hop(self, url: str, response: httpx.Response) -> str | None:
-        """Check where a download connected to; the next URL when the answer is a redirect, else None."""
-        peer = _peer(response)
+    def _private_url(self, url: str, address: str) -> ResponseContractError:
+        return ResponseContractError(
+            f"the image url {redact_url(url)[:80]!r} is on a loopback, private or link-local address ({address}); "
+            "such downloads are refused unless base_url is on one too or allow_private_downloads=True",
+            pointer="/url",
+        )
+
+    def _ahead(self, url: str, proxied: bool) -> tuple[str, int] | None:
+        """Check a download's target before anything is sent. A host written as a private IP is refused;
+        through a proxy, which connects in the client's stead (the address connected to is the proxy's),
+        so are ``localhost`` names, and the (host, port) returned is to be resolved here and checked too."""
+        if self._private_ok():
+            return None
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        if _literal_private(host) or (proxied and (host == "localhost" or host.endswith(".localhost"))):
+            raise self._private_url(url, host)
+        if not proxied or _literal(host):
+            return None
+        return host, parts.port or (443 if parts.scheme == "https" else 80)
+
+    def _resolved(self, url: str, addresses: Sequence[str]) -> None:
+        """Refuse a download whose host resolves here to a private address (one that does not resolve here
+        is left to the proxy, which resolves names on its own)."""
+        bad = next((address for address in addresses if private_address(address)), None)
+        if bad is not None:
+            raise self._private_url(url, bad)
+
+    def _hop(self, url: str, response: httpx.Response, proxied: bool = False) -> str | None:
+        """Check where a download connected to (unless through a proxy: then the proxy is the peer, and the
+        target was checked before sending); the next URL when the answer is a redirect, else None."""
+        peer = None if proxied else _peer(response)
         if peer is not None and private_address(peer) and not self._private_ok():
-            raise ResponseContractError(
-                f"the image url {redact_url(url)[:80]!r} is on a loopback, private or link-local address ({peer}); "
-                "such downloads are refused unless base_url is on one too or allow_private_downloads=True",
-                pointer="/url",
-            )
+            raise self._private_url(url, peer)
         location = str(response.headers.get("location") or "")
         if response.status_code in _REDIRECTS and location:
             target = urljoin(url, location)
@@ -1057,7 +1138,7 @@ class Stream(Generic[E]):
         except ValueError:  # an encoding decoded by httpx (br, zstd): counted once decoded
             lines = EventLines(None, limits.event_bytes, idle)
             chunks = response.iter_bytes()
-        for chunk in chunks:
+        for chunk in self._deadline.paced(iter(chunks)):
             self._deadline.check("the stream")
             yield from lines.feed(chunk)
         yield from lines.finish()
@@ -1070,11 +1151,13 @@ class Stream(Generic[E]):
         try:
             content_type = response.headers.get("content-type", "")
             if "event-stream" not in content_type and "json" in content_type:
-                client._body(response, client.limits.answer_bytes, "the answer", self._deadline)
+                with self._deadline.active():
+                    client._body(response, client.limits.answer_bytes, "the answer", self._deadline)
                 yield from client._events_from_json(self._op_key, response)
                 return
             if "html" in content_type:
-                client._body(response, client.limits.answer_bytes, "the answer", self._deadline)
+                with self._deadline.active():
+                    client._body(response, client.limits.answer_bytes, "the answer", self._deadline)
                 raise _contract_error(response, f"a stream was asked for, the answer is {content_type or 'untyped'}")
             completed = False
             notes = _sent(response).notes  # the policy's warnings ride on the first event
@@ -1119,8 +1202,14 @@ class SyncBase(_Base):
     def _connect(self, http_client: httpx.Client | None, sleep: Callable[[float], None] | None) -> None:
         self._http_client = http_client
         self._owns_http = http_client is None
+        #: whether every connection of the HTTP client keeps to the call's deadline by itself (see ._net)
+        self._paced = False
         if http_client is None:  # our own HTTP client carries the User-Agent as a default
             self._agent = {}
+        else:
+            from ._net import install
+
+            self._paced = install(http_client)
         self._sleep = sleep if sleep is not None else time.sleep
 
     @property
@@ -1128,7 +1217,10 @@ class SyncBase(_Base):
         if self._http_client is None:
             import httpx
 
+            from ._net import install
+
             self._http_client = httpx.Client(timeout=self.timeout, headers={"User-Agent": USER_AGENT})
+            self._paced = install(self._http_client)
         return self._http_client
 
     def close(self) -> None:
@@ -1137,19 +1229,35 @@ class SyncBase(_Base):
             self._http_client.close()
             self._http_client = None
 
-    def _retry_wait(self, request: httpx.Request, policy: Retry, attempt: int, wait: float, reason: str) -> None:
+    def _retry_wait(
+        self,
+        request: httpx.Request,
+        policy: Retry,
+        attempt: int,
+        wait: float,
+        reason: str,
+        deadline: Deadline,
+        error: Exception,
+    ) -> bool:
+        """Wait before retry number ``attempt`` and say True; False (waiting for nothing) when the retry would
+        start at or past the deadline."""
+        if _late(deadline, wait, error):
+            return False
         log_retry(
             request.method, request.url, attempt=attempt + 1, max_retries=policy.max_retries, delay=wait, reason=reason
         )
         self._sleep(wait)
+        return True
 
     def _watched(self, request: httpx.Request, deadline: Deadline, *, credentials: bool = True) -> httpx.Response:
-        """Send ``request`` (no redirect followed) and return once its headers are in; a watchdog shuts the
-        connection down when the deadline passes first (a server sending its headers a byte at a time)."""
+        """Send ``request`` (no redirect followed) and return once its headers are in. The connections keep to
+        the deadline active around the call (see ._net); on a transport they cannot wrap, a watchdog shuts
+        a new connection down when the deadline passes first (a server sending its headers a byte at a time)."""
         left = deadline.remaining()
         auth: Any = {} if credentials else {"auth": None}
-        if left is None:
-            return self._http.send(request, stream=True, follow_redirects=False, **auth)
+        http = self._http
+        if left is None or self._paced:
+            return http.send(request, stream=True, follow_redirects=False, **auth)
         streams: list[Any] = []
         earlier = request.extensions.get("trace")
 
@@ -1167,7 +1275,7 @@ class SyncBase(_Base):
 
         token = _WATCHDOG.arm(max(left, 0.0), shut)
         try:
-            return self._http.send(request, stream=True, follow_redirects=False, **auth)
+            return http.send(request, stream=True, follow_redirects=False, **auth)
         finally:
             _WATCHDOG.disarm(token)
             if earlier is None:
@@ -1178,6 +1286,8 @@ class SyncBase(_Base):
     def _exchange(self, request: httpx.Request, deadline: Deadline) -> httpx.Response:
         """Send an API call; follow a 307/308 within its own origin, refuse a redirect anywhere else."""
         for _ in range(_MAX_REDIRECTS + 1):
+            if _over(deadline):  # nothing is sent once the deadline has passed (a late hop, a late retry)
+                raise _timed_out("the call", deadline, request)
             _timeouts(request, deadline)
             response = self._watched(request, deadline)
             try:
@@ -1225,11 +1335,17 @@ class SyncBase(_Base):
                 if _over(deadline):
                     raise _timed_out("the call", deadline, request) from exc
                 kind = classify(exc)
-                if attempt < policy.max_retries and (kind == "unsent" or (kind == "uncertain" and unsafe_ok)):
-                    self._retry_wait(request, policy, attempt, delay(policy, attempt, None), type(exc).__name__)
+                error = to_client_error(exc, request, retried=attempt > 0)
+                if (
+                    attempt < policy.max_retries
+                    and (kind == "unsent" or (kind == "uncertain" and unsafe_ok))
+                    and self._retry_wait(
+                        request, policy, attempt, delay(policy, attempt, None), type(exc).__name__, deadline, error
+                    )
+                ):
                     attempt += 1
                     continue
-                raise to_client_error(exc, request, retried=attempt > 0) from exc
+                raise error from exc
             if opts.gate is not None:
                 opts.gate.answered(response.status_code, response.headers)
             if not stream or response.status_code >= 400:
@@ -1240,25 +1356,43 @@ class SyncBase(_Base):
                     response.close()
                     if _over(deadline):
                         raise _timed_out("the call", deadline, request) from exc
-                    if attempt < policy.max_retries and unsafe_ok and classify(exc) != "fatal":
-                        self._retry_wait(request, policy, attempt, delay(policy, attempt, None), type(exc).__name__)
+                    error = to_client_error(exc, request)
+                    if (
+                        attempt < policy.max_retries
+                        and unsafe_ok
+                        and classify(exc) != "fatal"
+                        and self._retry_wait(
+                            request, policy, attempt, delay(policy, attempt, None), type(exc).__name__, deadline, error
+                        )
+                    ):
                         attempt += 1
                         continue
-                    raise to_client_error(exc, request) from exc
-            error = self._answered(request, response, start)
-            if error is None:
+                    raise error from exc
+            answered = self._answered(request, response, start)
+            if answered is None:
                 return response
-            if attempt < policy.max_retries and retryable_status(error):
-                wait = delay(policy, attempt, response.headers)
-                self._retry_wait(request, policy, attempt, wait, f"status {response.status_code}")
+            if (
+                attempt < policy.max_retries
+                and retryable_status(answered)
+                and self._retry_wait(
+                    request,
+                    policy,
+                    attempt,
+                    delay(policy, attempt, response.headers),
+                    f"status {response.status_code}",
+                    deadline,
+                    answered,
+                )
+            ):
                 attempt += 1
                 continue
-            raise error
+            raise answered
 
     def _call(self, op_key: str, values: Mapping[str, Any], *, stream: bool, opts: Options) -> Any:
         deadline = self._start(opts)
         request = self._build(self._http, op_key, values, stream, opts)
-        response = self._send(request, stream=stream, opts=opts, deadline=deadline)
+        with deadline.active():
+            response = self._send(request, stream=stream, opts=opts, deadline=deadline)
         if stream:
             return Stream[Any](self, op_key, response, deadline)
         return self._read(op_key, response)
@@ -1268,25 +1402,33 @@ class SyncBase(_Base):
         limit and the deadline; redirects are followed, each hop's address checked."""
         import httpx
 
+        from ._net import proxied
+
         self._fetchable_or_raise(url)
         deadline = self._start()
         try:
             for _ in range(_MAX_REDIRECTS + 1):
+                via_proxy = proxied(self._http, url)
+                resolve = self._ahead(url, via_proxy)
+                if resolve is not None:
+                    self._resolved(url, _addresses(*resolve))
                 if _over(deadline):
                     raise _timed_out("the image download", deadline, None)
-                response = self._watched(self._download_request(url, deadline), deadline, credentials=False)
+                with deadline.active():
+                    response = self._watched(self._download_request(url, deadline), deadline, credentials=False)
                 try:
-                    target = self._hop(url, response)
+                    target = self._hop(url, response, via_proxy)
                 except ResponseContractError:
                     response.close()
                     raise
                 if target is None:
-                    if not 200 <= response.status_code < 300:
-                        self._body(response, self.limits.answer_bytes, "the error answer", deadline)
-                        raise error_from_response(
-                            response.status_code, response.headers, response.content, request=response.request
-                        )
-                    return self._body(response, self.limits.download_bytes, "the image download", deadline)
+                    with deadline.active():
+                        if not 200 <= response.status_code < 300:
+                            self._body(response, self.limits.answer_bytes, "the error answer", deadline)
+                            raise error_from_response(
+                                response.status_code, response.headers, response.content, request=response.request
+                            )
+                        return self._body(response, self.limits.download_bytes, "the image download", deadline)
                 response.close()
                 url = target
         except httpx.InvalidURL as exc:
@@ -1328,7 +1470,7 @@ class AsyncStream(Generic[E]):
         except ValueError:  # an encoding decoded by httpx (br, zstd): counted once decoded
             lines = EventLines(None, limits.event_bytes, idle)
             chunks = response.aiter_bytes()
-        async for chunk in chunks:
+        async for chunk in _apaced(self._deadline, chunks):
             self._deadline.check("the stream")
             for line in lines.feed(chunk):
                 yield line
@@ -1343,12 +1485,14 @@ class AsyncStream(Generic[E]):
         try:
             content_type = response.headers.get("content-type", "")
             if "event-stream" not in content_type and "json" in content_type:
-                await client._body(response, client.limits.answer_bytes, "the answer", self._deadline)
+                with self._deadline.active():
+                    await client._body(response, client.limits.answer_bytes, "the answer", self._deadline)
                 for event in client._events_from_json(self._op_key, response):
                     yield event
                 return
             if "html" in content_type:
-                await client._body(response, client.limits.answer_bytes, "the answer", self._deadline)
+                with self._deadline.active():
+                    await client._body(response, client.limits.answer_bytes, "the answer", self._deadline)
                 raise _contract_error(response, f"a stream was asked for, the answer is {content_type or 'untyped'}")
             completed = False
             notes = _sent(response).notes  # the policy's warnings ride on the first event
@@ -1395,6 +1539,10 @@ class AsyncBase(_Base):
         self._owns_http = http_client is None
         if http_client is None:  # our own HTTP client carries the User-Agent as a default
             self._agent = {}
+        else:
+            from ._net import install
+
+            install(http_client)
         self._sleep = sleep if sleep is not None else _async_sleep
 
     @property
@@ -1402,7 +1550,10 @@ class AsyncBase(_Base):
         if self._http_client is None:
             import httpx
 
+            from ._net import install
+
             self._http_client = httpx.AsyncClient(timeout=self.timeout, headers={"User-Agent": USER_AGENT})
+            install(self._http_client)
         return self._http_client
 
     async def close(self) -> None:
@@ -1411,11 +1562,39 @@ class AsyncBase(_Base):
             await self._http_client.aclose()
             self._http_client = None
 
-    async def _retry_wait(self, request: httpx.Request, policy: Retry, attempt: int, wait: float, reason: str) -> None:
+    async def _retry_wait(
+        self,
+        request: httpx.Request,
+        policy: Retry,
+        attempt: int,
+        wait: float,
+        reason: str,
+        deadline: Deadline,
+        error: Exception,
+    ) -> bool:
+        """Wait before retry number ``attempt`` and say True; False (waiting for nothing) when the retry would
+        start at or past the deadline."""
+        if _late(deadline, wait, error):
+            return False
         log_retry(
             request.method, request.url, attempt=attempt + 1, max_retries=policy.max_retries, delay=wait, reason=reason
         )
         await self._sleep(wait)
+        return True
+
+    async def _addresses(self, host: str, port: int, deadline: Deadline) -> list[str]:
+        """The addresses ``host`` resolves to here, looked up within the deadline (none if it does not resolve)."""
+        import asyncio
+        import socket
+
+        lookup = asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        try:
+            found = await asyncio.wait_for(lookup, deadline.remaining())
+        except TimeoutError:
+            raise _timed_out("the image download", deadline, None) from None
+        except (OSError, UnicodeError):
+            return []
+        return [str(info[4][0]) for info in found]
 
     async def _watched(self, request: httpx.Request, deadline: Deadline, *, credentials: bool = True) -> httpx.Response:
         """Send ``request`` (no redirect followed) and return once its headers are in, or fail at the deadline."""
@@ -1434,6 +1613,8 @@ class AsyncBase(_Base):
     async def _exchange(self, request: httpx.Request, deadline: Deadline) -> httpx.Response:
         """Send an API call; follow a 307/308 within its own origin, refuse a redirect anywhere else."""
         for _ in range(_MAX_REDIRECTS + 1):
+            if _over(deadline):  # nothing is sent once the deadline has passed (a late hop, a late retry)
+                raise _timed_out("the call", deadline, request)
             _timeouts(request, deadline)
             response = await self._watched(request, deadline)
             try:
@@ -1481,11 +1662,17 @@ class AsyncBase(_Base):
                 if _over(deadline):
                     raise _timed_out("the call", deadline, request) from exc
                 kind = classify(exc)
-                if attempt < policy.max_retries and (kind == "unsent" or (kind == "uncertain" and unsafe_ok)):
-                    await self._retry_wait(request, policy, attempt, delay(policy, attempt, None), type(exc).__name__)
+                error = to_client_error(exc, request, retried=attempt > 0)
+                if (
+                    attempt < policy.max_retries
+                    and (kind == "unsent" or (kind == "uncertain" and unsafe_ok))
+                    and await self._retry_wait(
+                        request, policy, attempt, delay(policy, attempt, None), type(exc).__name__, deadline, error
+                    )
+                ):
                     attempt += 1
                     continue
-                raise to_client_error(exc, request, retried=attempt > 0) from exc
+                raise error from exc
             if opts.gate is not None:
                 opts.gate.answered(response.status_code, response.headers)
             if not stream or response.status_code >= 400:
@@ -1496,27 +1683,43 @@ class AsyncBase(_Base):
                     await response.aclose()
                     if _over(deadline):
                         raise _timed_out("the call", deadline, request) from exc
-                    if attempt < policy.max_retries and unsafe_ok and classify(exc) != "fatal":
-                        await self._retry_wait(
-                            request, policy, attempt, delay(policy, attempt, None), type(exc).__name__
+                    error = to_client_error(exc, request)
+                    if (
+                        attempt < policy.max_retries
+                        and unsafe_ok
+                        and classify(exc) != "fatal"
+                        and await self._retry_wait(
+                            request, policy, attempt, delay(policy, attempt, None), type(exc).__name__, deadline, error
                         )
+                    ):
                         attempt += 1
                         continue
-                    raise to_client_error(exc, request) from exc
-            error = self._answered(request, response, start)
-            if error is None:
+                    raise error from exc
+            answered = self._answered(request, response, start)
+            if answered is None:
                 return response
-            if attempt < policy.max_retries and retryable_status(error):
-                wait = delay(policy, attempt, response.headers)
-                await self._retry_wait(request, policy, attempt, wait, f"status {response.status_code}")
+            if (
+                attempt < policy.max_retries
+                and retryable_status(answered)
+                and await self._retry_wait(
+                    request,
+                    policy,
+                    attempt,
+                    delay(policy, attempt, response.headers),
+                    f"status {response.status_code}",
+                    deadline,
+                    answered,
+                )
+            ):
                 attempt += 1
                 continue
-            raise error
+            raise answered
 
     async def _call(self, op_key: str, values: Mapping[str, Any], *, stream: bool, opts: Options) -> Any:
         deadline = self._start(opts)
         request = self._build(self._http, op_key, values, stream, opts)
-        response = await self._send(request, stream=stream, opts=opts, deadline=deadline)
+        with deadline.active():
+            response = await self._send(request, stream=stream, opts=opts, deadline=deadline)
         if stream:
             return AsyncStream[Any](self, op_key, response, deadline)
         return self._read(op_key, response)
@@ -1526,25 +1729,33 @@ class AsyncBase(_Base):
         limit and the deadline; redirects are followed, each hop's address checked."""
         import httpx
 
+        from ._net import proxied
+
         self._fetchable_or_raise(url)
         deadline = self._start()
         try:
             for _ in range(_MAX_REDIRECTS + 1):
+                via_proxy = proxied(self._http, url)
+                resolve = self._ahead(url, via_proxy)
+                if resolve is not None:
+                    self._resolved(url, await self._addresses(*resolve, deadline))
                 if _over(deadline):
                     raise _timed_out("the image download", deadline, None)
-                response = await self._watched(self._download_request(url, deadline), deadline, credentials=False)
+                with deadline.active():
+                    response = await self._watched(self._download_request(url, deadline), deadline, credentials=False)
                 try:
-                    target = self._hop(url, response)
+                    target = self._hop(url, response, via_proxy)
                 except ResponseContractError:
                     await response.aclose()
                     raise
                 if target is None:
-                    if not 200 <= response.status_code < 300:
-                        await self._body(response, self.limits.answer_bytes, "the error answer", deadline)
-                        raise error_from_response(
-                            response.status_code, response.headers, response.content, request=response.request
-                        )
-                    return await self._body(response, self.limits.download_bytes, "the image download", deadline)
+                    with deadline.active():
+                        if not 200 <= response.status_code < 300:
+                            await self._body(response, self.limits.answer_bytes, "the error answer", deadline)
+                            raise error_from_response(
+                                response.status_code, response.headers, response.content, request=response.request
+                            )
+                        return await self._body(response, self.limits.download_bytes, "the image download", deadline)
                 await response.aclose()
                 url = target
         except httpx.InvalidURL as exc:

@@ -70,8 +70,8 @@ class Client(SyncBase):
     address (generic); each provider's validation policy says what happens to a model it does not list.
     ``model`` is the default model of every call (Azure: the model your deployment runs, for the checks;
     ``deployments`` maps deployment names to models the same way). ``timeout`` defaults to connect 10 s, read 300 s.
-    ``http_client`` lets you bring your own ``httpx.Client`` (proxies, transports, limits);
-    otherwise one is made on first use. ``validate=False`` skips the model checks (for models the
+    ``http_client`` lets you bring your own ``httpx.Client`` (proxies, transports, limits; the network
+    backend of its transports is wrapped to keep each call's deadline); otherwise one is made on first use. ``validate=False`` skips the model checks (for models the
     spec does not know yet); ``allow_retired=True`` keeps checking models retired at their vendor
     that a provider still serves. ``sleep`` is how retries wait (tests inject their own).
 
@@ -81,8 +81,9 @@ class Client(SyncBase):
     answers need more), an image download ``max_download_bytes`` (100 MB), one stream event
     ``max_event_bytes`` (64 MB) and an answer holds at most ``max_images`` images (default four times
     ``n``, at least 10); a breach is a ``ResponseTooLargeError``. An API call follows a redirect only
-    within its own origin. Image URLs on loopback, private or link-local addresses are refused unless
-    base_url is on one too or ``allow_private_downloads=True``. ``retry_after_cap`` is the longest
+    within its own origin; a retry that would start past the deadline is not made. Image URLs on
+    loopback, private or link-local addresses are refused unless base_url is on one too or
+    ``allow_private_downloads=True`` (through a proxy: checked before sending, by name and as resolved here). ``retry_after_cap`` is the longest
     Retry-After honoured (60 s).
     """
 
@@ -646,8 +647,8 @@ class AsyncClient(AsyncBase):
     address (generic); each provider's validation policy says what happens to a model it does not list.
     ``model`` is the default model of every call (Azure: the model your deployment runs, for the checks;
     ``deployments`` maps deployment names to models the same way). ``timeout`` defaults to connect 10 s, read 300 s.
-    ``http_client`` lets you bring your own ``httpx.AsyncClient`` (proxies, transports, limits);
-    otherwise one is made on first use. ``validate=False`` skips the model checks (for models the
+    ``http_client`` lets you bring your own ``httpx.AsyncClient`` (proxies, transports, limits; the network
+    backend of its transports is wrapped to keep each call's deadline); otherwise one is made on first use. ``validate=False`` skips the model checks (for models the
     spec does not know yet); ``allow_retired=True`` keeps checking models retired at their vendor
     that a provider still serves. ``sleep`` is how retries wait (tests inject their own).
 
@@ -657,8 +658,9 @@ class AsyncClient(AsyncBase):
     answers need more), an image download ``max_download_bytes`` (100 MB), one stream event
     ``max_event_bytes`` (64 MB) and an answer holds at most ``max_images`` images (default four times
     ``n``, at least 10); a breach is a ``ResponseTooLargeError``. An API call follows a redirect only
-    within its own origin. Image URLs on loopback, private or link-local addresses are refused unless
-    base_url is on one too or ``allow_private_downloads=True``. ``retry_after_cap`` is the longest
+    within its own origin; a retry that would start past the deadline is not made. Image URLs on
+    loopback, private or link-local addresses are refused unless base_url is on one too or
+    ``allow_private_downloads=True`` (through a proxy: checked before sending, by name and as resolved here). ``retry_after_cap`` is the longest
     Retry-After honoured (60 s).
     """
 

@@ -1,6 +1,7 @@
 """The transport's guards (issue 12), on requests caught by ``httpx.MockTransport``: redirects stay within the
-call's origin, answers are read within their limits after decoding, the answer's image count is bounded,
-the Retry-After cap is an option. Deadlines, real sockets and private addresses: tests/hostile."""
+call's origin (sync and async), answers are read within their limits after decoding, the answer's image
+count is bounded, the Retry-After cap is an option. Deadlines around retries: test_deadline_retries.py;
+real sockets, proxies and private addresses: test_download_proxy.py and tests/hostile."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import base64
 import json
 import zlib
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -35,22 +37,38 @@ def gzip_bomb(megabytes: int) -> bytes:
     return b"".join([*parts, engine.flush()])
 
 
-def test_a_redirect_to_another_origin_is_refused_and_nothing_is_sent_there() -> None:
+def async_client(handler: Handler, **options: object) -> AsyncClient:
+    async def answer(request: httpx.Request) -> httpx.Response:
+        return handler(request)
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(answer))
+    return AsyncClient(api_key=KEY, base_url="https://relay.example/v1", http_client=http, max_retries=0, **options)  # type: ignore[arg-type]
+
+
+def generate(handler: Handler, asynchronous: bool, **options: object) -> Any:
+    """One generation with a Client or an AsyncClient over ``handler``."""
+    if asynchronous:
+        return asyncio.run(async_client(handler, **options).images.generate(model="gpt-image-1.5", prompt="p"))
+    return client(handler, **options).images.generate(model="gpt-image-1.5", prompt="p")
+
+
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
+def test_a_redirect_to_another_origin_is_refused_and_nothing_is_sent_there(asynchronous: bool) -> None:
     seen: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
         return httpx.Response(307, headers={"Location": "https://elsewhere.example/v1/images/generations"})
 
-    c = client(handler, organization="org-x", default_headers={"X-Custom-Auth": KEY})
     with pytest.raises(APIStatusError) as caught:
-        c.images.generate(model="gpt-image-1.5", prompt="p")
+        generate(handler, asynchronous, organization="org-x", default_headers={"X-Custom-Auth": KEY})
     assert caught.value.status_code == 307
     assert "another origin" in str(caught.value)
     assert [r.url.host for r in seen] == ["relay.example"]
 
 
-def test_a_redirect_within_the_origin_is_followed_with_the_same_request() -> None:
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
+def test_a_redirect_within_the_origin_is_followed_with_the_same_request(asynchronous: bool) -> None:
     seen: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -59,11 +77,25 @@ def test_a_redirect_within_the_origin_is_followed_with_the_same_request() -> Non
             return httpx.Response(308, headers={"Location": "/v2/images/generations"})
         return httpx.Response(200, json=ANSWER)
 
-    result = client(handler).images.generate(model="gpt-image-1.5", prompt="p")
+    result = generate(handler, asynchronous)
     assert len(result.data) == 1
     assert [r.url.path for r in seen] == ["/v1/images/generations", "/v2/images/generations"]
     assert seen[1].content == seen[0].content
     assert seen[1].headers["authorization"] == f"Bearer {KEY}"
+
+
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
+def test_a_303_within_the_origin_is_refused_too(asynchronous: bool) -> None:
+    """Only 307/308 keep the method and the body."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(303, headers={"Location": "/v1/elsewhere"})
+
+    with pytest.raises(APIStatusError):
+        generate(handler, asynchronous)
+    assert len(seen) == 1
 
 
 def test_a_gzip_bomb_stops_at_the_answer_limit() -> None:

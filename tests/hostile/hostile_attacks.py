@@ -136,15 +136,19 @@ ATTACKS = {
 class Hostile:
     """A case of the client against a hostile server: the server's behaviour and options, the error expected
     (its class name), the limit configured (the RSS bound is twice it plus 50 MB) and, for deadline cases,
-    the deadline (the case must end within it plus 2 s)."""
+    the deadline (the case must end within it plus 2 s); ``requests`` and ``connections``: how many requests
+    the hostile server receives, and on how many connections (None: not counted)."""
 
     behavior: str
     error: str
     limit: int = 8 * MB
     deadline: float = 4.0
     options: dict[str, Any] = field(default_factory=dict)
+    requests: int | None = None
+    connections: int | None = None
 
 
+_LOOPBACK_IMAGE = {"url": "http://127.0.0.1:9/internal/metadata"}
 CLIENT = {
     "client-gzip-json": Hostile("gzip-json", "ResponseTooLargeError"),
     "client-gzip-error": Hostile("gzip-error", "ResponseTooLargeError"),
@@ -159,6 +163,22 @@ CLIENT = {
     # 20,000 images (2.3 MB of JSON) stay within the 8 MB answer limit, so the image count is what refuses them
     "client-many-images": Hostile("many-images", "ResponseContractError", options={"count": 20_000}),
     "client-not-an-image": Hostile("not-an-image", "ResponseContractError"),
-    "client-private-url": Hostile("private-url", "ResponseContractError"),
+    # a literal private address is refused before anything is sent: the API call is the one request
+    "client-private-url": Hostile("private-url", "ResponseContractError", requests=1),
     "client-redirect": Hostile("redirect", "APIStatusError"),
+    # two calls on one keep-alive connection, the second's headers sent a byte a second
+    "client-keepalive-slow-headers": Hostile("keepalive-slow-headers", "APITimeoutError", requests=2, connections=1),
+    # Retry-After: 30 against a 4 s deadline: no wait past the deadline, no second request
+    "client-retry-after": Hostile("retry-after", "RateLimitError", requests=1),
+    # the server is the client's HTTP proxy: only the API call reaches it, the loopback image URL does not
+    "client-proxy-private-url": Hostile("proxy", "ResponseContractError", requests=1, options=_LOOPBACK_IMAGE),
+    "client-async-slow-body": Hostile("slow-body", "APITimeoutError"),
+    "client-async-slow-headers": Hostile("slow-headers", "APITimeoutError"),
+    "client-async-keepalive-slow-headers": Hostile(
+        "keepalive-slow-headers", "APITimeoutError", requests=2, connections=1
+    ),
+    "client-async-retry-after": Hostile("retry-after", "RateLimitError", requests=1),
+    "client-async-private-url": Hostile("private-url", "ResponseContractError", requests=1),
+    "client-async-proxy-private-url": Hostile("proxy", "ResponseContractError", requests=1, options=_LOOPBACK_IMAGE),
+    "client-async-redirect": Hostile("redirect", "APIStatusError"),
 }

@@ -105,9 +105,10 @@ def regen_similar_enum() -> tuple[str | None, str, dict[str, Any]]:
 KEY = "sk-hostile-0123456789abcdef"
 
 
-def _client(**extra: Any) -> Any:
-    from imagewire_client import Client
+def _client(*, asynchronous: bool = False, **extra: Any) -> Any:
+    from imagewire_client import AsyncClient, Client
 
+    cls = AsyncClient if asynchronous else Client
     limit = _limit()
     deadline = float(os.environ.get("HOSTILE_DEADLINE", "4"))
     options = {
@@ -118,7 +119,16 @@ def _client(**extra: Any) -> Any:
         "allow_retired": True,
     }
     limits = {"max_answer_bytes": limit, "max_download_bytes": limit, "max_event_bytes": limit, "deadline": deadline}
-    return Client(**options, **known(Client, **limits, **extra))
+    return cls(**{**options, **known(cls, **limits, **extra)})
+
+
+def _proxied(*, asynchronous: bool = False) -> Any:
+    """A client whose every request goes through the hostile server as its HTTP proxy, to a public provider."""
+    import httpx
+
+    proxy = f"http://127.0.0.1:{os.environ['HOSTILE_PORT']}"
+    http = httpx.AsyncClient(proxy=proxy, timeout=5) if asynchronous else httpx.Client(proxy=proxy, timeout=5)
+    return _client(asynchronous=asynchronous, base_url="http://provider.example/v1", http_client=http)
 
 
 def _answer(**extra: Any) -> tuple[str | None, str, dict[str, Any]]:
@@ -164,6 +174,89 @@ def client_redirect() -> tuple[str | None, str, dict[str, Any]]:
 def client_private_url() -> tuple[str | None, str, dict[str, Any]]:
     """An image URL on a loopback address; the caller does not opt in to private downloads."""
     return _answer(allow_private_downloads=False)
+
+
+@case
+def client_keepalive_slow_headers() -> tuple[str | None, str, dict[str, Any]]:
+    """Two calls on one keep-alive connection: the first answered at once, the second's headers dripped."""
+    client = _client()
+    client.images.generate(prompt="a first call", model="gpt-image-1.5")
+    client.images.generate(prompt="a second call on the same connection", model="gpt-image-1.5")
+    return None, "both calls answered", {}
+
+
+@case
+def client_retry_after() -> tuple[str | None, str, dict[str, Any]]:
+    """A rate limit whose Retry-After is longer than the deadline, with retries allowed."""
+    _client(max_retries=2).images.generate(prompt="a rate-limited call", model="gpt-image-1.5")
+    return None, "answered", {}
+
+
+@case
+def client_proxy_private_url() -> tuple[str | None, str, dict[str, Any]]:
+    """Through an HTTP proxy, an image URL on a loopback address (the proxy would fetch it)."""
+    client = _proxied()
+    result = client.images.generate(prompt="a proxied call", model="gpt-image-1.5")
+    return None, f"{len(result.save('.'))} saved", {}
+
+
+# ------------------------------------------------------------------ the same, with AsyncClient
+
+
+def _run(coroutine: Any) -> tuple[str | None, str, dict[str, Any]]:
+    import asyncio
+
+    result: tuple[str | None, str, dict[str, Any]] = asyncio.run(coroutine)
+    return result
+
+
+async def _aanswer(client: Any) -> tuple[str | None, str, dict[str, Any]]:
+    """Ask for one image, save every image of the answer here (nothing may be written)."""
+    result = await client.images.generate(prompt="a hostile answer", model="gpt-image-1.5", n=1)
+    return None, f"{len(await result.asave('.'))} saved", {}
+
+
+async def _atwice(client: Any) -> tuple[str | None, str, dict[str, Any]]:
+    """Two calls on one keep-alive connection (as client_keepalive_slow_headers)."""
+    await client.images.generate(prompt="a first call", model="gpt-image-1.5")
+    await client.images.generate(prompt="a second call on the same connection", model="gpt-image-1.5")
+    return None, "both calls answered", {}
+
+
+@case
+def client_async_slow_headers() -> tuple[str | None, str, dict[str, Any]]:
+    return _run(_aanswer(_client(asynchronous=True)))
+
+
+@case
+def client_async_slow_body() -> tuple[str | None, str, dict[str, Any]]:
+    return _run(_aanswer(_client(asynchronous=True)))
+
+
+@case
+def client_async_keepalive_slow_headers() -> tuple[str | None, str, dict[str, Any]]:
+    return _run(_atwice(_client(asynchronous=True)))
+
+
+@case
+def client_async_retry_after() -> tuple[str | None, str, dict[str, Any]]:
+    return _run(_aanswer(_client(asynchronous=True, max_retries=2)))
+
+
+@case
+def client_async_private_url() -> tuple[str | None, str, dict[str, Any]]:
+    return _run(_aanswer(_client(asynchronous=True, allow_private_downloads=False)))
+
+
+@case
+def client_async_proxy_private_url() -> tuple[str | None, str, dict[str, Any]]:
+    return _run(_aanswer(_proxied(asynchronous=True)))
+
+
+@case
+def client_async_redirect() -> tuple[str | None, str, dict[str, Any]]:
+    credentials = {"organization": "org-planted", "project": "proj-planted", "default_headers": {"X-Custom-Auth": KEY}}
+    return _run(_aanswer(_client(asynchronous=True, **credentials)))
 
 
 # ------------------------------------------------------------------ the reference provider

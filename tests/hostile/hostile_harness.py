@@ -204,13 +204,17 @@ def hostile_server(behavior: str, *, lifetime: float = TIME_CAP + 10, **options:
 
 def run_client_case(case: str, hostile: Any, *, root: Path = ROOT) -> Outcome:
     """Run a client case (``hostile_attacks.Hostile``) against its hostile server; a redirect case gets a
-    second server, and the credentials that reached it are in ``facts["leaked"]``."""
+    second server, and the credentials that reached it are in ``facts["leaked"]``. What the hostile server
+    received: ``facts["requests"]``, on ``facts["connections"]`` connections."""
     env = {"HOSTILE_LIMIT": str(hostile.limit), "HOSTILE_DEADLINE": str(hostile.deadline)}
     with hostile_server("answer") as other:
         options = {**hostile.options, "other": other.port}
         with hostile_server(hostile.behavior, **options) as server:
             outcome = run_case(case, root=root, env={**env, "HOSTILE_PORT": str(server.port)})
-        if case == "client-redirect":
+            received = server.received()
+        outcome.facts["requests"] = len(received)
+        outcome.facts["connections"] = len({entry.get("port") for entry in received})
+        if case.endswith("-redirect"):
             outcome.facts["leaked"] = leaked(other.received())
     return outcome
 

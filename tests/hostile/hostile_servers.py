@@ -2,7 +2,8 @@
 
 Binds 127.0.0.1 on a free port, prints the port, answers every request with BEHAVIOR, and exits by itself
 after LIFETIME seconds (the harness also stops it by its PID). What a request carried (method, path,
-headers) is appended to LOG as one JSON line, so a case can tell whether a credential arrived.
+headers, the client's port) is appended to LOG as one JSON line, so a case can tell whether a credential
+arrived, how many requests were sent and on how many connections.
 """
 
 from __future__ import annotations
@@ -57,16 +58,22 @@ class Handler(socketserver.BaseRequestHandler):
         sock: socket.socket = self.request
         sock.settimeout(30)
         try:
-            head, body = self._read(sock)
+            path = self._next(sock)
         except (OSError, ValueError):
             return
+        with contextlib.suppress(OSError, ValueError):
+            getattr(self, "do_" + self.server.behavior.replace("-", "_"))(sock, path)
+
+    def _next(self, sock: socket.socket) -> str:
+        """Read the next request on the connection, log it, return its path."""
+        head, body = self._read(sock)
         lines = head.decode("latin-1").split("\r\n")
         method, path = lines[0].split(" ")[:2]
         headers = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
+        entry = {"method": method, "path": path, "headers": headers, "body": len(body), "port": sock.getpeername()[1]}
         with self.server.lock, open(self.server.log, "a") as log:
-            log.write(json.dumps({"method": method, "path": path, "headers": headers, "body": len(body)}) + "\n")
-        with contextlib.suppress(OSError):
-            getattr(self, "do_" + self.server.behavior.replace("-", "_"))(sock, path)
+            log.write(json.dumps(entry) + "\n")
+        return path
 
     def _read(self, sock: socket.socket) -> tuple[bytes, bytes]:
         data = b""
@@ -143,6 +150,28 @@ class Handler(socketserver.BaseRequestHandler):
         for byte in b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Padding: " + b"x" * 1000:
             sock.sendall(bytes([byte]))
             time.sleep(1)
+
+    def do_keepalive_slow_headers(self, sock: socket.socket, path: str) -> None:
+        """The first request answered at once, the connection kept alive; the next request on it gets its
+        status line and headers one byte a second."""
+        body = json.dumps({"created": 1, "data": [{"b64_json": base64.b64encode(PNG).decode()}]}).encode()
+        head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        sock.sendall(head.encode() + body)
+        self.do_slow_headers(sock, self._next(sock))
+
+    def do_retry_after(self, sock: socket.socket, path: str) -> None:
+        """A rate limit whose Retry-After (``seconds``, 30 by default) is longer than the call's deadline."""
+        error = {"error": {"message": "Rate limit reached", "type": "requests", "code": "rate_limit_exceeded"}}
+        headers = {"Content-Type": "application/json", "Retry-After": str(self.options.get("seconds", 30))}
+        self._send(sock, "429 Too Many Requests", headers, json.dumps(error).encode())
+
+    def do_proxy(self, sock: socket.socket, path: str) -> None:
+        """A forward HTTP proxy that answers in the origin's stead (``path`` is the absolute URL asked for):
+        an API call gets one image whose URL is ``url``, anything else a PNG."""
+        if path.endswith("/images/generations"):
+            self._json(sock, {"created": 1, "data": [{"url": self.options["url"]}]})
+        else:
+            self._send(sock, "200 OK", {"Content-Type": "image/png"}, PNG)
 
     def do_sse_big_event(self, sock: socket.socket, path: str) -> None:
         """A stream whose one event is a line that never ends."""

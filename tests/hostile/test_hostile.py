@@ -82,3 +82,7 @@ def test_the_client_holds_against_a_hostile_server(name: str) -> None:
     assert outcome.seconds <= hostile.deadline + 2 + 1.5, outcome.summary()  # the deadline + 2 s, + start-up
     assert outcome.written == [], outcome.written
     assert outcome.facts.get("leaked", []) == [], outcome.facts
+    if hostile.requests is not None:
+        assert outcome.facts["requests"] == hostile.requests, outcome.facts
+    if hostile.connections is not None:
+        assert outcome.facts["connections"] == hostile.connections, outcome.facts

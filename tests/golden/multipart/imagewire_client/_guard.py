@@ -4,7 +4,9 @@
 - :class:`Limits`: how much an answer, an image download and one stream event may hold, and how many
   images an answer may carry. Sizes are counted while reading, after decompression: gzip and deflate are
   decoded here in bounded steps, so a small compressed answer cannot grow past the limit in memory.
-- :class:`Deadline`: the time a whole call may take (headers, body, downloads, streams).
+- :class:`Deadline`: the time a whole call may take (headers, body, downloads, streams); while it is
+  :meth:`~Deadline.active`, :data:`CALL_END` holds its end, which bounds every socket operation of the
+  client's connections (:mod:`._net`).
 - :func:`private_address`: loopback, private, link-local, shared and metadata addresses, which image
   downloads refuse unless the base URL is itself on one or the caller allows them.
 - :data:`CREDENTIAL_HEADERS` and :func:`same_origin`: what never travels with a redirect to another origin.
@@ -14,16 +16,19 @@ Nothing here imports httpx; the client hands in the raw chunks it reads.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import itertools
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 __all__ = [
+    "CALL_END",
     "CREDENTIAL_HEADERS",
     "DEFAULT_LIMITS",
     "Body",
@@ -76,6 +81,10 @@ class DeadlineExceeded(Exception):
     """The call took longer than its deadline."""
 
 
+#: the ``time.monotonic()`` by which the call running in this thread or task must end (None: no deadline)
+CALL_END: ContextVar[float | None] = ContextVar("imagewire_call_end", default=None)
+
+
 class Deadline:
     """A point in time a whole call must end by; ``None`` seconds: no deadline."""
 
@@ -83,6 +92,34 @@ class Deadline:
         self.seconds = seconds
         self._clock = clock
         self._at = None if seconds is None else clock() + seconds
+
+    @property
+    def end(self) -> float | None:
+        """The ``time.monotonic()`` the call must end by (None: no deadline, or a clock of its own)."""
+        return self._at if self._clock is time.monotonic else None
+
+    @contextlib.contextmanager
+    def active(self) -> Iterator[None]:
+        """:data:`CALL_END` set to this deadline's end while the block runs."""
+        token = CALL_END.set(self.end)
+        try:
+            yield
+        finally:
+            CALL_END.reset(token)
+
+    def paced(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
+        """``chunks`` with this deadline active while each is read, and only then (a stream's reads happen
+        while its reader iterates, between the caller's own code)."""
+        end = self.end
+        while True:
+            token = CALL_END.set(end)
+            try:
+                chunk = next(chunks, None)
+            finally:
+                CALL_END.reset(token)
+            if chunk is None:
+                return
+            yield chunk
 
     def remaining(self) -> float | None:
         return None if self._at is None else self._at - self._clock()
