@@ -1317,6 +1317,11 @@ class SyncBase(_Base):
         return data
 
     def _send(self, request: httpx.Request, *, stream: bool, opts: Options, deadline: Deadline) -> httpx.Response:
+        """Send with retries; the answer's headers in (and its body read, unless ``stream``), or an error."""
+        with deadline.active():
+            return self._attempts(request, stream=stream, opts=opts, deadline=deadline)
+
+    def _attempts(self, request: httpx.Request, *, stream: bool, opts: Options, deadline: Deadline) -> httpx.Response:
         import httpx
 
         policy = self._policy if opts.max_retries is None else self._policy._replace(max_retries=opts.max_retries)
@@ -1390,8 +1395,7 @@ class SyncBase(_Base):
     def _call(self, op_key: str, values: Mapping[str, Any], *, stream: bool, opts: Options) -> Any:
         deadline = self._start(opts)
         request = self._build(self._http, op_key, values, stream, opts)
-        with deadline.active():
-            response = self._send(request, stream=stream, opts=opts, deadline=deadline)
+        response = self._send(request, stream=stream, opts=opts, deadline=deadline)
         if stream:
             return Stream[Any](self, op_key, response, deadline)
         return self._read(op_key, response)
@@ -1644,6 +1648,13 @@ class AsyncBase(_Base):
         return data
 
     async def _send(self, request: httpx.Request, *, stream: bool, opts: Options, deadline: Deadline) -> httpx.Response:
+        """Send with retries; the answer's headers in (and its body read, unless ``stream``), or an error."""
+        with deadline.active():
+            return await self._attempts(request, stream=stream, opts=opts, deadline=deadline)
+
+    async def _attempts(
+        self, request: httpx.Request, *, stream: bool, opts: Options, deadline: Deadline
+    ) -> httpx.Response:
         import httpx
 
         policy = self._policy if opts.max_retries is None else self._policy._replace(max_retries=opts.max_retries)
@@ -1717,8 +1728,7 @@ class AsyncBase(_Base):
     async def _call(self, op_key: str, values: Mapping[str, Any], *, stream: bool, opts: Options) -> Any:
         deadline = self._start(opts)
         request = self._build(self._http, op_key, values, stream, opts)
-        with deadline.active():
-            response = await self._send(request, stream=stream, opts=opts, deadline=deadline)
+        response = await self._send(request, stream=stream, opts=opts, deadline=deadline)
         if stream:
             return AsyncStream[Any](self, op_key, response, deadline)
         return self._read(op_key, response)
