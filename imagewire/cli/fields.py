@@ -7,24 +7,43 @@ and documented one field per docstring entry from the
 spec's descriptions. :func:`request_fields` reads those, so a field added to the spec and regenerated
 becomes an option of ``imagewire generate``/``edit``/``vary`` and a key ``--descr`` takes, with no
 edit here. This module is the one place that reads them (the seam: should the client's catalog come
-to describe request fields itself, only :func:`request_fields` changes).
+to describe request fields itself, only :func:`request_fields` changes). :func:`option` makes a field a
+typer option (its spelling, type, choices and help), for every command that takes request fields.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
+import json
 import re
 import typing
 from collections.abc import Callable, Mapping
-from typing import Any, Literal, NamedTuple
+from pathlib import Path
+from typing import Annotated, Any, Literal, NamedTuple
 
-__all__ = ["Field", "choices", "operations", "request_fields"]
+import typer
+from rich.markup import escape
+
+from imagewire.cli.common import option_name
+
+__all__ = [
+    "URL_SCHEMES",
+    "Field",
+    "choices",
+    "fold_old_spellings",
+    "json_object",
+    "keyword",
+    "operations",
+    "option",
+    "reference",
+    "request_fields",
+]
 
 Kind = Literal["str", "int", "bool", "object", "file", "files", "reference", "references"]
 
 #: parameters of the client methods that are call options, not request fields
-_CALL_OPTIONS = frozenset({"validate", "timeout", "max_retries", "retry_read_errors"})
+_CALL_OPTIONS = frozenset({"validate", "timeout", "max_retries", "retry_read_errors", "deadline"})
 _FILE = "FileInput"
 _REFERENCE = "ImageReference"
 
@@ -135,3 +154,113 @@ def request_fields(operation: str) -> dict[str, Field]:
 def operations() -> list[str]:
     """The operations the client performs, in spec order."""
     return list(_methods())
+
+
+# ---------------------------------------------------------------- as command-line options
+
+#: how a few request fields are spelled (the others: ``--field-name``); the response format is ``--format``
+_SPELLING: dict[str, tuple[str, ...]] = {
+    "model": ("--model", "-m"),
+    "size": ("--size", "-s"),
+    "n": ("-n", "--n"),
+    "quality": ("--quality", "-q"),
+    "response_format": ("--format",),
+}
+#: earlier spellings of a field's option, still accepted but not shown (their values come as ``old_<name>``)
+_OLD_SPELLING = {"response_format": "--response-format"}
+#: a reference is an image URL (these schemes) or, otherwise, a file id
+URL_SCHEMES = ("http://", "https://", "data:")
+
+
+def _complete_models(incomplete: str) -> list[str]:
+    from imagewire_client.catalog import MODELS
+
+    return [model for model in MODELS if model.startswith(incomplete)]
+
+
+def _help(field: Field) -> str:
+    """An option's help: the spec's description of the field, its listed values for an open one."""
+    text = _first_sentences(field.help) or f"the request field {field.name}" + (
+        " (true)" if field.kind == "bool" else ""
+    )
+    if field.deprecated:
+        text += " (deprecated)"
+    if field.suggestions and field.name != "model":
+        text += f" Listed: {', '.join(field.suggestions)}."
+    if field.name == "model":
+        text += " (another id needs --no-validate)"
+    return escape(text)
+
+
+def _first_sentences(text: str, least: int = 40) -> str:
+    """The first sentences of ``text`` that make at least ``least`` characters (a help line, not a page)."""
+    taken = ""
+    for sentence in text.split(". "):
+        taken = f"{taken}. {sentence}" if taken else sentence
+        if len(taken) >= least:
+            break
+    return taken if taken.endswith(".") or taken == text else taken + "."
+
+
+def keyword(name: str, annotation: Any, default: Any = None) -> inspect.Parameter:
+    """A keyword-only parameter (what typer reads an option or an argument from)."""
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
+
+
+def option(field: Field, *, panel: str = "Request") -> list[inspect.Parameter]:
+    """A request field as an option: its type and choices from the client, its help from the spec (and a
+    hidden ``old_<name>`` parameter for an earlier spelling; :func:`fold_old_spellings` merges it)."""
+    decls = _SPELLING.get(field.name, (option_name(field.name),))
+    common: dict[str, Any] = {"help": _help(field), "rich_help_panel": panel, "show_default": False}
+    annotation: Any
+    if field.kind == "bool":
+        annotation, default = bool, False
+    elif field.kind == "int":
+        annotation, default = int | None, None
+    elif field.kind in ("file", "reference"):
+        metavar = "FILE" if field.kind == "file" else "URL|FILE_ID"
+        annotation = (Path | None) if field.kind == "file" and not field.by_reference else (str | None)
+        default = None
+        common["metavar"] = f"{metavar}|URL" if field.by_reference else metavar
+    elif field.kind == "object":
+        annotation, default = str | None, None
+        common["metavar"] = "JSON"
+        common["help"] += " (a JSON object)"
+    elif field.kind in ("files", "references"):
+        annotation, default = list[str] | None, None
+        common["metavar"] = "FILE" if field.kind == "files" else "URL|FILE_ID"
+    elif field.choices:
+        annotation, default = Literal[field.choices] | None, None
+    else:
+        annotation, default = str | None, None
+        if field.name == "model":
+            common.update(metavar="MODEL", autocompletion=_complete_models)
+    params = [keyword(field.name, Annotated[annotation, typer.Option(*decls, **common)], default)]
+    old = _OLD_SPELLING.get(field.name)
+    if old is not None:
+        params.append(keyword(f"old_{field.name}", Annotated[annotation, typer.Option(old, hidden=True)], default))
+    return params
+
+
+def fold_old_spellings(values: dict[str, Any]) -> None:
+    """Merge each ``old_<name>`` value :func:`option` made into ``<name>`` (the current spelling wins)."""
+    for name in list(values):
+        if name.startswith("old_"):
+            old = values.pop(name)
+            values[name.removeprefix("old_")] = values.get(name.removeprefix("old_")) or old
+
+
+def reference(value: str) -> dict[str, str]:
+    """``https://...`` or ``data:...`` -> ``{"image_url": ...}``; anything else is a file id."""
+    return {"image_url": value} if value.startswith(URL_SCHEMES) else {"file_id": value}
+
+
+def json_object(name: str, text: str) -> dict[str, Any]:
+    """An object field's option value: a JSON object, or a usage error saying what is wrong."""
+    try:
+        value = json.loads(text)
+    except ValueError as err:
+        raise typer.BadParameter(f"not JSON: {err}", param_hint=f"'{option_name(name)}'") from None
+    if not isinstance(value, dict):
+        raise typer.BadParameter("must be a JSON object", param_hint=f"'{option_name(name)}'")
+    return value

@@ -38,7 +38,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import httpx
 import typer
@@ -50,7 +50,16 @@ from imagewire import exits
 from imagewire.cli import waits
 from imagewire.cli.common import Redactor, UsageProblem, cli_words, option_name
 from imagewire.cli.descr import merge, parse
-from imagewire.cli.fields import Field, request_fields
+from imagewire.cli.fields import (
+    URL_SCHEMES,
+    Field,
+    fold_old_spellings,
+    json_object,
+    keyword,
+    option,
+    reference,
+    request_fields,
+)
 from imagewire.cli.files import Input, OutputFolder, read_input
 from imagewire.cli.options import (
     AllowRetiredOpt,
@@ -100,25 +109,9 @@ _RUN = "Run"
 #: the request fields given as arguments: what to draw, then the images to work on
 _PROMPT = "prompt"
 _IMAGE = "image"
-#: how a few request fields are spelled (the others: ``--field-name``); the response format is ``--format``
-_SPELLING: dict[str, tuple[str, ...]] = {
-    "model": ("--model", "-m"),
-    "size": ("--size", "-s"),
-    "n": ("-n", "--n"),
-    "quality": ("--quality", "-q"),
-    "response_format": ("--format",),
-}
-#: earlier spellings of a field's option, still accepted but not shown
-_OLD_SPELLING = {"response_format": "--response-format"}
-#: a reference is an image URL (these schemes) or, otherwise, a file id
-_URL_SCHEMES = ("http://", "https://", "data:")
 
 
 # ---------------------------------------------------------------- options (made from the generated client)
-
-
-def _complete_models(incomplete: str) -> list[str]:
-    return [model for model in MODELS if model.startswith(incomplete)]
 
 
 HeaderOpt = Annotated[
@@ -169,95 +162,17 @@ QuietOpt = Annotated[
 ]
 
 
-def _help(field: Field) -> str:
-    """An option's help: the spec's description of the field, its listed values for an open one."""
-    text = _first_sentences(field.help) or f"the request field {field.name}" + (
-        " (true)" if field.kind == "bool" else ""
-    )
-    if field.deprecated:
-        text += " (deprecated)"
-    if field.suggestions and field.name != "model":
-        text += f" Listed: {', '.join(field.suggestions)}."
-    if field.name == "model":
-        text += " (another id needs --no-validate; the models are listed below)"
-    return escape(text)
-
-
-def _first_sentences(text: str, least: int = 40) -> str:
-    """The first sentences of ``text`` that make at least ``least`` characters (a help line, not a page)."""
-    taken = ""
-    for sentence in text.split(". "):
-        taken = f"{taken}. {sentence}" if taken else sentence
-        if len(taken) >= least:
-            break
-    return taken if taken.endswith(".") or taken == text else taken + "."
-
-
-def _keyword(name: str, annotation: Any, default: Any = None) -> inspect.Parameter:
-    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
-
-
 def _argument(field: Field, fields: dict[str, Field]) -> inspect.Parameter:
     """The prompt and the input images are arguments: ``PROMPT``, then ``IMAGE...`` (or the one ``IMAGE``)."""
     if field.name == _PROMPT:
         what = "what to change" if _IMAGE in fields else "what to draw"
         info = typer.Argument(metavar="PROMPT", help=f"{what} (or 'prompt' in --descr)", show_default=False)
-        return _keyword(field.name, Annotated[str | None, info])
+        return keyword(field.name, Annotated[str | None, info])
     if field.kind == "files":
         info = typer.Argument(metavar="IMAGE...", help="the input images (PNG, JPEG, WebP)", show_default=False)
-        return _keyword(field.name, Annotated[list[Path] | None, info])
+        return keyword(field.name, Annotated[list[Path] | None, info])
     info = typer.Argument(metavar="IMAGE", help=escape(field.help) or "the input image", show_default=False)
-    return _keyword(field.name, Annotated[Path, info], inspect.Parameter.empty)
-
-
-def _option(field: Field) -> list[inspect.Parameter]:
-    """A request field as an option: its type and choices from the client, its help from the spec."""
-    decls = _SPELLING.get(field.name, (option_name(field.name),))
-    common: dict[str, Any] = {"help": _help(field), "rich_help_panel": _REQUEST, "show_default": False}
-    annotation: Any
-    if field.kind == "bool":
-        annotation, default = bool, False
-    elif field.kind == "int":
-        annotation, default = int | None, None
-    elif field.kind in ("file", "reference"):
-        metavar = "FILE" if field.kind == "file" else "URL|FILE_ID"
-        annotation = (Path | None) if field.kind == "file" and not field.by_reference else (str | None)
-        default = None
-        common["metavar"] = f"{metavar}|URL" if field.by_reference else metavar
-    elif field.kind == "object":
-        annotation, default = str | None, None
-        common["metavar"] = "JSON"
-        common["help"] += " (a JSON object)"
-    elif field.kind in ("files", "references"):
-        annotation, default = list[str] | None, None
-        common["metavar"] = "FILE" if field.kind == "files" else "URL|FILE_ID"
-    elif field.choices:
-        annotation, default = Literal[field.choices] | None, None
-    else:
-        annotation, default = str | None, None
-        if field.name == "model":
-            common.update(metavar="MODEL", autocompletion=_complete_models)
-    params = [_keyword(field.name, Annotated[annotation, typer.Option(*decls, **common)], default)]
-    old = _OLD_SPELLING.get(field.name)
-    if old is not None:
-        params.append(_keyword(f"old_{field.name}", Annotated[annotation, typer.Option(old, hidden=True)], default))
-    return params
-
-
-def _reference(value: str) -> dict[str, str]:
-    """``https://...`` or ``data:...`` -> ``{"image_url": ...}``; anything else is a file id."""
-    return {"image_url": value} if value.startswith(_URL_SCHEMES) else {"file_id": value}
-
-
-def _object(name: str, text: str) -> dict[str, Any]:
-    """An object field's option value: a JSON object, or a usage error saying what is wrong."""
-    try:
-        value = json.loads(text)
-    except ValueError as err:
-        raise typer.BadParameter(f"not JSON: {err}", param_hint=f"'{option_name(name)}'") from None
-    if not isinstance(value, dict):
-        raise typer.BadParameter("must be a JSON object", param_hint=f"'{option_name(name)}'")
-    return value
+    return keyword(field.name, Annotated[Path, info], inspect.Parameter.empty)
 
 
 @dataclass
@@ -284,10 +199,7 @@ class Call:
 def _request_values(operation: str, values: dict[str, Any]) -> dict[str, Any]:
     """The request-field options' values -> ``images``, ``files`` and the explicit fields of a :class:`Call`."""
     fields = request_fields(operation)
-    for name in list(values):
-        if name.startswith("old_"):
-            old = values.pop(name)
-            values[name.removeprefix("old_")] = values.get(name.removeprefix("old_")) or old
+    fold_old_spellings(values)
     images: list[Path] = []
     prompt_option = values.pop("prompt_option", None)
     if prompt_option is not None:  # the old `edit IMAGE... --prompt TEXT`: every argument is an image
@@ -306,16 +218,16 @@ def _request_values(operation: str, values: dict[str, Any]) -> dict[str, Any]:
         elif item.kind == "file":
             if value is None:
                 continue
-            if item.by_reference and str(value).startswith(_URL_SCHEMES):
-                explicit[name] = _reference(str(value))
+            if item.by_reference and str(value).startswith(URL_SCHEMES):
+                explicit[name] = reference(str(value))
             else:
                 files[name] = Path(value)
         elif item.kind == "reference":
-            explicit[name] = _reference(value) if value is not None else None
+            explicit[name] = reference(value) if value is not None else None
         elif item.kind == "references":
-            explicit[name] = [_reference(v) for v in value] if value else None
+            explicit[name] = [reference(v) for v in value] if value else None
         elif item.kind == "object" and value is not None:
-            explicit[name] = _object(name, value)
+            explicit[name] = json_object(name, value)
         else:
             explicit[name] = value
     return {**values, "explicit": explicit, "images": images, "files": files, "stream": stream}
@@ -362,9 +274,11 @@ def _command(operation: str, name: str) -> Callable[..., int]:
 
     fields = request_fields(operation)
     arguments = [_argument(f, fields) for f in fields.values() if f.name in (_PROMPT, _IMAGE)]
-    options = [p for f in fields.values() if f.name not in {a.name for a in arguments} for p in _option(f)]
+    options = [
+        p for f in fields.values() if f.name not in {a.name for a in arguments} for p in option(f, panel=_REQUEST)
+    ]
     if _PROMPT in fields and _IMAGE in fields:  # `edit IMAGE... --prompt TEXT`, as earlier versions took it
-        options.append(_keyword("prompt_option", Annotated[str | None, typer.Option("--prompt", "-p", hidden=True)]))
+        options.append(keyword("prompt_option", Annotated[str | None, typer.Option("--prompt", "-p", hidden=True)]))
     command.__name__ = name
     with_fields = extend(
         command,

@@ -1,9 +1,12 @@
 """``imagewire record``: one call through the generated client with a recording transport, written as a
 scrubbed cassette.
 
-``imagewire record OUT [--provider NAME] [--base-url URL] [--api-key KEY] [--model M] [--prompt TEXT]
-[--size S] [--format url|b64_json] [--operation generations|edits|variations] [--image FILE]...
-[--mask FILE] [--stream] [--append] [--resource R --deployment D --api-version V ...]``. Exit status
+``imagewire record OUT [--operation generations|edits|variations] [--provider NAME] [--base-url URL]
+[--api-key KEY] [--prompt TEXT] [--image FILE]... [--model M] [--size S] [--format url|b64_json] [--stream]
+[REQUEST FIELD OPTIONS] [--append] [--resource R --deployment D --api-version V ...]``. The request-field
+options are those of ``imagewire generate``/``edit``/``vary``, made the same way from the generated client
+(:func:`imagewire.cli.fields.option`): every field any operation takes, spelled as there; one the
+operation does not take is a usage problem. Exit status
 (:mod:`imagewire.exits`): 0 the provider answered with images; 2 nothing was sent (a usage problem, a
 model rule the request breaks, no key); 3 the provider answered an error status or not at all (recorded:
 recording failures is the point); 4 it answered 2xx with something that breaks the contract (recorded).
@@ -22,7 +25,18 @@ import httpx
 import typer
 
 from imagewire import exits
-from imagewire.cli.options import AllowRetiredOpt, Connection, NoValidateOpt, with_connection
+from imagewire.cli.common import option_name
+from imagewire.cli.fields import (
+    URL_SCHEMES,
+    Field,
+    fold_old_spellings,
+    json_object,
+    operations,
+    option,
+    reference,
+    request_fields,
+)
+from imagewire.cli.options import AllowRetiredOpt, Connection, NoValidateOpt, extend, with_connection
 from imagewire.record.recordings import load
 from imagewire.record.transport import Recorder, RecordingTransport
 
@@ -41,46 +55,43 @@ def _operations(value: str) -> str:
     return value
 
 
-app = typer.Typer(add_completion=False)
+#: the prompt of an operation that takes one, when --prompt is not given
+DEFAULT_PROMPT = "A red circle on a white background"
 
 
-@app.command(
-    "record",
-    help="Make one call through the generated client and record it as a scrubbed VCR cassette (errors are recorded "
-    "too).",
-    epilog="Exit codes: 0 images; 2 nothing sent (usage, model rule, no key); 3 error status or no answer (recorded); "
-    "4 an answer that breaks the contract (recorded).",
-)
-@with_connection()
+def _fields() -> dict[str, Field]:
+    """Every request field of any operation, in the client's order; a file field that takes several files in
+    one operation takes several here (``--image`` is repeatable: the images of an edit)."""
+    out: dict[str, Field] = {}
+    for operation in operations():
+        for name, field in request_fields(operation).items():
+            known = out.get(name)
+            if known is None or (known.kind == "file" and field.kind == "files"):
+                out[name] = field._replace(required=False)
+    return out
+
+
+def _request(values: dict[str, Any]) -> dict[str, Any]:
+    """The request-field options' values -> ``request``: the fields given (the others left out)."""
+    fold_old_spellings(values)
+    request = {}
+    for name in _fields():
+        value = values.pop(name, None)
+        if value is not None and value is not False and value != []:
+            request[name] = value
+    return {**values, "request": request}
+
+
 def record(
     connection: Connection,
     out: Annotated[
         str, typer.Argument(metavar="OUT", help="the cassette to write (.yaml); a folder gets a timestamped name")
     ],
+    request: dict[str, Any],
     operation: Annotated[
         str,
         typer.Option("--operation", metavar="NAME", help="generations, edits or variations", callback=_operations),
     ] = "generations",
-    model: Annotated[str | None, typer.Option("--model", "-m", metavar="MODEL", help="model id")] = None,
-    prompt: Annotated[str, typer.Option("--prompt", metavar="TEXT", help="the prompt")] = (
-        "A red circle on a white background"
-    ),
-    size: Annotated[str | None, typer.Option("--size", "-s", help="size, e.g. 1024x1024")] = None,
-    n: Annotated[int | None, typer.Option("-n", "--n", help="number of images")] = None,
-    quality: Annotated[str | None, typer.Option("--quality", "-q", help="quality (low, standard, ...)")] = None,
-    response_format: Annotated[
-        str | None, typer.Option("--format", metavar="FORMAT", help="response_format: url or b64_json (DALL·E models)")
-    ] = None,
-    response_format_alias: Annotated[str | None, typer.Option("--response-format", hidden=True)] = None,
-    image: Annotated[
-        list[Path] | None,
-        typer.Option("--image", metavar="FILE", help="an input image (edits, variations); repeatable"),
-    ] = None,
-    mask: Annotated[Path | None, typer.Option("--mask", metavar="FILE", help="mask image (edits)")] = None,
-    stream: Annotated[bool, typer.Option("--stream", help="stream the answer (GPT image models)")] = False,
-    partial_images: Annotated[
-        int | None, typer.Option("--partial-images", metavar="N", help="partial images of a stream (0-3)")
-    ] = None,
     append: Annotated[bool, typer.Option("--append", help="add to OUT instead of replacing it")] = False,
     no_validate: NoValidateOpt = False,
     allow_retired: AllowRetiredOpt = False,
@@ -97,24 +108,38 @@ def record(
         ValidationError,
     )
 
-    images = list(image or ())
-    response_format = response_format or response_format_alias
+    fields = request_fields(operation)
+    request = dict(request)
     api_key = connection.key()
     redact = Redactor(api_key)
 
     def say(text: str, *, err: bool = False) -> None:
         print(redact(cli_words(text)), file=sys.stderr if err else sys.stdout, flush=True)
 
-    if operation in ("edits", "variations") and not images:
+    unknown = [option_name(name) for name in request if name not in fields]
+    if unknown:
+        say(f"imagewire record: {operation} takes no {', '.join(unknown)}", err=True)
+        return exits.USAGE
+    if "prompt" in fields:
+        request.setdefault("prompt", DEFAULT_PROMPT)
+    images = [Path(file) for file in request.pop("image", ())]
+    if "image" in fields and not images:
         say(f"imagewire record: {operation} needs --image FILE", err=True)
         return exits.USAGE
-    if operation == "variations" and len(images) > 1:
-        say("imagewire record: variations take one --image", err=True)
+    if "image" in fields and fields["image"].kind == "file" and len(images) > 1:
+        say(f"imagewire record: {operation} takes one --image", err=True)
         return exits.USAGE
-    for file in [*images, *([mask] if mask else [])]:
-        if not Path(file).is_file():
+    try:
+        request = _values(fields, request)
+    except typer.BadParameter as problem:
+        say(f"imagewire record: {problem.format_message()}", err=True)
+        return exits.USAGE
+    for file in [*images, *(value for value in request.values() if isinstance(value, Path))]:
+        if not file.is_file():
             say(f"imagewire record: no such file: {file}", err=True)
             return exits.USAGE
+    if images:
+        request["image"] = images[0] if fields["image"].kind == "file" or len(images) == 1 else images
     target = _target(out, operation)
     if append and target.exists():
         existing = load(target)
@@ -139,34 +164,26 @@ def record(
         say(f"imagewire record: {problem}", err=True)
         return exits.USAGE
 
+    model = request.get("model")
     say(f"{operation} {model or '(no model)'} at {client.base_url}")
 
-    fields: dict[str, Any] = {"model": model, "n": n, "size": size}
-    if quality:
-        fields["quality"] = quality
-    if response_format:
-        fields["response_format"] = response_format
-    streamed = bool(stream or partial_images is not None)
-    if streamed and operation != "variations":
-        fields["stream"] = True
-        if partial_images is not None:
-            fields["partial_images"] = partial_images
+    if "stream" in fields and "partial_images" in request:  # partial images come only in a stream
+        request["stream"] = True
+    streamed = bool(request.get("stream"))
     calls: Any = client.images
+    method = {"generations": calls.generate, "edits": calls.edit, "variations": calls.create_variation}[operation]
     code = exits.OK
     try:
         estimate = calls.estimate(
-            model=model, size=size, quality=quality, n=n or 1, operation=operation
+            model=model,
+            size=request.get("size"),
+            quality=request.get("quality"),
+            n=request.get("n") or 1,
+            operation=operation,
         )  # checks the values first, as the call does
         say(f"estimate: {estimate}")
-        if operation == "generations":
-            result = calls.generate(prompt=prompt, **fields)
-        elif operation == "edits":
-            files: Any = images if len(images) > 1 else images[0]
-            result = calls.edit(prompt=prompt, image=files, mask=mask, **fields)
-        else:
-            fields.pop("stream", None)
-            result = calls.create_variation(image=images[0], **fields)
-        say(f"answer: {consume(result, streamed and operation != 'variations')}")
+        result = method(**request)
+        say(f"answer: {consume(result, streamed)}")
     except ValidationError as problem:
         say(f"imagewire record: not sent: {problem}", err=True)
         code = exits.USAGE
@@ -199,6 +216,35 @@ def record(
     verb = "appended" if append else "recorded"
     say(f"{verb} {count} interaction(s) to {path} (scrubbed)")
     return code
+
+
+def _values(fields: dict[str, Field], request: dict[str, Any]) -> dict[str, Any]:
+    """The options' values as the client method takes them: references and JSON objects read, files as paths."""
+    out: dict[str, Any] = {}
+    for name, value in request.items():
+        kind = fields[name].kind
+        if kind == "file":
+            by_url = fields[name].by_reference and str(value).startswith(URL_SCHEMES)
+            out[name] = reference(str(value)) if by_url else Path(value)
+        elif kind == "reference":
+            out[name] = reference(value)
+        elif kind == "references":
+            out[name] = [reference(v) for v in value]
+        elif kind == "object":
+            out[name] = json_object(name, value)
+        else:
+            out[name] = value
+    return out
+
+
+app = typer.Typer(add_completion=False)
+app.command(
+    "record",
+    help="Make one call through the generated client and record it as a scrubbed VCR cassette (errors are recorded "
+    "too).",
+    epilog="Exit codes: 0 images; 2 nothing sent (usage, model rule, no key); 3 error status or no answer (recorded); "
+    "4 an answer that breaks the contract (recorded). `imagewire providers` lists the models.",
+)(with_connection()(extend(record, [p for f in _fields().values() for p in option(f)], _request, drop=("request",))))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

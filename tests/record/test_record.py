@@ -492,6 +492,44 @@ def test_record_sends_nothing_on_a_usage_problem(
     assert code == 2 and "not sent" in err  # the older spelling of --format still reaches the client's check
 
 
+def test_record_takes_every_request_field_as_generate_edit_and_vary_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from imagewire.cli.fields import operations, request_fields
+
+    command = cli.load("record")
+    names = {name for param in command.params for name in param.opts}
+    for operation in operations():  # each field spelled as the image commands spell it (from the client)
+        for field in request_fields(operation).values():
+            spelled = {"response_format": "--format", "n": "--n"}.get(field.name, "--" + field.name.replace("_", "-"))
+            assert spelled in names, (operation, field.name)
+
+    sent: list[dict[str, Any]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(json.loads(request.content))
+        return httpx.Response(200, json={"created": 1, "data": [{"b64_json": base64.b64encode(noisy_png()).decode()}]})
+
+    monkeypatch.setattr(record, "TRANSPORT", httpx.MockTransport(answer))
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    argv = [str(tmp_path / "a.yaml"), "--model", "gpt-image-1.5", "--background", "transparent"]
+    code, _, err = _run([*argv, "--output-format", "webp", "--moderation", "low", "-q", "low"], capsys)
+    assert code == 0, err
+    assert {k: sent[0].get(k) for k in ("background", "output_format", "moderation", "quality", "prompt")} == {
+        "background": "transparent",
+        "output_format": "webp",
+        "moderation": "low",
+        "quality": "low",
+        "prompt": record.DEFAULT_PROMPT,
+    }
+    code, _, err = _run([*argv, "--style", "purple"], capsys)  # a closed set, from the client's types
+    assert code == 2 and "purple" in err
+    code, _, err = _run(
+        [str(tmp_path / "b.yaml"), "--operation", "variations", "--image", "x.png", "--prompt", "p"], capsys
+    )
+    assert code == 2 and "variations takes no --prompt" in err and len(sent) == 1
+
+
 @pytest.fixture(scope="module")
 def reference() -> Iterator[Any]:
     server = start("local", api_key=KEY)
