@@ -147,7 +147,8 @@ _ANSWER_TYPES: tuple[type[Any], type[ShapeError]] | None = None
 
 
 def _answer_types() -> tuple[type[Any], type[ShapeError]]:
-    """The answer class and the reader's error, imported on the first answer (attrs costs ~40 ms to import)."""
+    """The answer class and the reader's error, imported on the first answer (a script that only builds a
+    client never loads the result classes)."""
     global _ANSWER_TYPES
     if _ANSWER_TYPES is None:
         from . import _results

@@ -15,8 +15,6 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from attrs import define, field
-
 from ._errors import ResponseContractError
 from ._model import Model, ShapeError
 
@@ -32,9 +30,10 @@ def _decode_b64(text: str) -> bytes:
         raise ResponseContractError(f"the image is not valid base64: {err}", pointer="/b64_json") from None
 
 
-@define(slots=True, kw_only=True)
 class ImageMixin(Model):
     """An object carrying one image as ``b64_json`` or ``url``."""
+
+    __slots__ = ()
 
     def _inline(self) -> bytes | None:
         b64 = getattr(self, "b64_json", None)
@@ -82,12 +81,18 @@ class ImageMixin(Model):
         return info.format if info is not None else None
 
 
-@define(slots=True, kw_only=True)
 class ImagesMixin(Model):
     """An answer with a ``data`` list of images. ``cost``: what it cost in US dollars, from its ``usage`` where
-    the provider's token prices are known, else from its per-image prices; None when unknown."""
+    the provider's token prices are known, else from its per-image prices; None when unknown (neither shown
+    nor compared)."""
 
-    cost: float | None = field(default=None, repr=False, eq=False)
+    __slots__ = ("cost",)
+
+    cost: float | None
+
+    def __init__(self, **base: Any) -> None:  # the subclasses' __init__ spell the keywords out
+        self.cost = None
+        super().__init__(**base)
 
     @property
     def deviations(self) -> list[str]:

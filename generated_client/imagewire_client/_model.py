@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, NamedTuple, TypeVar
 
-from attrs import define, field
-
 __all__ = ["Field", "Model", "ShapeError", "read"]
 
 M = TypeVar("M", bound="Model")
@@ -37,17 +35,49 @@ class Field(NamedTuple):
     required: bool = False
 
 
-@define(slots=True, kw_only=True)
 class Model:
     """Base of every result class: ``extra`` keeps unknown keys, ``warnings`` lists undeclared deviations
-    read past (``"<JSON pointer>: <what>"``), ``quirks`` the ids of the provider's declared quirks seen."""
+    read past (``"<JSON pointer>: <what>"``), ``quirks`` the ids of the provider's declared quirks seen.
 
-    extra: dict[str, Any] = field(factory=dict, repr=False)
-    warnings: list[str] = field(factory=list, repr=False)
-    quirks: list[str] = field(factory=list, repr=False)
-    _client: Any = field(default=None, repr=False, eq=False)
+    Result classes are plain classes with ``__slots__`` and a generated keyword-only ``__init__``: equal when
+    of the same class with equal fields (``extra``, ``warnings`` and ``quirks`` included), unhashable, shown
+    by their contract fields. No class machinery runs at import."""
+
+    __slots__ = ("_client", "extra", "quirks", "warnings")
+    __hash__ = None  # type: ignore[assignment]  # mutable and compared by value
+
+    extra: dict[str, Any]
+    warnings: list[str]
+    quirks: list[str]
+    _client: Any
 
     _FIELDS: ClassVar[tuple[Field, ...]] = ()
+
+    def __init__(
+        self,
+        *,
+        extra: dict[str, Any] | None = None,
+        warnings: list[str] | None = None,
+        quirks: list[str] | None = None,
+        client: Any = None,
+    ) -> None:
+        self.extra = {} if extra is None else extra
+        self.warnings = [] if warnings is None else warnings
+        self.quirks = [] if quirks is None else quirks
+        self._client = client
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{f.attr}={getattr(self, f.attr)!r}" for f in self._FIELDS)
+        return f"{type(self).__name__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, Model)
+        return self._compared() == other._compared()
+
+    def _compared(self) -> tuple[Any, ...]:
+        return (self.extra, self.warnings, self.quirks, *(getattr(self, f.attr) for f in self._FIELDS))
 
     @classmethod
     def from_dict(cls: type[M], data: Any) -> M:
