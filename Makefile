@@ -31,10 +31,13 @@ bootstrap: .venv/.synced
 
 demo: .venv/.synced
 	$(RUN)/imagewire regen
+	$(UV) lock --offline --quiet
 	$(PY) scripts/demo.py
 
+# a regeneration may bump the client's version: the lock records it (offline, the workspace member only)
 regen: .venv/.synced
 	$(RUN)/imagewire regen
+	$(UV) lock --offline --quiet
 
 lint: .venv/.synced
 	$(RUN)/ruff check imagewire generator tests scripts

@@ -78,6 +78,7 @@ def context(spec: Spec, spec_name: str, config: dict[str, Any]) -> dict[str, Any
         "token_providers": token_providers,
         "results": results(spec, dict(config.get("result_mixins") or {})),
         "facade": facade(spec, config),
+        "constraints": constraints(spec),
     }
 
 
@@ -368,6 +369,53 @@ def facade(spec: Spec, config: dict[str, Any]) -> dict[str, Any]:
             }
         )
     return {"operations": operations, "literals": params.literals, "references": params.references}
+
+
+#: the keywords of a request field's schema the client checks before sending, independent of the catalog
+CONSTRAINT_KEYS = ("enum", "minimum", "maximum", "minLength", "maxLength", "pattern", "minItems", "maxItems")
+
+
+def _alternatives(spec: Spec, schema: Any, depth: int = 0) -> list[dict[str, Any]]:
+    """The non-null alternatives of a schema (through ``$ref``, ``anyOf`` and ``oneOf``)."""
+    schema = spec.resolve(schema)
+    if not isinstance(schema, dict) or depth > 16:
+        return []
+    branches = schema.get("anyOf") or schema.get("oneOf")
+    if branches:
+        return [alt for branch in branches for alt in _alternatives(spec, branch, depth + 1)]
+    kind = schema.get("type")
+    kinds = [str(k) for k in (kind if isinstance(kind, list) else [kind]) if k not in ("null", None)]
+    if kind == "null" or (isinstance(kind, list) and not kinds):
+        return []
+    if "string" in kinds and schema.get("format") == "binary":
+        return [{"type": "binary"}]
+    enum = [v for v in schema.get("enum") or [] if v is not None]
+    alt: dict[str, Any] = {"type": "|".join(kinds) or "any"}
+    alt.update({key: schema[key] for key in CONSTRAINT_KEYS if key in schema and key != "enum"})
+    if enum:
+        alt["enum"] = enum
+    return [alt]
+
+
+def constraints(spec: Spec) -> dict[str, Any]:
+    """The request fields whose schema states a constraint (``CONSTRAINT_KEYS``): ``table`` maps operation ->
+    body encoding -> field -> a name in ``shared``, which holds each distinct list of alternatives once (a
+    value passes when one alternative of its kind accepts it)."""
+    shared: dict[str, list[dict[str, Any]]] = {}
+    table: dict[str, dict[str, dict[str, str]]] = {}
+    for op in spec.operations.values():
+        for encoding in sorted(op.request):
+            fields: dict[str, str] = {}
+            for name in op.request[encoding]:
+                alternatives = _alternatives(spec, _raw_property(spec, op, encoding, name))
+                if not any(set(alt) & set(CONSTRAINT_KEYS) for alt in alternatives):
+                    continue
+                same = [key for key, alts in shared.items() if alts == alternatives and key.startswith(f"{name}-")]
+                key = same[0] if same else f"{name}-{sum(k.startswith(f'{name}-') for k in shared) + 1}"
+                shared[key] = alternatives
+                fields[name] = key
+            table.setdefault(op.key, {})[encoding] = fields
+    return {"shared": shared, "table": table}
 
 
 def _raw_property(spec: Spec, op: Any, encoding: str, name: str) -> Any:

@@ -7,14 +7,19 @@ provenance file without loading the spec, which keeps a no-op run fast.
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 import time
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import write
+
+if TYPE_CHECKING:
+    from .changes import Report
 
 __all__ = ["DEFAULTS", "Paths", "Result", "build", "check", "default_paths", "inputs", "regen"]
 
@@ -63,6 +68,8 @@ class Result:
     seconds: float
     files: int = 0
     differences: list[str] = field(default_factory=list)
+    #: what changed against the previous tree, and the version it gives (None: nothing was built)
+    report: Report | None = None
 
 
 def _files(folder: Path, suffixes: tuple[str, ...] | None = None) -> list[Path]:
@@ -94,8 +101,13 @@ def inputs(paths: Paths) -> dict[str, dict[str, str]]:
     }
 
 
-def build(paths: Paths, dest: Path, provenance: dict[str, dict[str, str]] | None = None) -> int:
+def build(
+    paths: Paths, dest: Path, provenance: dict[str, dict[str, str]] | None = None, *, into: list[Report] | None = None
+) -> int:
     """Generate the whole tree into ``dest`` (must not exist or be empty). Returns the file count.
+
+    The version and the changelog are carried over from the tree at ``paths.out`` and raised by what
+    changed against it (see :mod:`.changes`); the report is appended to ``into`` when given.
 
     Raises :class:`imagewire.generator.problems.SpecError` for a broken spec and
     :class:`imagewire.generator.engine.EngineError` when the engine drops or refuses something.
@@ -103,13 +115,16 @@ def build(paths: Paths, dest: Path, provenance: dict[str, dict[str, str]] | None
     import yaml
 
     from . import engine
+    from .catalog import resolve_models
     from .context import context, filters
     from .spec import read
 
     spec = read(paths.spec)
     config: dict[str, Any] = yaml.safe_load(paths.config.read_text(encoding="utf-8"))
     package = config["package_name_override"]
+    previous = _Previous.read(paths.out, dest, str(config["package_version"]))
     ctx = context(spec, paths.spec_name, config)
+    ctx["package_version"] = previous.version
     rendered = engine.render(
         engine.prepare(spec.data),
         package_dir=dest / package,
@@ -130,13 +145,118 @@ def build(paths: Paths, dest: Path, provenance: dict[str, dict[str, str]] | None
     write.format_tree(dest)
     copied = _copy_runtime(paths.runtime, dest / package)
     blocks = _blocks(paths, rendered.env, dest)
+    models = resolve_models(spec.catalogs["models"].data) if "models" in spec.catalogs else {}
+    from .changes import SURFACE_NAME, surface
+
+    new_surface = surface(spec.data, models)
     text = write.header(paths.spec_name)
+    body = json.dumps(new_surface, indent=1, sort_keys=True)  # JSON holds no comment: the line is its first key
+    (dest / SURFACE_NAME).write_text(f'{{"generated": {json.dumps(text)},\n{body[2:]}\n', encoding="utf-8")
+    (dest / CHANGELOG_NAME).write_text(_TITLE + previous.changelog, encoding="utf-8")
     write.mark(dest, text, {f"{package}/{name}": write.copy_header(f"generator/runtime/{name}") for name in copied})
+    report = _release(previous, dest, package, new_surface, ctx, text)
+    if into is not None:
+        into.append(report)
     entries = dict(provenance or inputs(paths))
     if blocks:  # what the README's generated blocks must hold, so a no-op run can tell a stale one
         entries["readme"] = {name: write.hash_text(body) for name, body in blocks.items()}
     write.write_lock(dest, text, entries)
     return sum(1 for _ in write.tree_files(dest))
+
+
+@dataclass(frozen=True)
+class _Previous:
+    """What a build carries over from the tree it replaces: the version, the changelog, the spec surface."""
+
+    root: Path | None  # None: there is no previous tree (a first build)
+    version: str
+    changelog: str  # without the generated-code line
+    surface: dict[str, Any] | None
+    #: the hash its lock records for it: a tree edited by hand since is compared as it was generated
+    tree_hash: str | None = None
+
+    @classmethod
+    def read(cls, out: Path, dest: Path, initial: str) -> _Previous:
+        from .changes import SURFACE_NAME
+
+        if not (out / write.LOCK_NAME).is_file() or out.resolve() == dest.resolve():
+            return cls(None, initial, "", None)
+        try:
+            version = str(tomllib.loads(_read(out / "pyproject.toml"))["project"]["version"])
+        except (OSError, KeyError, tomllib.TOMLDecodeError):
+            version = initial
+        try:
+            changelog = _read(out / CHANGELOG_NAME)
+        except OSError:
+            changelog = ""
+        if changelog.startswith("<!--"):
+            changelog = changelog.partition("-->")[2].lstrip("\n")
+        changelog = changelog.removeprefix(_TITLE)
+        try:
+            old_surface = json.loads(_read(out / SURFACE_NAME))
+        except (OSError, ValueError):
+            old_surface = None
+        tree_hash = ((write.read_lock(out) or {}).get("output") or {}).get("tree")
+        return cls(out, version, changelog, old_surface if isinstance(old_surface, dict) else None, tree_hash)
+
+
+#: what a build reads of the previous tree (changelog, surface, pyproject) is refused beyond this size
+MAX_CARRIED_BYTES = 16 * 1024 * 1024
+
+
+def _read(path: Path) -> str:
+    with path.open("rb") as handle:
+        data = handle.read(MAX_CARRIED_BYTES + 1)
+    if len(data) > MAX_CARRIED_BYTES:
+        raise RuntimeError(f"{path}: larger than {MAX_CARRIED_BYTES:,} bytes; not read as the previous tree's")
+    return data.decode("utf-8", errors="replace")
+
+
+CHANGELOG_NAME = "CHANGELOG.md"
+_TITLE = "# Changelog\n\nNewest first; written by `imagewire regen` (see spec/README.md).\n\n"
+#: where the rendered version stands, so a bump rewrites it (each must occur exactly once)
+_VERSIONED = {"pyproject.toml": 'version = "{version}"', "{package}/_facts.py": '"{project}/{version}"'}
+
+
+def _release(previous: _Previous, dest: Path, package: str, new_surface: dict[str, Any], ctx: Any, text: str) -> Report:
+    """Compare the built tree with the previous one; bump the version and prepend to the changelog."""
+    from .changes import Report, api_changes, bump, level_of, spec_changes
+
+    api_version = str(ctx["api_version"])
+    if previous.root is None:
+        report = Report(previous.version, previous.version, "first")
+        body = report.markdown(api_version)
+    else:
+        same = previous.tree_hash == write.hash_files([dest / rel for rel in write.tree_files(dest)], dest)
+        if same or not [line for line in write.compare(dest, previous.root) if not line.endswith(write.LOCK_NAME)]:
+            return Report(previous.version, previous.version, "none")
+        note = None
+        if previous.surface is None:
+            note = "the previous tree recorded no spec surface; spec changes are not listed"
+            changes = []
+        else:
+            changes = spec_changes(previous.surface, new_surface)
+        changes += api_changes(previous.root / package, dest / package)
+        level = level_of(changes, tree_changed=True)
+        try:
+            version = bump(previous.version, level)
+        except ValueError as err:
+            raise RuntimeError(f"{previous.root / 'pyproject.toml'}: {err}") from None
+        report = Report(previous.version, version, level, changes, note)
+        body = report.markdown(api_version) + ("\n" + previous.changelog if previous.changelog else "")
+        _stamp(dest, package, str(ctx["project_name"]), previous.version, report.version)
+    (dest / CHANGELOG_NAME).write_text(f"<!-- {text} -->\n\n{_TITLE}{body}", encoding="utf-8")
+    return report
+
+
+def _stamp(dest: Path, package: str, project: str, old: str, new: str) -> None:
+    for rel, pattern in _VERSIONED.items():
+        path = dest / rel.format(package=package)
+        content = path.read_text(encoding="utf-8")
+        was = pattern.format(project=project, version=old)
+        if content.count(was) != 1:
+            raise RuntimeError(f"{path.name}: expected the version once as {was!r}; the bump cannot rewrite it")
+        path.write_text(content.replace(was, pattern.format(project=project, version=new)), encoding="utf-8")
 
 
 def _copy_runtime(runtime: Path, package_dir: Path) -> list[str]:
@@ -211,14 +331,15 @@ def regen(paths: Paths = DEFAULTS, *, force: bool = False) -> Result:
     ):
         return Result("unchanged", time.perf_counter() - start)
     scratch = write.scratch(paths.out)
+    reports: list[Report] = []
     try:
-        count = build(paths, scratch, provenance)
+        count = build(paths, scratch, provenance, into=reports)
         write.swap(scratch, paths.out)
         _readme(paths, scratch, apply=True)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
         shutil.rmtree(scratch.parent / f"{scratch.name}{_BLOCKS_DIR}", ignore_errors=True)
-    return Result("written", time.perf_counter() - start, count)
+    return Result("written", time.perf_counter() - start, count, report=reports[0])
 
 
 def check(paths: Paths = DEFAULTS) -> Result:
@@ -226,6 +347,8 @@ def check(paths: Paths = DEFAULTS) -> Result:
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="imagewire-check-") as tmp:
         dest = Path(tmp) / paths.out.name
-        count = build(paths, dest)
+        reports: list[Report] = []
+        count = build(paths, dest, into=reports)
         differences = write.compare(dest, paths.out) + _readme(paths, dest, apply=False)
-    return Result("drift" if differences else "clean", time.perf_counter() - start, count, differences)
+    status = "drift" if differences else "clean"
+    return Result(status, time.perf_counter() - start, count, differences, reports[0])

@@ -3,8 +3,9 @@
     python scripts/regen_golden.py            # every fixture spec
     python scripts/regen_golden.py tiny       # only the named ones
 
-Each tree is built with :func:`imagewire.generator.regen.build` (what ``imagewire regen`` writes), keeping only the
-files of the generated tree (no tool caches), and replaces the old golden tree in one rename. Golden
+Each tree is built with :func:`imagewire.generator.regen.build` (what ``imagewire regen`` writes) as a first build,
+so its version and changelog are those of a first release, keeping only the files of the generated tree (no tool
+caches), and replaces the old golden tree in one rename. Golden
 trees whose fixture spec is gone are removed. Review the diff (``git diff tests/golden``) before committing:
 a golden tree is the reviewed record of what the generator emits.
 """
@@ -38,7 +39,8 @@ def rebuild(name: str, spec: Path, golden_root: Path = GOLDEN) -> int:
     target = golden_root / name
     with tempfile.TemporaryDirectory(prefix=f".{name}.golden-", dir=golden_root) as tmp:
         built = Path(tmp) / "built"
-        regen.build(regen.Paths(spec=spec, out=target), built)
+        # a first build (no previous tree): version and changelog stay those of a first release
+        regen.build(regen.Paths(spec=spec, out=Path(tmp) / "none"), built)
         clean = Path(tmp) / "clean"
         files = list(write.tree_files(built))
         for rel in files:

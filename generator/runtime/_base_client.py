@@ -2,9 +2,9 @@
 with retries, reading answers and streams. Hand-written once for both; the generated ``_client`` adds the
 typed signatures (each operation's keyword arguments, overloads, results).
 
-Before anything is sent, each call is checked against the model catalog (``validate=False`` sends
-anyway). Only the fields the caller set go on the wire. Errors are raised as the classes of
-:mod:`._errors`. Retries cover connection failures that sent nothing, rate limits (never quota) and
+Before anything is sent, each call is checked against the model catalog and against the spec's own schema
+constraints (``validate=False`` sends anyway). Only the fields the caller set go on the wire. Errors are
+raised as the classes of :mod:`._errors`. Retries cover connection failures that sent nothing, rate limits (never quota) and
 500/502/503/504; after a read timeout or a dropped answer a generation may already be paid for, so it is
 retried only when the caller opts in with ``retry_read_errors=True``. Sync and async code paths are
 written out side by side (as httpx and openai-python do) rather than generated from one another.
@@ -24,7 +24,7 @@ from urllib.parse import urljoin, urlsplit
 from ._catalog import MODELS, OPERATIONS
 from ._catalog_types import Model as CatalogModel
 from ._catalog_types import Provider, Quirk
-from ._checks import CheckError, check, suggest
+from ._checks import CheckError, check, check_schema, suggest
 from ._error_parsing import error_from_payload, error_from_response, request_id_from_headers
 from ._errors import (
     APIStatusError,
@@ -708,6 +708,11 @@ class _Base:
         checked = {**given, "model": declared} if deployed else given
         if validate and table is not None and not self._passed(op_key, encoding, checked, uploads):
             self._check(op_key, encoding, checked, uploads, table, allow_retired)
+        if validate:  # the spec's own constraints, whatever the catalog says of the model
+            try:
+                check_schema(op_key, encoding, given)
+            except CheckError as err:
+                raise self._refusal(err) from None
         bad = _non_ascii(opts.extra_headers)
         if bad:
             raise ValidationError(

@@ -187,7 +187,8 @@ class ImagewireError(Exception):
 
 
 class ValidationError(ImagewireError, ValueError):
-    """The call breaks a rule of the model catalog (a value, a range, a combination); nothing was sent.
+    """The call breaks a rule of the model catalog (a value, a range, a combination) or a constraint of the
+    spec's schema (``rule`` ``schema:<keyword>``, whatever the model); nothing was sent.
 
     ``rule`` names the rule (e.g. ``"value"``, ``"range"``, ``"size"``, ``"requires"``), ``field`` the
     request field at fault (``None`` for rules about several fields), ``allowed`` what the rule

@@ -64,6 +64,8 @@ def regen_command(
                 print(f"drift: {target} differs from what {paths.spec_name} generates:", file=sys.stderr)
                 for line in checked.differences:
                     print(f"  {line}", file=sys.stderr)
+                if checked.report is not None and checked.report.level not in ("none", "first"):
+                    print(f"regenerating would release: {checked.report.text()}", file=sys.stderr)
                 print("run `imagewire regen` (or `make regen`) and commit the result", file=sys.stderr)
                 return exits.FAILED
             print(f"clean: {target} matches {paths.spec_name} ({checked.files} files, {checked.seconds:.2f}s)")
@@ -87,4 +89,6 @@ def regen_command(
         print(f"unchanged: inputs match {target}/imagewire.lock; nothing to do ({result.seconds:.2f}s)")
     else:
         print(f"regenerated {target} from {paths.spec_name}: {result.files} files ({result.seconds:.2f}s)")
+        if result.report is not None:
+            print(result.report.text())
     return exits.OK

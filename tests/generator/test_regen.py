@@ -307,6 +307,7 @@ FIRST_LINES = {
     ".typed": f"# {HEADER}",
     ".lock": f"# {HEADER}",
     ".md": f"<!-- {HEADER} -->",
+    ".json": f'{{"generated": "{HEADER}",',
 }
 
 

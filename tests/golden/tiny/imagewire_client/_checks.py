@@ -9,17 +9,20 @@ prompt length, input images, mask.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from enum import Enum
-from typing import TYPE_CHECKING
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 from ._catalog import MODELS, OPERATIONS, STRUCTURAL
 from ._catalog_types import GONE, Model, OperationRules, Param, SizeRule
+from ._facts import SCHEMA
 
 if TYPE_CHECKING:
     from ._multipart import Upload
 
-__all__ = ["STRUCTURAL", "CheckError", "allowed_values", "check", "size_problem", "suggest"]
+__all__ = ["STRUCTURAL", "CheckError", "allowed_values", "check", "check_schema", "size_problem", "suggest"]
 
 _FORMAT_NAMES = {"png": "PNG", "jpeg": "JPEG", "webp": "WebP", "gif": "GIF"}
 _ENCODING_NAMES = {"json": "JSON", "multipart": "multipart/form-data"}
@@ -30,7 +33,9 @@ class CheckError(ValueError):
 
     ``rule`` names the check: ``operation``, ``model``, ``lifecycle``, ``encoding``, ``param`` (a field
     the model does not take), ``values``, ``size``, ``n``, ``range`` (other numeric fields), ``prompt``,
-    ``images``, ``mask`` or ``rule:<catalog rule id>``. ``allowed`` lists acceptable values when known.
+    ``images``, ``mask`` or ``rule:<catalog rule id>``; the spec's own schema constraints
+    (:func:`check_schema`) are ``schema:<keyword>`` (``schema:enum``, ``schema:minimum``, ``schema:pattern``,
+    ...). ``allowed`` lists acceptable values when known.
     """
 
     def __init__(
@@ -553,3 +558,109 @@ def _check_mask(
             field="mask",
             model=model,
         )
+
+
+# --- the spec's own schema constraints ------------------------------------------------------------------
+
+#: JSON Schema type -> what a Python value of it is
+_KINDS: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "array": (list, tuple),
+    "object": (Mapping,),
+}
+
+
+def _kind_of(value: object, alternative: Mapping[str, Any]) -> bool:
+    kinds = str(alternative.get("type", "any")).split("|")
+    if "any" in kinds:
+        return True
+    if isinstance(value, bool):
+        return "boolean" in kinds
+    return any(isinstance(value, _KINDS.get(kind, ())) for kind in kinds)
+
+
+@lru_cache(maxsize=64)
+def _pattern(text: str) -> re.Pattern[str]:
+    return re.compile(text)
+
+
+def _brief(value: object, limit: int = 60) -> str:
+    text = _show(value)
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
+
+
+def _violation(name: str, value: object, alt: Mapping[str, Any]) -> tuple[str, str, tuple[str, ...] | None] | None:
+    """The first constraint of ``alt`` that ``value`` breaks, as (keyword, message, allowed); None: it passes.
+    Lengths and counts are compared before a pattern is searched; bounds are compared, never enumerated."""
+    low, high = alt.get("minimum"), alt.get("maximum")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        below, above = low is not None and value < low, high is not None and value > high
+        if below or above:
+            if low is not None and high is not None:
+                bounds = f"{low} to {high}"
+            else:
+                bounds = f"at least {low}" if low is not None else f"at most {high}"
+            return "minimum" if below else "maximum", f"{name} {value} is out of range; the spec allows {bounds}", None
+    if isinstance(value, (str, list, tuple)):
+        size = len(value)
+        unit = "characters" if isinstance(value, str) else "items"
+        short, long = ("minLength", "maxLength") if isinstance(value, str) else ("minItems", "maxItems")
+        if alt.get(short) is not None and size < alt[short]:
+            return short, f"{name} has {size:,} {unit}; the spec asks for at least {alt[short]:,}", None
+        if alt.get(long) is not None and size > alt[long]:
+            return long, f"{name} has {size:,} {unit}; the spec allows at most {alt[long]:,}", None
+    enum = alt.get("enum")
+    if enum is not None and not any(_same(v, value) for v in enum):
+        choices = tuple(_show(v) for v in enum)
+        return "enum", f"{name} {_brief(value)!r} is not one of the spec's values: {_choices(choices)}", choices
+    if isinstance(value, str) and alt.get("pattern") is not None and not _pattern(alt["pattern"]).search(value):
+        return "pattern", f"{name} {_brief(value)!r} does not match the spec's pattern {alt['pattern']}", None
+    return None
+
+
+def check_schema(
+    operation: str,
+    encoding: str,
+    fields: Mapping[str, object],
+    *,
+    schema: Mapping[str, Mapping[str, Mapping[str, Sequence[Mapping[str, Any]]]]] = SCHEMA,
+) -> None:
+    """Check the set fields against the constraints of their own schema in the spec, whatever the model;
+    raise :class:`CheckError` (rule ``schema:<keyword>``) for the first field, in alphabetical order, that
+    no alternative of its kind accepts. A value of a kind the schema does not constrain is left alone."""
+    table = schema.get(operation, {}).get(encoding, {})
+    for name in sorted(fields):
+        alternatives = table.get(name)
+        value = _plain(fields[name])
+        if not alternatives or _unset(value):
+            continue
+        fitting = [alt for alt in alternatives if _kind_of(value, alt)]
+        if not fitting:
+            continue
+        found = [_violation(name, value, alt) for alt in fitting]
+        if any(problem is None for problem in found):
+            continue
+        problems = [p for p in found if p is not None]
+        keyword, message, allowed = problems[0]
+        if len(problems) > 1:  # e.g. size: one of the listed values, or text matching WxH
+            keyword = "|".join(dict.fromkeys(p[0] for p in problems))
+            forms = " or ".join(_form(alt) for alt in fitting)
+            message = f"{name} {_brief(value)!r} is not accepted by the spec, which takes {forms}"
+            allowed = next((p[2] for p in problems if p[2] is not None), None)
+        raise CheckError(message, rule=f"schema:{keyword}", field=name, allowed=allowed)
+
+
+def _form(alt: Mapping[str, Any]) -> str:
+    """One alternative of a schema in words: ``one of a, b or c``, ``text matching ^x$``, ``1 to 10``."""
+    parts = []
+    if alt.get("enum") is not None:
+        parts.append(f"one of {_choices([_show(v) for v in alt['enum']])}")
+    if alt.get("pattern") is not None:
+        parts.append(f"text matching {alt['pattern']}")
+    for low, high, unit in (("minimum", "maximum", ""), ("minLength", "maxLength", " characters")):
+        if alt.get(low) is not None or alt.get(high) is not None:
+            parts.append(f"{alt.get(low, '')}..{alt.get(high, '')}{unit}")
+    return ", ".join(parts) or str(alt.get("type", "any"))
