@@ -14,7 +14,8 @@ generated client and a recording transport (``imagewire.record.transport``), as 
   word in the prompt.
 
 The interactions are normalised so a rebuild writes the same bytes: the server's port, ``created`` /
-``created_at``, ``date``, request ids, processing times and the multipart boundary take fixed values (image
+``created_at``, ``date``, request ids, processing times, the multipart boundary and the client's version in
+``User-Agent`` (it changes with every regeneration that changes the client) take fixed values (image
 URLs' ``se`` / ``sig`` are scrubbed). Then they are scrubbed as ``imagewire record`` scrubs them and written to
 ``reference/<persona>.yaml``, beside ``reference/<persona>.expect.yaml``: the verdict and client outcome each
 interaction must replay to, declared below by kind of call (:data:`FAULT_OUTCOMES`, :func:`answer`), not copied
@@ -71,6 +72,8 @@ PROCESSING_MS = "1"
 BOUNDARY = "imagewire-" + "0" * 32  # as long as the client's random ones: no length changes
 _CREATED = re.compile(rb'("created(?:_at)?"\s*:\s*)\d+')
 _BOUNDARY = re.compile(r"boundary=(imagewire-[0-9a-f]{32})")
+_AGENT_VERSION = re.compile(r"^(imagewire-client)/[0-9][^ ]*")
+AGENT_VERSION = r"\1/0.0.0"
 
 
 # ---------------------------------------------------------------- what each call must replay to
@@ -288,6 +291,8 @@ def normalise(item: Interaction, origin: str) -> Interaction:
                 value = DATE
             elif lowered == "openai-processing-ms":
                 value = PROCESSING_MS
+            elif lowered == "user-agent":
+                value = _AGENT_VERSION.sub(AGENT_VERSION, value)
             elif lowered == "content-length" and value.isdigit():  # a cut-off answer keeps its announced length
                 value = str(int(value) + len(new_body) - len(old_body))
             else:
