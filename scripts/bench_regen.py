@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -30,10 +31,24 @@ SEED = "        seed:\n          type: [integer, 'null']\n          minimum: 0\n
 FULL_RATIO, UNCHANGED_S, DRIFT_S = 1.5, 0.15, 2.0
 
 
-def timed(cmd: list[str], env: dict[str, str] | None = None, expect: str | None = None) -> float:
-    start = time.perf_counter()
+#: CPU seconds (user + system, the process and what it waited for) of each timed run, by the list it went to
+CPU: dict[int, list[float]] = {}
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(
+    cmd: list[str], env: dict[str, str] | None = None, expect: str | None = None, into: list[float] | None = None
+) -> float:
+    """Wall seconds of one run of ``cmd``; its CPU seconds go to ``CPU[id(into)]``."""
+    cpu, start = _children_cpu(), time.perf_counter()
     done = subprocess.run(cmd, check=True, capture_output=True, env=env, cwd=ROOT, text=True)
     elapsed = time.perf_counter() - start
+    if into is not None:
+        CPU.setdefault(id(into), []).append(_children_cpu() - cpu)
     if expect is not None and expect not in done.stdout:
         raise SystemExit(f"{' '.join(cmd)}: expected {expect!r} in its output, got:\n{done.stdout}")
     return elapsed
@@ -68,10 +83,18 @@ def main() -> int:
         seeded = _with_seed(plain)
         spec_args = ["--spec", str(spec_copy), "--out", str(out)]
         subprocess.run([imagewire, "regen", *spec_args], check=True, capture_output=True, cwd=ROOT)  # warm caches
-        full = []
-        for run in range(runs):  # each run adds or removes the field: a report and a version bump every time
+        bare_out = Path(tmp) / "bare"
+        bare_cmd = [str(BIN / "openapi-python-client"), "generate", "--path", str(SPEC), "--meta", "none"]
+        bare_cmd += ["--output-path", str(bare_out), "--overwrite"]
+        full: list[float] = []
+        bare: list[float] = []
+        for run in range(runs):  # interleaved; each run adds or removes the field: a report and a bump every time
+            shutil.rmtree(bare_out, ignore_errors=True)
+            bare.append(timed(bare_cmd, env, into=bare))
             (spec_copy / "openapi.yaml").write_text(seeded if run % 2 == 0 else plain, encoding="utf-8")
-            full.append(timed([imagewire, "regen", *spec_args], expect="request field generations.json.seed"))
+            full.append(
+                timed([imagewire, "regen", *spec_args], expect="request field generations.json.seed", into=full)
+            )
         noop = [timed([imagewire, "regen", *spec_args], expect="unchanged") for _ in range(runs)]
         out = Path(tmp) / "project"
         subprocess.run([imagewire, "regen", "--out", str(out)], check=True, capture_output=True, cwd=ROOT)
@@ -81,19 +104,15 @@ def main() -> int:
         upstream_doc = (
             [timed([imagewire, "drift", "--openapi", str(official)]) for _ in range(runs)] if official else []
         )
-        bare_out = Path(tmp) / "bare"
-        bare_cmd = [str(BIN / "openapi-python-client"), "generate", "--path", str(SPEC), "--meta", "none"]
-        bare_cmd += ["--output-path", str(bare_out), "--overwrite"]
-        bare = []
-        for _ in range(runs):
-            shutil.rmtree(bare_out, ignore_errors=True)
-            bare.append(timed(bare_cmd, env))
+    # the full regeneration is judged on CPU time against the bare engine's: on a shared machine wall time
+    # also counts the waits for a core (both are printed)
     bare_median = statistics.median(bare)
+    bare_cpu, full_cpu = statistics.median(CPU[id(bare)]), statistics.median(CPU[id(full)])
     rows = [
-        (f"full regeneration with change report (<= {FULL_RATIO}x bare)", full, FULL_RATIO * bare_median),
+        ("full regeneration with change report", full, None),
+        ("bare openapi-python-client generate", bare, None),
         ("unchanged inputs (imagewire regen)", noop, UNCHANGED_S),
         ("drift check (imagewire regen --check)", check, 5.0),
-        ("bare openapi-python-client generate", bare, None),
         ("upstream drift (imagewire drift)", upstream, DRIFT_S),
     ]
     if upstream_doc:
@@ -108,7 +127,14 @@ def main() -> int:
         failed |= verdict == "TOO SLOW"
         floor_text = "-" if floor is None else f"{floor:.2f}"
         print(f"{name:<52} {median:>9.3f} {min(samples):>7.3f} {max(samples):>7.3f} {floor_text:>8}  {verdict}")
-    print(f"\nfull / bare: {statistics.median(full) / bare_median:.2f}x (floor {FULL_RATIO}x)")
+    ratio = full_cpu / bare_cpu
+    verdict = "ok" if ratio <= FULL_RATIO else "TOO SLOW"
+    failed |= verdict == "TOO SLOW"
+    print(
+        f"\nfull / bare, CPU time: {full_cpu:.3f} s / {bare_cpu:.3f} s = {ratio:.2f}x (floor {FULL_RATIO}x)  {verdict}"
+        f"\nfull / bare, wall time: {statistics.median(full):.3f} s / {bare_median:.3f} s = "
+        f"{statistics.median(full) / bare_median:.2f}x"
+    )
     print(f"{runs} runs each, fresh process per run; {os.cpu_count()} CPUs; Python {sys.version.split()[0]}")
     print(f"load average at the end: {' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
     return 1 if failed else 0
