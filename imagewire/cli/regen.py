@@ -22,7 +22,8 @@ app = typer.Typer(add_completion=False)
 
 @app.command(
     "regen",
-    help="Compile the spec into the generated client (atomically; a no-op when nothing changed).",
+    help="Compile the spec into the generated client (atomically; a no-op when nothing changed), print what"
+    " changed (breaking changes marked), bump the client's version and prepend the report to its CHANGELOG.md.",
     epilog=exits.SUMMARY,
 )
 def regen_command(
