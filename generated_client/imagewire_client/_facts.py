@@ -10,7 +10,7 @@ from typing import Any
 
 __all__ = ["ANSWER", "COMPLETED_EVENT", "FILE_PARTS", "METHODS", "SCHEMA", "USER_AGENT"]
 
-USER_AGENT = "imagewire-client/0.1.1"
+USER_AGENT = "imagewire-client/0.1.2"
 #: the class (in ``_results``) of a JSON answer
 ANSWER = "ImagesResponse"
 

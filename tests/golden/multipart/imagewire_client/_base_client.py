@@ -258,14 +258,35 @@ def _literal(host: str) -> bool:
     return True
 
 
-def _addresses(host: str, port: int) -> list[str]:
-    """The addresses ``host`` resolves to here (none when it does not resolve)."""
+def _resolve(host: str, port: int, done: Callable[[list[str]], object]) -> None:
+    """Look up the addresses ``host`` resolves to here (none when it does not resolve) in a daemon thread of
+    its own, and hand them to ``done`` there: the system resolver cannot be interrupted, so a caller waits
+    for it only as long as its deadline allows, and a lookup that hangs keeps no process from ending."""
     import socket
+    import threading
 
+    def lookup() -> None:
+        try:
+            found = [str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
+        except (OSError, UnicodeError):
+            found = []
+        with contextlib.suppress(RuntimeError):  # an event loop closed in the meantime
+            done(found)
+
+    threading.Thread(target=lookup, name="imagewire-resolve", daemon=True).start()
+
+
+def _addresses(host: str, port: int, deadline: Deadline) -> list[str]:
+    """The addresses ``host`` resolves to here, looked up within the deadline."""
+    import queue
+
+    answer: queue.SimpleQueue[list[str]] = queue.SimpleQueue()
+    _resolve(host, port, answer.put)
+    left = deadline.remaining()
     try:
-        return [str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
-    except (OSError, UnicodeError):
-        return []
+        return answer.get(timeout=None if left is None else max(left, 0.0))
+    except queue.Empty:
+        raise _timed_out("the image download", deadline, None) from None
 
 
 def _literal_private(host: str) -> bool:
@@ -1421,7 +1442,7 @@ class SyncBase(_Base):
                 via_proxy = proxied(self._http, url)
                 resolve = self._ahead(url, via_proxy)
                 if resolve is not None:
-                    self._resolved(url, _addresses(*resolve))
+                    self._resolved(url, _addresses(*resolve, deadline))
                 if _over(deadline):
                     raise _timed_out("the image download", deadline, None)
                 with deadline.active():
@@ -1593,18 +1614,21 @@ class AsyncBase(_Base):
         return True
 
     async def _addresses(self, host: str, port: int, deadline: Deadline) -> list[str]:
-        """The addresses ``host`` resolves to here, looked up within the deadline (none if it does not resolve)."""
+        """The addresses ``host`` resolves to here, looked up within the deadline (in a thread of its own, not
+        the loop's executor, which ``asyncio.run`` waits for at its end)."""
         import asyncio
-        import socket
 
-        lookup = asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[list[str]] = loop.create_future()
+
+        def done(found: list[str]) -> None:
+            loop.call_soon_threadsafe(lambda: None if answer.done() else answer.set_result(found))
+
+        _resolve(host, port, done)
         try:
-            found = await asyncio.wait_for(lookup, deadline.remaining())
+            return await asyncio.wait_for(answer, deadline.remaining())
         except TimeoutError:
             raise _timed_out("the image download", deadline, None) from None
-        except (OSError, UnicodeError):
-            return []
-        return [str(info[4][0]) for info in found]
 
     async def _watched(self, request: httpx.Request, deadline: Deadline, *, credentials: bool = True) -> httpx.Response:
         """Send ``request`` (no redirect followed) and return once its headers are in, or fail at the deadline."""
