@@ -3,7 +3,7 @@
 Two halves, each read by an existing reader rather than a differ of our own:
 
 * **Spec**: the spec's surface (request and response fields, their types, values, required flags and
-  bounds, read by :func:`imagewire.drift.surface.from_openapi`, the reader ``imagewire drift`` uses) and
+  bounds, read by :func:`.surface.from_openapi`, the reader ``imagewire drift`` uses) and
   the model catalog (lifecycles, operations, per-model params and rules). Each tree keeps the surface it
   was generated from in :data:`SURFACE_NAME`, so the next regeneration compares against it.
 * **Client API**: griffe's API-breakage check (:func:`griffe.find_breaking_changes`) on every module that
@@ -136,7 +136,7 @@ def _digest(value: Any) -> str:
 
 def surface(openapi: Mapping[str, Any], models: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     """What the report compares, as plain JSON: fields by location, and the catalog's models."""
-    from imagewire.drift.surface import from_openapi
+    from .surface import from_openapi
 
     read = from_openapi(dict(openapi), "spec")
     fields = {

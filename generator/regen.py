@@ -24,10 +24,6 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULTS", "Paths", "Result", "build", "check", "default_paths", "inputs", "regen"]
 
 HERE = Path(__file__).resolve().parent
-#: the reader of the spec surface the change report compares (``imagewire.drift.surface``): an input too
-_SURFACE_READER = Path(__file__).resolve().parent.parent / "imagewire" / "drift" / "surface.py"
-if not _SURFACE_READER.is_file():  # an installed package: generator/ sits inside imagewire/
-    _SURFACE_READER = Path(__file__).resolve().parent.parent / "drift" / "surface.py"
 
 
 @dataclass(frozen=True)
@@ -55,7 +51,7 @@ class Paths:
 def default_paths(cwd: Path | None = None) -> Paths:
     """``./spec`` into ``./generated_client`` (keeping ``./README.md``'s blocks) where the command runs;
     without a ``./spec``, the packaged spec into ``./generated_client``."""
-    from imagewire._spec import spec_document
+    from .locate import spec_document
 
     here = cwd or Path.cwd()
     spec = spec_document(cwd=here)
@@ -95,9 +91,7 @@ def inputs(paths: Paths) -> dict[str, dict[str, str]]:
             "spec-sha256": write.hash_files(_files(spec_dir, (".yaml", ".yml", ".json")), spec_dir),
             "templates-sha256": write.hash_files(_files(paths.templates), paths.templates),
             "runtime-sha256": write.hash_files(_files(paths.runtime, (".py",)), paths.runtime),
-            "generator-sha256": write.hash_files(
-                [*HERE.glob("*.py"), *HERE.glob("schemas/*.json"), _SURFACE_READER], HERE.parent
-            ),
+            "generator-sha256": write.hash_files([*HERE.glob("*.py"), *HERE.glob("schemas/*.json")], HERE.parent),
             "config-sha256": write.hash_files([paths.config], paths.config.parent),
         },
         "tools": {

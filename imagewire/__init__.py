@@ -8,6 +8,6 @@ traffic against the contract), ``demo`` (the offline gallery). The curated spec 
 
 from __future__ import annotations
 
-from ._spec import SpecNotFound, packaged_spec_dir, spec_document
+from .generator.locate import SpecNotFound, packaged_spec_dir, spec_document
 
 __all__ = ["SpecNotFound", "packaged_spec_dir", "spec_document"]

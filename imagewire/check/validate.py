@@ -40,11 +40,11 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from imagewire import multipart
-from imagewire._spec import ROOT_DOCUMENT, packaged_spec_dir
 from imagewire.check.engine import JSON, MULTIPART, UNDECODABLE, Engine
 from imagewire.check.findings import Finding, clip, json_type
 from imagewire.check.operations import OperationSpec, RequestField, coerce, compile_operation
 from imagewire.check.schemas import Schema, error_findings, extra_keys
+from imagewire.generator.locate import ROOT_DOCUMENT, packaged_spec_dir
 from imagewire.images import decode_b64, sniff_b64, sniff_bytes
 from imagewire.record.recordings import Interaction
 

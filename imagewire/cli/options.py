@@ -25,8 +25,8 @@ from typing import Annotated, Any
 
 import typer
 
-from imagewire._spec import SPEC_HELP
 from imagewire.cli.common import option_name, words
+from imagewire.generator.locate import SPEC_HELP
 
 __all__ = [
     "PROVIDER_PANEL",
@@ -71,7 +71,7 @@ AllowRetiredOpt = Annotated[
 
 def spec_path(given: Path | None) -> Path:
     """The root document ``--spec`` names (``./spec`` when present, else the packaged one); ``SpecNotFound`` otherwise."""
-    from imagewire._spec import spec_document
+    from imagewire.generator.locate import spec_document
 
     return spec_document(given)
 

@@ -42,7 +42,7 @@ def regen_command(
         bool, typer.Option("--verbose", help="list every problem, also those that follow from another one")
     ] = False,
 ) -> int:
-    from imagewire._spec import SpecNotFound, spec_document
+    from imagewire.generator.locate import SpecNotFound, spec_document
 
     try:
         document = spec_document(spec)

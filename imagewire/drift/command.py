@@ -18,9 +18,9 @@ import typer
 
 from imagewire import exits
 from imagewire.cli.options import SpecOpt
+from imagewire.generator.surface import Surface, from_openapi
 
 from .compare import Item, compare, explain
-from .surface import Surface, from_openapi
 
 __all__ = ["Report", "app", "drift", "main", "run"]
 
@@ -187,7 +187,7 @@ def drift(
     markdown: Annotated[bool, typer.Option("--markdown", help="print the report as Markdown")] = False,
     show_all: Annotated[bool, typer.Option("--all", help="list explained items too, with their reasons")] = False,
 ) -> int:
-    from imagewire._spec import SpecNotFound, spec_document
+    from imagewire.generator.locate import SpecNotFound, spec_document
 
     if as_json and markdown:
         raise typer.BadParameter("--json and --markdown do not go together", param_hint="'--markdown'")

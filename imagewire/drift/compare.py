@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from typing import Any
 
-from .surface import BOUNDS, Field, Lifecycle, Surface, scope_of
+from imagewire.generator.surface import BOUNDS, Field, Lifecycle, Surface, scope_of
 
 __all__ = ["ASPECTS", "KINDS", "Item", "compare", "explain"]
 

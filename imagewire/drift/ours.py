@@ -8,8 +8,7 @@ from typing import Any
 from imagewire.generator.catalog import resolve_models
 from imagewire.generator.load import load
 from imagewire.generator.problems import Problem
-
-from .surface import Lifecycle, Surface, from_openapi
+from imagewire.generator.surface import Lifecycle, Surface, from_openapi
 
 __all__ = ["WAIVERS_KEY", "SpecUnreadable", "from_spec"]
 

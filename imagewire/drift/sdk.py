@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from .surface import Field, Lifecycle, Surface
+from imagewire.generator.surface import Field, Lifecycle, Surface
 
 __all__ = ["SDKUnreadable", "from_sdk", "sdk_folder"]
 

@@ -17,7 +17,7 @@ from imagewire.drift import command
 from imagewire.drift.compare import compare, explain
 from imagewire.drift.ours import from_spec
 from imagewire.drift.sdk import from_sdk, sdk_folder
-from imagewire.drift.surface import from_openapi
+from imagewire.generator.surface import from_openapi
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / "spec" / "openapi.yaml"

@@ -1,4 +1,5 @@
-"""The API surface drift compares: request and response fields, their facts, and the models with their lifecycle.
+"""The API surface of a spec, as `imagewire drift` and the change report of a regeneration compare it: request and
+response fields, their facts, and the models with their lifecycle.
 
 Every source (our spec, an official OpenAPI document, the openai SDK's types) is read into one
 :class:`Surface`, so the comparison knows nothing of where the facts came from.
