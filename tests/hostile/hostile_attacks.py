@@ -177,6 +177,8 @@ CLIENT = {
     "client-async-keepalive-slow-headers": Hostile(
         "keepalive-slow-headers", "APITimeoutError", requests=2, connections=1
     ),
+    "client-async-sse-big-event": Hostile("sse-big-event", "ResponseTooLargeError"),
+    "client-async-sse-keepalive": Hostile("sse-keepalive", "APITimeoutError"),
     "client-async-retry-after": Hostile("retry-after", "RateLimitError", requests=1),
     "client-async-private-url": Hostile("private-url", "ResponseContractError", requests=1),
     "client-async-proxy-private-url": Hostile("proxy", "ResponseContractError", requests=1, options=_LOOPBACK_IMAGE),

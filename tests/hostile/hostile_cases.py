@@ -238,6 +238,26 @@ def client_async_keepalive_slow_headers() -> tuple[str | None, str, dict[str, An
     return _run(_atwice(_client(asynchronous=True)))
 
 
+async def _astream(client: Any) -> tuple[str | None, str, dict[str, Any]]:
+    events = await client.images.generate(
+        prompt="a hostile stream", model="gpt-image-1.5", stream=True, partial_images=1
+    )
+    count = 0
+    async for _ in events:
+        count += 1
+    return None, f"{count} event(s)", {}
+
+
+@case
+def client_async_sse_keepalive() -> tuple[str | None, str, dict[str, Any]]:
+    return _run(_astream(_client(asynchronous=True)))
+
+
+@case
+def client_async_sse_big_event() -> tuple[str | None, str, dict[str, Any]]:
+    return _run(_astream(_client(asynchronous=True)))
+
+
 @case
 def client_async_retry_after() -> tuple[str | None, str, dict[str, Any]]:
     return _run(_aanswer(_client(asynchronous=True, max_retries=2)))
