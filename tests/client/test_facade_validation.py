@@ -219,3 +219,34 @@ def test_retired_model_when_the_caller_accepts_retired_models() -> None:
     with pytest.raises(ValidationError, match="size '256x256' is not available for dall-e-3"):
         c.images.generate(model="dall-e-3", prompt="p", size="256x256")
     assert server.count == 1, "the invalid call must send nothing"
+
+
+def test_a_call_shape_that_passed_before_is_still_checked_by_value_type_and_prompt() -> None:
+    """Checks of a call whose other fields passed before are skipped, never its prompt, and a value equal to
+    one that passed but of another type (``True`` and ``1.0`` for ``1``) is checked anew."""
+    server = Server(ok_b64())
+    c = client(server)
+    c.images.generate(model="gpt-image-1.5", prompt="p", n=1)
+    c.images.generate(model="gpt-image-1.5", prompt="q", n=1)
+    from imagewire_client import ValidationError
+
+    for n in (True, 1.0):
+        with pytest.raises(ValidationError) as info:
+            c.images.generate(model="gpt-image-1.5", prompt="p", n=n)
+        assert info.value.field == "n"
+    with pytest.raises(ValidationError) as info:
+        c.images.generate(model="gpt-image-1.5", prompt="x" * 32001, n=1)
+    assert info.value.field == "prompt"
+    assert server.count == 2  # the refused calls sent nothing
+
+
+def test_headers_of_one_call_do_not_stay_for_the_next() -> None:
+    server = Server(ok_b64())
+    c = client(server, default_headers={"X-Team": "a"})
+    c.images.generate(model="gpt-image-1.5", prompt="p", extra_headers={"X-Trace": "1", "Content-Type": "text/x"})
+    c.images.generate(model="gpt-image-1.5", prompt="p")
+    first, second = server.requests
+    assert first.headers["x-trace"] == "1" and "x-trace" not in second.headers
+    for request in (first, second):
+        assert request.headers["content-type"] == "application/json"
+        assert request.headers["x-team"] == "a" and request.headers["authorization"].startswith("Bearer ")

@@ -86,13 +86,18 @@ class ImagesMixin(Model):
     the provider's token prices are known, else from its per-image prices; None when unknown (neither shown
     nor compared)."""
 
-    __slots__ = ("cost",)
+    __slots__ = ("_cost",)
 
-    cost: float | None
+    @property
+    def cost(self) -> float | None:
+        try:
+            return self._cost
+        except AttributeError:  # never set: not known
+            return None
 
-    def __init__(self, **base: Any) -> None:  # the subclasses' __init__ spell the keywords out
-        self.cost = None
-        super().__init__(**base)
+    @cost.setter
+    def cost(self, value: float | None) -> None:
+        self._cost = value
 
     @property
     def deviations(self) -> list[str]:

@@ -184,6 +184,14 @@ def read(cls: type[M], data: Any, pointer: str, notes: list[str]) -> M:
             elif not isinstance(value, list):
                 notes.append(f"{where}: expected an array, got {_name(value)}")
                 values[f.attr] = []
+            elif f.item == "model" and f.model is not None:  # objects: read straight, anything else noted
+                model = f.model
+                values[f.attr] = [
+                    read(model, v, f"{where}/{i}", notes)
+                    if v.__class__ is dict
+                    else _value(f, "model", v, f"{where}/{i}", notes)
+                    for i, v in enumerate(value)
+                ]
             else:
                 item_kind = f.item or "any"
                 values[f.attr] = [_value(f, item_kind, v, f"{where}/{i}", notes) for i, v in enumerate(value)]
@@ -192,6 +200,4 @@ def read(cls: type[M], data: Any, pointer: str, notes: list[str]) -> M:
     for f in required:
         if f.key not in data:
             notes.append(f"{pointer}/{f.key}: missing (the contract requires it)")
-    obj = cls(**values)
-    obj.extra = extra
-    return obj
+    return cls(**values, extra=extra)

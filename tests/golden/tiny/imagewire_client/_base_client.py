@@ -300,14 +300,24 @@ def _literal_private(host: str) -> bool:
     return private_address(host)
 
 
+def _shape(given: Mapping[str, Any]) -> frozenset[tuple[str, type, Any]]:
+    """A call's fields but its prompt, each with its type (so ``1``, ``1.0`` and ``True`` differ); a TypeError
+    for an unhashable value."""
+    return frozenset((k, type(v), v) for k, v in given.items() if k != "prompt")
+
+
 def _timeouts(request: httpx.Request, deadline: Deadline) -> None:
     """Each phase's timeout of ``request`` shortened to what is left of the deadline."""
     phases = request.extensions.get("timeout")
-    if isinstance(phases, dict) and deadline.remaining() is not None:
-        request.extensions["timeout"] = {
-            phase: deadline.bound(value) if value is None or isinstance(value, (int, float)) else value
-            for phase, value in phases.items()
-        }
+    left = deadline.remaining()
+    if not isinstance(phases, dict) or left is None:
+        return
+    if all(isinstance(value, (int, float)) and value <= left for value in phases.values()):
+        return  # every phase ends before the deadline anyway
+    request.extensions["timeout"] = {
+        phase: deadline.bound(value) if value is None or isinstance(value, (int, float)) else value
+        for phase, value in phases.items()
+    }
 
 
 def _timed_out(what: str, deadline: Deadline, request: httpx.Request | None) -> APITimeoutError:
@@ -362,10 +372,16 @@ def _whole(response: httpx.Response, limit: int, what: str) -> bytes:
 def _opened(response: httpx.Response, limit: int, what: str, deadline: Deadline) -> tuple[Body, bool]:
     """The reader of ``response``'s body and whether it reads the raw bytes (False: an encoding this client
     cannot decode within bounds, which httpx decodes and the reader counts once decoded)."""
-    length = response.headers.get("content-length")
+    length = encoding = None
+    for name, value in response.headers.raw:  # one pass, no Headers lookups
+        lowered = name.lower()
+        if lowered == b"content-length":
+            length = value
+        elif lowered == b"content-encoding":
+            encoding = value if encoding is None else encoding + b"," + value
     try:
         size = int(length) if length is not None and length.isdigit() else None
-        return Body(response.headers.get("content-encoding"), limit, what, deadline, size), True
+        return Body(encoding.decode("latin-1") if encoding else None, limit, what, deadline, size), True
     except ValueError:
         return Body(None, limit, what, deadline), False
 
@@ -399,8 +415,10 @@ def _late(deadline: Deadline, wait: float, error: Exception) -> bool:
 def _same_origin_target(request: httpx.Request, response: httpx.Response) -> str | None:
     """Where a 307/308 within the call's own origin leads (None: not such a redirect); a redirect
     anywhere else is an error, so no credential and no request body travels there."""
+    if response.status_code not in _REDIRECTS:
+        return None
     location = str(response.headers.get("location") or "")
-    if response.status_code not in _REDIRECTS or not location:
+    if not location:
         return None
     target = urljoin(str(request.url), location)
     if response.status_code not in (307, 308) or not same_origin(target, str(request.url)):
@@ -608,7 +626,13 @@ class _Base:
         self._default_query = {**where.query, **dict(default_query or {})}
         self._warned: set[str] = set()
         #: calls that passed the checks -> the prompt length limit that still applies (None: none)
-        self._passed_calls: dict[tuple[str, str, frozenset[tuple[str, Any]]], int | None] = {}
+        self._passed_calls: dict[tuple[str, str, frozenset[tuple[str, type, Any]]], int | None] = {}
+        #: calls whose fields but the prompt passed the spec's schema checks (their shape, as in _passed_calls)
+        self._schema_passed: set[tuple[str, str, frozenset[tuple[str, type, Any]]]] = set()
+        #: each operation's address parsed (by the HTTP client's type), and the headers of a JSON call without
+        #: extra headers (by stream), built once
+        self._urls: dict[tuple[type, str], httpx.URL] = {}
+        self._fixed_headers: dict[bool, dict[str, str]] = {}
 
     @property
     def timeout(self) -> httpx.Timeout:
@@ -648,6 +672,37 @@ class _Base:
         if self.auth_header.lower() == "authorization":
             return {"Authorization": f"Bearer {self.__key}"}
         return {self.auth_header: self.__key}
+
+    def _headers(self, stream: bool, encoding: str, extra: Mapping[str, str] | None) -> dict[str, str]:
+        """The headers of a call: Accept for a stream, the agent, the credential, the default headers, the
+        caller's extra headers, and Content-Type for JSON (multipart adds its own with the boundary). Those
+        of a JSON call without extra headers are built once, unless a token provider gives the credential
+        anew for every call."""
+        cached = encoding == "json" and not extra and self._token_provider is None
+        headers = self._fixed_headers.get(stream) if cached else None
+        if headers is None:
+            headers = {
+                **(_STREAM_ACCEPT if stream else {}),
+                **self._agent,
+                **self._auth(),
+                **self._default_headers,
+                **(extra or {}),
+            }
+            if encoding == "json":
+                headers["Content-Type"] = "application/json"
+            if cached:
+                self._fixed_headers[stream] = headers
+        return headers
+
+    def _url(self, http: httpx.Client | httpx.AsyncClient, address: str) -> httpx.URL:
+        """``address`` parsed once, as a URL of the HTTP client's own library (httpx, or a fork of it)."""
+        key = (type(http), address)
+        url = self._urls.get(key)
+        if url is None:
+            if len(self._urls) >= 64:
+                self._urls.clear()
+            url = self._urls[key] = type(http.base_url)(address)
+        return url
 
     def _build(
         self,
@@ -731,10 +786,7 @@ class _Base:
         if validate and table is not None and not self._passed(op_key, encoding, checked, uploads):
             self._check(op_key, encoding, checked, uploads, table, allow_retired)
         if validate:  # the spec's own constraints, whatever the catalog says of the model
-            try:
-                check_schema(op_key, encoding, given)
-            except CheckError as err:
-                raise self._refusal(err) from None
+            self._check_schema(op_key, encoding, given)
         bad = _non_ascii(opts.extra_headers)
         if bad:
             raise ValidationError(
@@ -744,23 +796,16 @@ class _Base:
                 allowed=None,
                 model=given.get("model") if isinstance(given.get("model"), str) else None,
             )
-        body = {**given, **(opts.extra_body or {})}
-        headers = {
-            **(_STREAM_ACCEPT if stream else {}),
-            **self._agent,
-            **self._auth(),
-            **self._default_headers,
-            **(opts.extra_headers or {}),
-        }
+        body = {**given, **opts.extra_body} if opts.extra_body else given
+        headers = self._headers(stream, encoding, opts.extra_headers)
         if encoding == "json":
             content = _JSON.encode(body).encode()
-            headers["Content-Type"] = "application/json"
         else:
             content, headers["Content-Type"] = encode(body, files)
-        query = {**self._default_query, **(opts.extra_query or {})}
+        query = {**self._default_query, **opts.extra_query} if opts.extra_query else self._default_query
         request = http.build_request(
             op.method,
-            self.base_url + op.path,
+            self._url(http, self.base_url + op.path),
             params=query or None,
             content=content,
             headers=headers,
@@ -769,12 +814,29 @@ class _Base:
         request.extensions["imagewire"] = _Sent(tuple(notes), declared if isinstance(declared, str) else None, given)
         return request
 
+    def _check_schema(self, op_key: str, encoding: str, given: Mapping[str, Any]) -> None:
+        """The spec's schema constraints of each field; once a call's other fields passed, only its prompt is
+        checked again for a call of the same shape (fields are checked one by one, so the verdict is the same)."""
+        try:
+            key = (op_key, encoding, _shape(given))
+        except TypeError:  # an unhashable value: no short-cut
+            key = None
+        fields = {"prompt": given["prompt"]} if key in self._schema_passed and "prompt" in given else given
+        try:
+            check_schema(op_key, encoding, fields)
+        except CheckError as err:
+            raise self._refusal(err) from None
+        if key is not None and fields is given:
+            if len(self._schema_passed) >= 256:
+                self._schema_passed.clear()
+            self._schema_passed.add(key)
+
     def _passed(self, op_key: str, encoding: str, given: Mapping[str, Any], uploads: Mapping[str, Any]) -> bool:
         """Whether an identical call (but for a prompt within the model's limit) already passed the checks."""
         if uploads:
             return False
         try:
-            key = (op_key, encoding, frozenset((k, v) for k, v in given.items() if k != "prompt"))
+            key = (op_key, encoding, _shape(given))
         except TypeError:  # an unhashable value: no short-cut
             return False
         limit = self._passed_calls.get(key, -1)
@@ -808,7 +870,7 @@ class _Base:
         if uploads:
             return
         try:
-            key = (op_key, encoding, frozenset((k, v) for k, v in given.items() if k != "prompt"))
+            key = (op_key, encoding, _shape(given))
         except TypeError:
             return
         model = models.get(given["model"]) if isinstance(given.get("model"), str) else None
@@ -928,8 +990,9 @@ class _Base:
     def _retries(self, opts: Options) -> int:
         return self.max_retries if opts.max_retries is None else opts.max_retries
 
-    def _decoded(self, response: httpx.Response) -> Any:
-        """The JSON of an answer, holding at most ``max_images`` images; a ResponseContractError if not."""
+    def _decoded(self, response: httpx.Response, sent: _Sent | None = None) -> Any:
+        """The JSON of an answer, holding at most ``max_images`` images; a ResponseContractError if not.
+        ``sent``: what the request carried (read from ``response`` when not given)."""
         try:
             payload = json.loads(response.content)
         except (ValueError, UnicodeDecodeError):
@@ -938,7 +1001,7 @@ class _Base:
             raise _contract_error(response, f"the answer is {what}") from None
         except RecursionError:
             raise _contract_error(response, "the answer is JSON nested too deeply to read") from None
-        sent = _sent(response)
+        sent = _sent(response) if sent is None else sent
         data = payload.get("data") if isinstance(payload, dict) else None
         if isinstance(data, list):
             asked = sent.fields.get("n")
@@ -955,8 +1018,8 @@ class _Base:
     def _read(self, op_key: str, response: httpx.Response) -> Any:
         """Read a JSON answer as the operation's result; a ResponseContractError if it is not one."""
         answer, shape_error = _answer_types()
-        payload = self._decoded(response)
         sent = _sent(response)
+        payload = self._decoded(response, sent)
         try:
             result = answer.from_dict(payload)
         except shape_error as err:
