@@ -5,7 +5,11 @@ JSON the client would send) is uploaded through the Files API with purpose ``bat
 created per endpoint (generations, edits) with ``completion_window: "24h"``; the batch ids go to the
 journal before anything else happens. Wait: the batch is polled with backoff (or later, by ``imagewire
 batch status`` / ``fetch``). Collect: the output and error files are downloaded and each line decoded into
-the same ``images/<id>.<ext>`` files and report as the local engine writes.
+the same ``images/<id>.<ext>`` files and report as the local engine writes. Cancel (``imagewire batch
+cancel``): the provider is asked to stop each open batch; what it finished is collected as usual, and the
+requests it never ran go back to ``pending``. Every Files and Batch request that fails transiently (no
+connection, 429, 5xx) is tried again with backoff, a bounded number of times; creating a batch only when
+no batch can have been made.
 
 Only providers whose catalog entry declares batch support are accepted (:func:`support`). An edit with
 local files has no JSON body (it is multipart): it is refused unless the provider's batch takes local
@@ -18,6 +22,7 @@ import asyncio
 import base64
 import contextlib
 import json
+import random
 import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -26,7 +31,17 @@ from typing import Any
 from imagewire.batch.engine import IMAGES, Batch, Result, save_images
 from imagewire.batch.manifest import Item
 
-__all__ = ["BatchSupport", "EngineError", "ProviderError", "collect", "poll", "submit", "submit_and_collect", "support"]
+__all__ = [
+    "BatchSupport",
+    "EngineError",
+    "ProviderError",
+    "cancel",
+    "collect",
+    "poll",
+    "submit",
+    "submit_and_collect",
+    "support",
+]
 
 FINAL = ("completed", "failed", "expired", "cancelled")
 ENDPOINT = {"generations": "/v1/images/generations", "edits": "/v1/images/edits"}
@@ -69,9 +84,10 @@ def _http(options: Mapping[str, Any], timeout: float) -> Any:
     from imagewire_client import catalog
 
     provider = options.get("provider")
-    settings = {k: v for k, v in options.items() if k not in ("provider", "base_url", "api_key", "model")}
+    skip = ("provider", "base_url", "api_key", "model", "default_headers")
+    settings = {k: v for k, v in options.items() if k not in skip}
     where = catalog.endpoint(provider, base_url=options.get("base_url"), settings=settings)
-    headers = dict(where.headers)
+    headers = {**where.headers, **dict(options.get("default_headers") or {})}
     key = catalog.api_key(provider, options.get("api_key"))
     header = catalog.provider(provider).key_header if provider else "Authorization"
     if key and header:
@@ -151,16 +167,22 @@ async def submit(
                 json.dumps({"custom_id": item.id, "method": "POST", "url": ENDPOINT[operation], "body": body})
                 for item, body in entries
             ]
-            upload = await http.post(
+            upload = await _call(
+                http,
+                "POST",
                 "/files",
+                "uploading the batch file",
                 data={"purpose": "batch"},
                 files={
                     "file": (f"imagewire-{operation}.jsonl", ("\n".join(lines) + "\n").encode(), "application/jsonl")
                 },
             )
-            _raise(upload, "uploading the batch file")
-            created = await http.post(
+            created = await _call(
+                http,
+                "POST",
                 "/batches",
+                "creating the batch",
+                once=True,
                 json={
                     "input_file_id": upload.json()["id"],
                     "endpoint": ENDPOINT[operation],
@@ -168,11 +190,82 @@ async def submit(
                     "metadata": {"made_by": "imagewire batch"},
                 },
             )
-            _raise(created, "creating the batch")
             ids.append(created.json()["id"])
             batch.journal.set(batches=ids)
             batch.journal.submitted(item.id for item, _ in entries)
     return ids
+
+
+#: a Files or Batch request that fails transiently is tried again at most this many times
+RETRIES = 4
+#: seconds before the first retry, doubled for each further one, at most ``MAX_DELAY`` (a Retry-After
+#: within it is taken as given)
+FIRST_DELAY = 0.5
+MAX_DELAY = 30.0
+
+
+def _transient(response: Any) -> bool:
+    """A 5xx answer, or a 429 that is a rate limit (an empty account is not transient)."""
+    if response.status_code >= 500:
+        return True
+    if response.status_code != 429:
+        return False
+    try:
+        error = response.json().get("error") or {}
+    except (ValueError, AttributeError):
+        return True
+    return not (isinstance(error, dict) and "insufficient_quota" in (error.get("code"), error.get("type")))
+
+
+def _delay(attempt: int, headers: Any) -> float:
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name) if headers is not None else None
+        if value is not None:
+            with contextlib.suppress(ValueError):
+                return min(MAX_DELAY, max(0.0, float(value) * scale))
+    return min(MAX_DELAY, FIRST_DELAY * 2.0**attempt * random.uniform(0.75, 1.25))
+
+
+async def _call(http: Any, method: str, url: str, doing: str, *, once: bool = False, **request: Any) -> Any:
+    """``method url`` through ``http``, a transient failure tried again with backoff, at most :data:`RETRIES`
+    times: a connection error, a 429 rate limit or a 5xx answer. ``once`` (creating a batch, which must not
+    happen twice) retries only what cannot have made one: a connection that never opened, or an answer
+    saying no. A refusal, or the last failure, raises :class:`ProviderError`."""
+    import httpx
+
+    attempt = 0
+    while True:
+        try:
+            response = await http.request(method, url, **request)
+        except httpx.TransportError as err:
+            unsent = isinstance(err, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
+            if attempt >= RETRIES or (once and not unsent):
+                if unsent:
+                    raise ProviderError(
+                        f"{doing}: the provider cannot be reached: {type(err).__name__}: {err}"
+                    ) from None
+                raise ProviderError(
+                    f"{doing}: no answer ({type(err).__name__}: {err})"
+                    + ("; the batch may have been created all the same: look before submitting again" if once else "")
+                ) from None
+            wait = _delay(attempt, None)
+        else:
+            if attempt >= RETRIES or not _transient(response):
+                _raise(response, doing)
+                return response
+            wait = _delay(attempt, response.headers)
+        attempt += 1
+        await asyncio.sleep(wait)
+
+
+async def cancel(options: Mapping[str, Any], batch_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Ask the provider to cancel each batch; the batch objects it answers (``cancelling``, or final)."""
+    states: dict[str, dict[str, Any]] = {}
+    async with _http(options, 60.0) as http:
+        for ident in batch_ids:
+            answer = await _call(http, "POST", f"/batches/{ident}/cancel", "cancelling the batch")
+            states[ident] = answer.json()
+    return states
 
 
 class ProviderError(Exception):
@@ -203,8 +296,7 @@ async def poll(
         while True:
             states: dict[str, dict[str, Any]] = {}
             for ident in batch_ids:
-                answer = await http.get(f"/batches/{ident}")
-                _raise(answer, "reading the batch")
+                answer = await _call(http, "GET", f"/batches/{ident}", "reading the batch")
                 states[ident] = answer.json()
             if not wait or all(s.get("status") in FINAL for s in states.values()) or (stop and stop.is_set()):
                 return states
@@ -234,8 +326,7 @@ async def collect(batch: Batch, states: Mapping[str, Mapping[str, Any]]) -> Asyn
                 file_id = state.get(key)
                 if not file_id:
                     continue
-                answer = await http.get(f"/files/{file_id}/content")
-                _raise(answer, "downloading the batch results")
+                answer = await _call(http, "GET", f"/files/{file_id}/content", "downloading the batch results")
                 for text in answer.text.splitlines():
                     if not text.strip():
                         continue
@@ -251,8 +342,13 @@ async def collect(batch: Batch, states: Mapping[str, Mapping[str, Any]]) -> Asyn
                             if image.get("b64_json"):
                                 blobs.append(base64.b64decode(image["b64_json"]))
                             elif image.get("url"):
-                                fetched = await http.get(str(image["url"]), headers={"authorization": ""})
-                                _raise(fetched, "downloading an image")
+                                fetched = await _call(
+                                    http,
+                                    "GET",
+                                    str(image["url"]),
+                                    "downloading an image",
+                                    headers={"authorization": ""},
+                                )
                                 blobs.append(fetched.content)
                         files = save_images(folder, item_id, blobs)
                         usd = rate.cost(batch.costs.get(item_id)) if rate is not None else None

@@ -45,6 +45,7 @@ def summary(journal: Journal) -> dict[str, Any]:
         "batch": journal.get("batch"),
         "estimate_usd": journal.get("estimate"),
         "counts": dict(journal.counts()),
+        "cancelled_batches": journal.get("cancelled") or [],
         "spent_usd": round(spent, 6),
         "items": items,
     }

@@ -48,9 +48,9 @@ COMMANDS: dict[str, Command] = {
     "drift": Command(
         "imagewire.drift.command", "app", "compare spec/ with the openai SDK's types and official OpenAPI documents"
     ),
-    # `batch` dispatches its own sub-commands (`batch MANIFEST`, `batch status DIR`, `batch fetch DIR`)
+    # `batch` dispatches its own sub-commands (`batch MANIFEST`, `batch status|fetch|cancel DIR`)
     "batch": Command(
-        "imagewire.cli.batch", "main", "send a manifest of requests, journaled and resumable (status, fetch)"
+        "imagewire.cli.batch", "main", "send a manifest of requests, journaled and resumable (status, fetch, cancel)"
     ),
 }
 

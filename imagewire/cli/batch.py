@@ -1,9 +1,10 @@
-"""``imagewire batch``: a manifest of requests, sent rate-limit aware and journaled; ``status`` and ``fetch``.
+"""``imagewire batch``: a manifest of requests, sent rate-limit aware and journaled; ``status``, ``fetch``, ``cancel``.
 
     imagewire batch shots.jsonl --out shots/ --provider openai --concurrency 32 --budget 20
     imagewire batch shots.csv --out shots/ --model gpt-image-1.5 --engine openai-batch --wait
     imagewire batch status shots/          # what the journal says (and, for open batches, the provider)
     imagewire batch fetch shots/           # collect finished Batch API results
+    imagewire batch cancel shots/ --wait   # stop open Batch API batches; collect what they finished
 
 Exit codes:
 
@@ -48,6 +49,7 @@ EXIT_INTERRUPTED = exits.INTERRUPTED
 run_app = typer.Typer(add_completion=False, rich_markup_mode="rich")
 status_app = typer.Typer(add_completion=False, rich_markup_mode="rich")
 fetch_app = typer.Typer(add_completion=False, rich_markup_mode="rich")
+cancel_app = typer.Typer(add_completion=False, rich_markup_mode="rich")
 
 OutOpt = Annotated[Path, typer.Option("--out", help="output folder: journal, images/, report.json, index.html")]
 
@@ -359,15 +361,23 @@ def _open(say: _Say, folder: Path) -> Any:
     return Journal(folder / "journal.sqlite")
 
 
-async def _remote(journal: Any, options: dict[str, Any], *, collect: bool) -> dict[str, Any]:
+async def _remote(
+    journal: Any, options: dict[str, Any], *, collect: bool, cancel: bool = False, wait: bool = False
+) -> dict[str, Any]:
+    import time
+
     from imagewire.batch import report
     from imagewire.batch.engine import Batch
     from imagewire.batch.manifest import Manifest
+    from imagewire.batch.openai_batch import cancel as cancel_batches
     from imagewire.batch.openai_batch import collect as collect_results
     from imagewire.batch.openai_batch import poll
 
     open_ids = list(journal.get("batches") or [])
-    states = await poll(options, open_ids, wait=False) if open_ids else {}
+    if cancel and open_ids:
+        await cancel_batches(options, open_ids)
+        journal.set(cancelled=open_ids, cancelled_at=time.time())
+    states = await poll(options, open_ids, wait=wait) if open_ids else {}
     if collect and states:
         costs = {row.id: row.usd for row in journal.rows()}
         folder = Path(journal.path).parent
@@ -378,7 +388,16 @@ async def _remote(journal: Any, options: dict[str, Any], *, collect: bool) -> di
     return states
 
 
-def _status_or_fetch(folder: Path, api_key: str | None, base_url: str | None, *, collect: bool, as_json: bool) -> int:
+def _status_or_fetch(
+    folder: Path,
+    api_key: str | None,
+    base_url: str | None,
+    *,
+    collect: bool,
+    as_json: bool,
+    cancel: bool = False,
+    wait: bool = False,
+) -> int:
     import httpx
 
     from imagewire.batch import report
@@ -393,7 +412,9 @@ def _status_or_fetch(folder: Path, api_key: str | None, base_url: str | None, *,
         options = dict(journal.get("client") or {})
         options.update(_client_options(None, base_url, api_key, None))
         try:
-            states = asyncio.run(_remote(journal, options, collect=collect))
+            if cancel and not journal.get("batches") and not as_json:
+                say(f"no open Batch API batch in {folder}: nothing to cancel")
+            states = asyncio.run(_remote(journal, options, collect=collect, cancel=cancel, wait=wait))
         except httpx.TransportError as err:
             say(f"imagewire batch: the provider cannot be reached: {type(err).__name__}: {err}", err=True)
             return EXIT_UNREACHABLE
@@ -442,6 +463,20 @@ def fetch(
     return _status_or_fetch(folder, api_key, base_url, collect=True, as_json=as_json)
 
 
+@cancel_app.command(
+    help="Cancel the open Batch API batches of a batch: the provider stops them; what they finished is collected, "
+    "the rest goes back to not sent (run the batch again to send it)."
+)
+def cancel(
+    folder: Annotated[Path, typer.Argument(help="the --out folder of a batch")],
+    base_url: BaseUrlOpt = None,
+    api_key: ApiKeyOpt = None,
+    wait: Annotated[bool, typer.Option("--wait", help="poll until the provider has stopped them")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="as JSON")] = False,
+) -> int:
+    return _status_or_fetch(folder, api_key, base_url, collect=True, as_json=as_json, cancel=True, wait=wait)
+
+
 def _invoke(app: typer.Typer, name: str, argv: Sequence[str]) -> int:
     command = typer.main.get_command(app)
     try:
@@ -465,10 +500,12 @@ def _invoke(app: typer.Typer, name: str, argv: Sequence[str]) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``imagewire batch MANIFEST --out DIR ...``, ``imagewire batch status DIR``, ``imagewire batch fetch DIR``."""
+    """``imagewire batch MANIFEST --out DIR ...``, ``imagewire batch status|fetch|cancel DIR``."""
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] == "status":
         return _invoke(status_app, "imagewire batch status", args[1:])
     if args and args[0] == "fetch":
         return _invoke(fetch_app, "imagewire batch fetch", args[1:])
+    if args and args[0] == "cancel":
+        return _invoke(cancel_app, "imagewire batch cancel", args[1:])
     return _invoke(run_app, "imagewire batch", args)

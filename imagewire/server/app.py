@@ -122,6 +122,40 @@ class Provider:
             body = {"error": {"code": "401", "message": _AZURE_401}}
         return JSONResponse(body, status_code=err.status, headers=err.headers)
 
+    def _asked(self, request: Request, path: str) -> list[str]:
+        """The faults the ``X-Imagewire-Fault`` header asks of this request (``times=N`` counted per path)."""
+        header = request.headers.get(HEADER)
+        if not header:
+            return []
+        try:
+            items = parse_header(header)
+        except ValueError as err:
+            raise ApiError(400, str(err), param=HEADER, code="unknown_fault") from None
+        asked = []
+        for fault in items:
+            key = (fault.key, path)
+            self.state.counters[key] = self.state.counters.get(key, 0) + 1
+            if fault.times is None or self.state.counters[key] <= fault.times:
+                asked.append(fault.name)
+        return asked
+
+    def _pre(self, request: Request, active: list[str]) -> Response | None:
+        """Log the faults; raise or answer the first that replaces the whole request (None: none does)."""
+        if active:
+            self._log(request, faults=active)
+        for name in active:
+            if name in PRE:
+                answer = pre_fault(name)
+                if isinstance(answer, ApiError):
+                    raise answer
+                if isinstance(answer, Canned):
+                    return self._canned(answer)
+        return None
+
+    def header_faults(self, request: Request) -> Response | None:
+        """The Files and Batch routes: the faults the header asks for that replace a whole request."""
+        return self._pre(request, self._asked(request, request.url.path))
+
     def _canned(self, canned: Canned) -> Response:
         return Response(
             canned.body, status_code=canned.status, headers={**canned.headers, "content-type": canned.content_type}
@@ -172,27 +206,10 @@ class Provider:
             )
         self._authorize(request)
 
-        active = list(state.faults)
-        header = request.headers.get(HEADER)
-        if header:
-            try:
-                items = parse_header(header)
-            except ValueError as err:
-                raise ApiError(400, str(err), param=HEADER, code="unknown_fault") from None
-            for fault in items:
-                key = (fault.key, path)
-                state.counters[key] = state.counters.get(key, 0) + 1
-                if fault.times is None or state.counters[key] <= fault.times:
-                    active.append(fault.name)
-        if active:
-            self._log(request, faults=active)
-        for name in active:
-            if name in PRE:
-                answer = pre_fault(name)
-                if isinstance(answer, ApiError):
-                    raise answer
-                if isinstance(answer, Canned):
-                    return self._canned(answer)
+        active = [*state.faults, *self._asked(request, path)]
+        canned = self._pre(request, active)
+        if canned is not None:
+            return canned
         post.extend(name for name in active if name in ("truncated", "drop"))
         delay = state.latency_ms / 1000
         if "slow" in active:

@@ -9,9 +9,12 @@ Routes (under the persona's prefix, e.g. ``/v1``):
 
 A batch is processed by a background task: each line of its input file (``{custom_id, method, url, body}``)
 is sent to this same application in process, so the persona, the checks, ``--latency``, ``--faults`` and
-``--rate-limit`` all apply (and the request log shows each line once). Answers go to the output file
-(2xx) or the error file (the others), one JSON line each: ``{id, custom_id, response: {status_code,
-request_id, body}, error}``; a line that cannot be read at all gets ``response: null`` and an ``error``.
+``--rate-limit`` all apply (and the request log shows each line once). The Files and Batch requests
+themselves take the faults an ``X-Imagewire-Fault`` header asks for that replace a whole answer
+(``server-error;times=2``, ``rate-limit``, ``quota``, ...), counted per path as for image requests.
+Answers go to the output file (2xx) or the error file (the others), one JSON line each: ``{id, custom_id,
+response: {status_code, request_id, body}, error}``; a line that cannot be read at all gets ``response:
+null`` and an ``error``.
 Status: ``validating`` -> ``in_progress`` -> ``finalizing`` -> ``completed`` (or ``failed`` when the
 input file is unusable, ``cancelling`` -> ``cancelled``).
 """
@@ -133,18 +136,21 @@ class Service:
         authorize: Callable[[Request], None],
         error_response: Callable[[ApiError], Response],
         send: Send,
+        faults: Callable[[Request], Response | None] | None = None,
     ) -> None:
         self.store = store
         self.prefix = prefix
         self.authorize = authorize
         self.error_response = error_response
         self.send = send
+        self.faults = faults
 
     def _guard(self, handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
         async def guarded(request: Request) -> Response:
             try:
                 self.authorize(request)
-                return await handler(request)
+                faulted = self.faults(request) if self.faults is not None else None
+                return faulted if faulted is not None else await handler(request)
             except ApiError as err:
                 return self.error_response(err)
 
@@ -381,5 +387,6 @@ def routes(provider: Any, app_ref: Callable[[], Any]) -> list[Route]:
         authorize=provider._authorize,
         error_response=provider.error_response,
         send=send,
+        faults=provider.header_faults,
     )
     return service.routes((persona.prefix, *persona.aliases))

@@ -6,10 +6,15 @@ import json
 from pathlib import Path
 
 import httpx
+import pytest
 from support.batch import Serve, generations, image_sends, write_manifest
 
-from imagewire.batch.openai_batch import support
+import imagewire.batch
+from imagewire.batch import openai_batch
+from imagewire.batch.journal import Journal
+from imagewire.batch.openai_batch import ProviderError, support
 from imagewire.cli.batch import main
+from imagewire.server import Running
 
 
 def _edit_line(tmp_path: Path) -> dict[str, object]:
@@ -174,3 +179,119 @@ def test_server_batch_endpoints(serve: Serve) -> None:
         assert http.get("/batches/batch_nope").status_code == 404
         cancelled = http.post(f"/batches/{created['id']}/cancel").json()
         assert cancelled["status"] == "completed"  # a finished batch stays finished
+
+
+def _statuses(server: Running) -> dict[str, list[int]]:
+    """The request log's statuses by path kind: upload, create, poll, download (Files and Batch requests only)."""
+    kinds: dict[str, list[int]] = {"upload": [], "create": [], "poll": [], "download": []}
+    for entry in server.requests():
+        path, method = str(entry["path"]), entry.get("method")
+        if path == "/v1/files" and method == "POST":
+            kinds["upload"].append(entry["status"])
+        elif path == "/v1/batches" and method == "POST":
+            kinds["create"].append(entry["status"])
+        elif path.startswith("/v1/batches/") and method == "GET":
+            kinds["poll"].append(entry["status"])
+        elif path.startswith("/v1/files/") and path.endswith("/content"):
+            kinds["download"].append(entry["status"])
+    return kinds
+
+
+def test_transient_failures_of_upload_create_poll_and_download_are_retried(
+    serve: Serve, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(openai_batch, "FIRST_DELAY", 0.01)
+    server = serve("local")
+    fault = {"X-Imagewire-Fault": "server-error;times=2"}  # each path's first two requests: 500
+    results = list(
+        imagewire.batch.run(
+            generations(3),
+            tmp_path / "out",
+            provider="local",
+            base_url=server.base_url,
+            client_options={"default_headers": fault},
+            engine="openai-batch",
+            wait=True,
+        )
+    )
+    assert sorted((r.id, r.state) for r in results) == [(f"shot-00{k}", "done") for k in range(3)]
+    kinds = _statuses(server)
+    assert kinds["upload"] == [500, 500, 200] and kinds["create"] == [500, 500, 200]
+    assert kinds["poll"][:3] == [500, 500, 200] and kinds["download"] == [500, 500, 200]
+    assert len(image_sends(server)) == 3  # the lines themselves ran once each
+
+
+def test_an_empty_account_is_not_retried_and_retries_are_bounded(
+    serve: Serve, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(openai_batch, "FIRST_DELAY", 0.01)
+    server = serve("local")
+    for name, status, uploads in (("quota", 429, 1), ("overloaded", 503, openai_batch.RETRIES + 1)):
+        server.reset()
+        with pytest.raises(ProviderError) as caught:
+            list(
+                imagewire.batch.run(
+                    generations(2),
+                    tmp_path / name,
+                    provider="local",
+                    base_url=server.base_url,
+                    client_options={"default_headers": {"X-Imagewire-Fault": name}},
+                    engine="openai-batch",
+                )
+            )
+        assert caught.value.status == status and "uploading the batch file" in str(caught.value)
+        assert _statuses(server)["upload"] == [status] * uploads
+        assert Journal.peek(tmp_path / name) == {"pending": 2}  # nothing submitted
+
+
+def test_creating_a_batch_is_not_repeated_after_a_request_that_may_have_arrived(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import asyncio
+
+    monkeypatch.setattr(openai_batch, "FIRST_DELAY", 0.0)
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        if len(seen) <= 2 and request.url.path == "/v1/files":
+            raise httpx.ConnectError("refused", request=request)  # never arrived: tried again
+        if request.url.path == "/v1/batches":
+            raise httpx.ReadError("reset", request=request)  # may have arrived: not tried again
+        return httpx.Response(200, json={"id": "file-1"})
+
+    async def go() -> None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler), base_url="http://p/v1") as http:
+            uploaded = await openai_batch._call(http, "POST", "/files", "uploading the batch file")
+            assert uploaded.json() == {"id": "file-1"}
+            with pytest.raises(ProviderError, match="may have been created"):
+                await openai_batch._call(http, "POST", "/batches", "creating the batch", once=True, json={})
+
+    asyncio.run(go())
+    assert seen == ["/v1/files", "/v1/files", "/v1/files", "/v1/batches"]
+
+
+def test_cancel_stops_the_batch_collects_what_it_finished_and_puts_back_the_rest(
+    serve: Serve, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = serve("local", latency_ms=1000)
+    count = 12  # the provider runs 8 lines of a batch at a time: 4 are still waiting when it is cancelled
+    manifest = write_manifest(tmp_path / "m.jsonl", generations(count))
+    out = tmp_path / "out"
+    common = ["--provider", "local", "--base-url", server.base_url]
+    assert main([str(manifest), "--out", str(out), *common, "--engine", "openai-batch"]) == 0
+    assert Journal.peek(out) == {"submitted": count}
+    capsys.readouterr()
+    assert main(["cancel", str(out), "--wait"]) == 1  # some items are not sent: listed, exit 1
+    said = capsys.readouterr().out
+    assert "cancelled" in said
+    states = Journal.peek(out)
+    assert states.get("done", 0) + states.get("pending", 0) == count and states.get("pending", 0) >= 1
+    done = sorted(p.name for p in (out / "images").iterdir())
+    assert len(done) == states.get("done", 0) == len(image_sends(server))  # each run line made one image
+    report = json.loads((out / "report.json").read_text())
+    assert report["counts"]["pending"] == states["pending"] and report["cancelled_batches"]
+    with Journal(out / "journal.sqlite") as journal:
+        assert journal.get("batches") == []  # nothing left open
+    assert main(["cancel", str(out)]) == 1
+    assert "nothing to cancel" in capsys.readouterr().out
