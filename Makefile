@@ -37,7 +37,6 @@ demo: .venv/.synced
 # a regeneration may bump the client's version: the lock records it (offline, the workspace member only)
 regen: .venv/.synced
 	$(RUN)/imagewire regen
-	$(UV) lock --offline --quiet
 
 lint: .venv/.synced
 	$(RUN)/ruff check imagewire generator tests scripts

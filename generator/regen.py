@@ -8,6 +8,7 @@ provenance file without loading the spec, which keeps a no-op run fast.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import tempfile
 import time
@@ -122,7 +123,7 @@ def build(
     spec = read(paths.spec)
     config: dict[str, Any] = yaml.safe_load(paths.config.read_text(encoding="utf-8"))
     package = config["package_name_override"]
-    previous = _Previous.read(paths.out, dest, str(config["package_version"]))
+    previous = _Previous.read(paths.out, dest, str(config["package_version"]), package)
     ctx = context(spec, paths.spec_name, config)
     ctx["package_version"] = previous.version
     rendered = engine.render(
@@ -176,15 +177,12 @@ class _Previous:
     tree_hash: str | None = None
 
     @classmethod
-    def read(cls, out: Path, dest: Path, initial: str) -> _Previous:
+    def read(cls, out: Path, dest: Path, initial: str, package: str) -> _Previous:
         from .changes import SURFACE_NAME
 
         if not (out / write.LOCK_NAME).is_file() or out.resolve() == dest.resolve():
             return cls(None, initial, "", None)
-        try:
-            version = str(tomllib.loads(_read(out / "pyproject.toml"))["project"]["version"])
-        except (OSError, KeyError, tomllib.TOMLDecodeError):
-            version = initial
+        version = _version_of(out, package) or initial
         try:
             changelog = _read(out / CHANGELOG_NAME)
         except OSError:
@@ -198,6 +196,20 @@ class _Previous:
             old_surface = None
         tree_hash = ((write.read_lock(out) or {}).get("output") or {}).get("tree")
         return cls(out, version, changelog, old_surface if isinstance(old_surface, dict) else None, tree_hash)
+
+
+def _version_of(out: Path, package: str) -> str | None:
+    """The version a tree was released as: its ``_version.py``, or the static version of an older pyproject."""
+    try:
+        found = re.search(r'^__version__ = "([^"]+)"$', _read(out / package / "_version.py"), re.MULTILINE)
+        if found:
+            return found.group(1)
+    except OSError:
+        pass
+    try:
+        return str(tomllib.loads(_read(out / "pyproject.toml"))["project"]["version"])
+    except (OSError, KeyError, tomllib.TOMLDecodeError):
+        return None
 
 
 #: what a build reads of the previous tree (changelog, surface, pyproject) is refused beyond this size
@@ -215,7 +227,7 @@ def _read(path: Path) -> str:
 CHANGELOG_NAME = "CHANGELOG.md"
 _TITLE = "# Changelog\n\nNewest first; written by `imagewire regen` (see spec/README.md).\n\n"
 #: where the rendered version stands, so a bump rewrites it (each must occur exactly once)
-_VERSIONED = {"pyproject.toml": 'version = "{version}"', "{package}/_facts.py": '"{project}/{version}"'}
+_VERSIONED = {"{package}/_version.py": '__version__ = "{version}"'}
 
 
 def _release(previous: _Previous, dest: Path, package: str, new_surface: dict[str, Any], ctx: Any, text: str) -> Report:
@@ -241,7 +253,7 @@ def _release(previous: _Previous, dest: Path, package: str, new_surface: dict[st
         try:
             version = bump(previous.version, level)
         except ValueError as err:
-            raise RuntimeError(f"{previous.root / 'pyproject.toml'}: {err}") from None
+            raise RuntimeError(f"{previous.root / package / '_version.py'}: {err}") from None
         report = Report(previous.version, version, level, changes, note)
         body = report.markdown(api_version) + ("\n" + previous.changelog if previous.changelog else "")
         _stamp(dest, package, str(ctx["project_name"]), previous.version, report.version)

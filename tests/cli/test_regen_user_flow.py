@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -90,8 +91,14 @@ def _regen(spec: Path, out: Path) -> str:
 
 
 def _version(out: Path) -> str:
+    """The version the built wheel would carry: hatch reads it from ``_version.py`` (pyproject's is dynamic)."""
     with (out / "pyproject.toml").open("rb") as handle:
-        return str(tomllib.load(handle)["project"]["version"])
+        project = tomllib.load(handle)
+    assert project["project"]["dynamic"] == ["version"]
+    path = out / project["tool"]["hatch"]["version"]["path"]
+    found = re.search(r'^__version__ = "([^"]+)"$', path.read_text(encoding="utf-8"), re.MULTILINE)
+    assert found is not None, path
+    return found.group(1)
 
 
 CLIENT_SCRIPT = """
@@ -170,7 +177,9 @@ def test_a_new_model_and_field_reach_client_and_command_and_the_report_names_the
     assert "spec BREAKING removed values natural of request field generations.json.style" in report
     assert "api  BREAKING changed `imagewire_client._params.ImageStyle` narrowed: natural removed" in report
     assert _version(out) == "1.0.0"
-    assert 'USER_AGENT = "imagewire-client/1.0.0"' in (out / "imagewire_client" / "_facts.py").read_text("utf-8")
+    probe = "import imagewire_client as c, imagewire_client._facts as f; print(c.__version__, f.USER_AGENT)"
+    done = _run("-c", probe, out=out)
+    assert done.stdout.split() == ["1.0.0", "imagewire-client/1.0.0"], done.stderr
 
     # a check of the same inputs changes nothing and reports no bump
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file() and "__pycache__" not in p.parts}

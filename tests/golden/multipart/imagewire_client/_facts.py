@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._version import __version__
+
 __all__ = ["ANSWER", "COMPLETED_EVENT", "FILE_PARTS", "METHODS", "SCHEMA", "USER_AGENT"]
 
-USER_AGENT = "imagewire-client/0.1.0"
+USER_AGENT = "imagewire-client/" + __version__
 #: the class (in ``_results``) of a JSON answer
 ANSWER = "ImagesResponse"
 
