@@ -300,6 +300,9 @@ def _literal_private(host: str) -> bool:
     return private_address(host)
 
 
+_Rules = tuple[Mapping[str, "CatalogModel"] | None, bool, list[str]]
+
+
 def _shape(given: Mapping[str, Any]) -> frozenset[tuple[str, type, Any]]:
     """A call's fields but its prompt, each with its type (so ``1``, ``1.0`` and ``True`` differ); a TypeError
     for an unhashable value."""
@@ -632,6 +635,7 @@ class _Base:
         #: each operation's address parsed (by the HTTP client's type), and the headers of a JSON call without
         #: extra headers (by stream), built once
         self._urls: dict[tuple[type, str], httpx.URL] = {}
+        self._rules_known: dict[tuple[str, str, bool], tuple[Mapping[str, CatalogModel], _Rules]] = {}
         self._fixed_headers: dict[bool, dict[str, str]] = {}
 
     @property
@@ -903,6 +907,21 @@ class _Base:
             )
 
     def _rules_for(self, op_key: str, model: Any) -> tuple[Mapping[str, CatalogModel] | None, bool, list[str]]:
+        """:meth:`_rules` of a model named by its id, worked out once per operation, model and allow_retired
+        (and anew when ``models`` is replaced); the notes it returns are shared, not to be changed."""
+        if not isinstance(model, str):
+            return self._rules(op_key, model)
+        key = (op_key, model, self.allow_retired)
+        known = self._rules_known.get(key)
+        if known is not None and known[0] is self.models:
+            return known[1]
+        rules = self._rules(op_key, model)
+        if len(self._rules_known) >= 256:
+            self._rules_known.clear()
+        self._rules_known[key] = (self.models, rules)
+        return rules
+
+    def _rules(self, op_key: str, model: Any) -> tuple[Mapping[str, CatalogModel] | None, bool, list[str]]:
         """The provider's validation policy for one call: the model table that checks it (None: no check that
         needs a model applies), whether models retired at their vendor pass, and what to warn about. A known
         table refuses a model it does not list; an open provider sends it, checked by the model catalog

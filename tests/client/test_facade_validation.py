@@ -250,3 +250,18 @@ def test_headers_of_one_call_do_not_stay_for_the_next() -> None:
     for request in (first, second):
         assert request.headers["content-type"] == "application/json"
         assert request.headers["x-team"] == "a" and request.headers["authorization"].startswith("Bearer ")
+
+
+def test_the_policy_for_a_model_follows_allow_retired_when_it_changes() -> None:
+    server = Server(ok_b64())
+    c = client(server)  # an open provider: a retired model is sent with a note, unless allowed
+
+    def retired_note() -> bool:
+        result = c.images.generate(model="dall-e-3", prompt="p")
+        return any("dall-e-3 was retired" in note for note in result.warnings)
+
+    assert retired_note()
+    c.allow_retired = True
+    assert not retired_note()
+    c.allow_retired = False
+    assert retired_note()
