@@ -14,7 +14,7 @@ One run measures everything side by side, so the table holds ratios, not absolut
   each alone in a throwaway venv built offline from uv's cache (the client wheel with httpx and attrs;
   openai with its dependencies at the versions of uv.lock), where the floors apply.
 
-    python scripts/bench_client.py [--quick] [--profile] [--rounds N] [--model ID]
+    python scripts/bench_client.py [--quick] [--profile] [--rounds N] [--model ID] [--steps N]
 
 Exits 1 when a floor fails. It is a script, never a timed test: timings depend on the machine, so
 only the ratios carry floors. A facade floor that fails (or ``--profile``) adds a cProfile of where
@@ -281,6 +281,60 @@ def measure(base: str, kind: str, model: str, n: int, rounds: int, deadline: flo
     return samples
 
 
+def steps(base: str, model: str, n: int) -> str:
+    """Client CPU time of each step of a url call, in place: the facade's request building, sending (headers and
+    body) and answer reading, and raw httpx's send, each timed with ``time.thread_time_ns`` around it, over
+    ``n`` calls of each client interleaved in a random order; medians."""
+    import httpx
+
+    from imagewire_client import Client
+
+    times: dict[str, list[int]] = {}
+
+    def timed(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def step(*args: Any, **kwargs: Any) -> Any:
+            start = time.thread_time_ns()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                times.setdefault(name, []).append(time.thread_time_ns() - start)
+
+        return step
+
+    root = f"{base}/url/v1"
+    raw_http = httpx.Client(timeout=httpx.Timeout(60.0, connect=10.0))
+    facade_http = httpx.Client(timeout=httpx.Timeout(60.0, connect=10.0))
+    facade = Client(api_key=API_KEY, base_url=root, http_client=facade_http, allow_retired=True)
+    fields = {"model": model, "prompt": PROMPT, "size": "1024x1024"}
+    raw_http.send = timed("raw httpx: send and read (stream=False)", raw_http.send)  # type: ignore[method-assign]
+    for name in ("_build", "_send", "_read"):
+        setattr(facade, name, timed(f"imagewire: {name}", getattr(facade, name)))
+    calls = {
+        "raw httpx: whole call": timed(
+            "raw httpx: whole call",
+            lambda: raw_http.post(
+                f"{root}/images/generations", json=fields, headers={"Authorization": f"Bearer {API_KEY}"}
+            ).json(),
+        ),
+        "imagewire: whole call": timed(
+            "imagewire: whole call", lambda: facade.images.generate(model=model, prompt=PROMPT, size="1024x1024")
+        ),
+    }
+    rng = random.Random(7)
+    try:
+        for rounds in (100, n):  # a warm-up, then the measured calls
+            times.clear()
+            for _ in range(rounds):
+                for name in rng.sample(list(calls), len(calls)):
+                    calls[name]()
+    finally:
+        raw_http.close()
+        facade_http.close()
+    out = [f"\n--- client CPU time of each step of a url call, in place ({n} calls each, medians) ---"]
+    out += [f"  {statistics.median(v) / 1000:7.1f} us  {name}" for name, v in sorted(times.items())]
+    return "\n".join(out)
+
+
 def profile_facade(base: str, kind: str, model: str, n: int) -> str:
     """Where the facade's time goes: ``n`` facade and ``n`` raw httpx calls under cProfile, side by side.
 
@@ -387,9 +441,9 @@ def client_venv(folder: str) -> str:
 
 def openai_venv(folder: str) -> tuple[str, str]:
     """A throwaway virtual environment holding only the openai SDK and its dependencies at the versions of the
-    project's uv.lock (exported as a pylock, cut down to openai's dependency closure, synced offline from uv's
-    cache): what a user of the SDK alone has, measured the way the client is. Returns its python and the
-    SDK's version."""
+    project's uv.lock (exported as it stands, as a pylock, cut down to openai's dependency closure, synced
+    offline from uv's cache): what a user of the SDK alone has, measured the way the client is. Returns its
+    python and the SDK's version."""
     import re
     import tomllib
 
@@ -403,7 +457,7 @@ def openai_venv(folder: str) -> tuple[str, str]:
             todo += needs.get(name, [])
     exported = os.path.join(folder, "pylock.all.toml")
     _uv(
-        *("export", "--directory", str(ROOT), "--locked", "--format", "pylock.toml", "--no-emit-project"),
+        *("export", "--directory", str(ROOT), "--frozen", "--format", "pylock.toml", "--no-emit-project"),
         *("--all-groups", "--quiet", "--output-file", exported),
     )
     head, *blocks = Path(exported).read_text().split("\n[[packages]]\n")
@@ -514,6 +568,9 @@ def main() -> int:
     parser.add_argument("--cold-runs", type=int, default=None, help="fresh interpreters per cold start (7)")
     parser.add_argument("--profile", action="store_true", help="also print a cProfile of the facade")
     parser.add_argument(
+        "--steps", type=int, metavar="N", help="only time each step of N url calls in place (client CPU time)"
+    )
+    parser.add_argument(
         "--model",
         default="dall-e-3",
         help="model sent by all three clients (default dall-e-3, checked with allow_retired=True as it is retired "
@@ -522,6 +579,10 @@ def main() -> int:
     args = parser.parse_args()
     if args.serve:
         serve()
+        return 0
+    if args.steps:
+        with ServerProcess() as server:
+            print(steps(server.base, args.model, args.steps))
         return 0
     quick = args.quick
     rounds = args.rounds or (3 if quick else 7)
