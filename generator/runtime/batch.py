@@ -17,8 +17,9 @@ request sent again, at most ``rate_limit_rounds`` times.
 
 Hooks let a caller keep books without a second fan-out: ``before_send(request)`` runs right before each
 request leaves (past the limiter; a journal written there is on disk before the provider sees the
-request), ``after_answer(result)`` once a request is finished (its return value is ``result.value``; an
-exception it raises becomes ``result.error``), and the requests are drawn lazily from the iterable, so
+request; with ``AsyncClient`` an awaitable it returns is awaited first, so marks can share a commit),
+``after_answer(result)`` once a request is finished (its return value is ``result.value``; an exception
+it raises becomes ``result.error``), and the requests are drawn lazily from the iterable, so
 a generator that stops stops the scheduling. ``raw=True`` gives each answer as its decoded JSON
 (checked: images present, within ``max_images``) instead of result objects, for callers that only
 want the bytes (:func:`image_bytes`).
@@ -312,8 +313,9 @@ class BatchResult:
         return f"BatchResult(index={self.index}, id={self.id!r}, {what}, sends={self.sends})"
 
 
-#: called right before each request leaves (each retry too), past the limiter
-BeforeSend = Callable[[BatchRequest], None]
+#: called right before each request leaves (each retry too), past the limiter; an awaitable it returns
+#: (``AsyncClient`` only) is awaited before the request leaves
+BeforeSend = Callable[[BatchRequest], Any]
 #: called once a request is finished, before the next one is drawn; may be a coroutine function
 AfterAnswer = Callable[[BatchResult], Any]
 
@@ -331,13 +333,14 @@ class Gate:
 
     async def enter(self) -> None:
         await self.limiter.acquire()
-        self._leave()
+        if self.before_send is not None:
+            value = self.before_send(self.request)
+            if value is not None and inspect.isawaitable(value):
+                await value
+        self.result.sends += 1
 
     def enter_sync(self, sleep: Callable[[float], None]) -> None:
         self.limiter.acquire_sync(sleep)
-        self._leave()
-
-    def _leave(self) -> None:
         if self.before_send is not None:
             self.before_send(self.request)
         self.result.sends += 1
@@ -563,7 +566,7 @@ def _wait(running: set[Future[BatchResult]]) -> tuple[list[BatchResult], set[Fut
     return [future.result() for future in finished], set(left)
 
 
-def sync_hooks_only(after_answer: Any) -> None:
+def sync_hooks_only(*hooks: Any) -> None:
     """A sync client calls its hooks on its threads: a coroutine function cannot be one."""
-    if after_answer is not None and inspect.iscoroutinefunction(after_answer):
-        raise TypeError("Client.images.batch takes a plain function as after_answer (AsyncClient takes coroutines)")
+    if any(hook is not None and inspect.iscoroutinefunction(hook) for hook in hooks):
+        raise TypeError("Client.images.batch takes plain functions as hooks (AsyncClient takes coroutines)")

@@ -171,11 +171,12 @@ def save_images(folder: Path, item_id: str, blobs: Sequence[bytes]) -> list[str]
     from imagewire_client.media import extension, sniff
 
     names = []
+    where = os.fspath(folder)
     for index, blob in enumerate(blobs):
         info = sniff(blob)
         suffix = extension(info.format) if info is not None else ".bin"
         name = f"{item_id}{suffix}" if len(blobs) == 1 else f"{item_id}-{index}{suffix}"
-        fd = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _BINARY, 0o666)
+        fd = os.open(f"{where}/{name}", os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _BINARY, 0o666)
         try:
             view = memoryview(blob)
             while view:  # one write for a whole image, as a rule
@@ -237,8 +238,8 @@ async def local(
             progress.in_flight += 1
             yield BatchRequest(index, item.id, item.operation, item.fields)
 
-    def before_send(request: BatchRequest) -> None:
-        journal.sent(request.id)
+    def before_send(request: BatchRequest) -> asyncio.Future[None]:
+        return journal.sent_soon(request.id)  # the sends of one loop turn share a commit; each leaves after it
 
     async def after_answer(answered: BatchResult) -> Result:
         nonlocal committed

@@ -7,10 +7,12 @@ Batch API batch). A later run never sends a ``sent``/``unknown`` item again unle
 (``retry_unknown``), and never sends a ``done`` or ``failed`` one. WAL mode with ``synchronous=NORMAL``:
 a commit survives the process being killed (only a crash of the machine could lose the last ones).
 
-``sent`` is committed before it returns, always. ``done_soon`` (the local engine's answers) is committed
-with the next write or at the end of the event loop's turn, so the answers of one turn share a
-transaction with each other and with the next ``sent``; a process killed before that leaves the item
-``sent``, which a later run lists as unknown and never sends again.
+``sent`` is committed before it returns, always; ``sent_soon`` (the local engine's sends) returns a future
+that is done once its mark is committed, so the sends of one event-loop turn share one commit and each
+waits for it before it leaves. ``done_soon`` (the local engine's answers) is committed with the next
+write or at the end of the event loop's turn, so the answers of one turn share that transaction too; a
+process killed before that leaves the item ``sent``, which a later run lists as unknown and never sends
+again.
 """
 
 from __future__ import annotations
@@ -80,6 +82,9 @@ class Journal:
         self.path = Path(path)
         #: ``done_soon`` marks not committed yet
         self._later: list[tuple[Any, ...]] = []
+        #: ``sent_soon`` marks not committed yet, and the future their senders wait for
+        self._sending: list[tuple[float, str]] = []
+        self._sent_future: asyncio.Future[None] | None = None
         self._flush_due = False
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -113,13 +118,32 @@ class Journal:
         self.db.close()
 
     def flush(self) -> None:
-        """Commit the ``done_soon`` marks (one transaction)."""
+        """Commit the ``done_soon`` and ``sent_soon`` marks (one transaction); then their senders may go."""
         self._flush_due = False
-        if self._later:
-            later, self._later = self._later, []
-            with self.db:
-                self.db.execute("BEGIN")
-                self.db.executemany(_DONE, later)
+        later, self._later = self._later, []
+        sending, self._sending = self._sending, []
+        waiting, self._sent_future = self._sent_future, None
+        try:
+            if later or sending:
+                with self.db:
+                    self.db.execute("BEGIN")
+                    self.db.executemany(_DONE, later)
+                    self.db.executemany(_SENT, sending)
+        except BaseException as err:
+            if waiting is not None and not waiting.done():
+                waiting.set_exception(err)
+            raise
+        if waiting is not None and not waiting.done():
+            waiting.set_result(None)
+
+    def _due(self) -> None:
+        """The end-of-turn commit; a failure goes to the senders waiting for it (else to the loop's handler)."""
+        waiting = self._sent_future
+        try:
+            self.flush()
+        except Exception:
+            if waiting is None:
+                raise
 
     def __enter__(self) -> Journal:
         return self
@@ -184,6 +208,18 @@ class Journal:
             self.db.executemany(_DONE, later)
             self.db.execute(_SENT, (time.time(), item_id))
 
+    def sent_soon(self, item_id: str) -> asyncio.Future[None]:
+        """``sent``, committed at the end of this event-loop turn with the other marks of the turn; send the
+        request only once the returned future is done (it raises what the commit raised)."""
+        self._sending.append((time.time(), item_id))
+        if self._sent_future is None:
+            loop = asyncio.get_running_loop()
+            self._sent_future = loop.create_future()
+            if not self._flush_due:
+                self._flush_due = True
+                loop.call_soon(self._due)
+        return self._sent_future
+
     def done(self, item_id: str, files: Iterable[str], usd: float | None, request_id: str | None = None) -> None:
         self.done_soon(item_id, files, usd, request_id)
         self.flush()
@@ -199,7 +235,7 @@ class Journal:
             self.flush()
             return
         self._flush_due = True
-        loop.call_soon(self.flush)
+        loop.call_soon(self._due)
 
     def failed(self, item_id: str, error: str, *, state: str = "failed") -> None:
         self.flush()

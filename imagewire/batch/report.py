@@ -59,7 +59,7 @@ def write(folder: Path, journal: Journal, items: Mapping[str, Item] | None = Non
     manifest = Path(str(data["manifest"])) if data["manifest"] else None
     if manifest is not None and manifest.is_relative_to(folder.resolve()):
         data["manifest"] = manifest.relative_to(folder.resolve()).as_posix()  # the folder can move
-    _atomic(folder / "report.json", json.dumps(data, indent=2) + "\n")
+    _atomic(folder / "report.json", _json(data))
     known = items or {}
     entries: list[Entry] = []
     for entry in data["items"]:
@@ -90,6 +90,13 @@ def write(folder: Path, journal: Journal, items: Mapping[str, Item] | None = Non
     )
     _atomic(folder / "index.html", render_gallery(entries, folder, title="imagewire batch", lead_html=lead))
     return data
+
+
+def _json(data: Mapping[str, Any]) -> str:
+    """The report as indented JSON with one item a line (written by json's C encoder: a batch can be large)."""
+    head = json.dumps({key: value for key, value in data.items() if key != "items"}, indent=2)
+    items = ",\n    ".join(json.dumps(entry) for entry in data["items"])
+    return f'{head[:-2]},\n  "items": [\n    {items}\n  ]\n}}\n' if items else head[:-2] + ',\n  "items": []\n}\n'
 
 
 def _atomic(path: Path, text: str) -> None:

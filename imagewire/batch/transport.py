@@ -161,6 +161,7 @@ class Transport(httpx.AsyncBaseTransport):
         headers: list[tuple[bytes, bytes]] = []
         length: int | None = None
         chunked = False
+        encoded = False
         close = version == b"HTTP/1.0"
         for line in lines[1:]:
             name, _, value = line.partition(b":")
@@ -173,6 +174,8 @@ class Transport(httpx.AsyncBaseTransport):
                 chunked = b"chunked" in value.lower()
             elif lower == b"connection":
                 close = value.lower() == b"close"
+            elif lower == b"content-encoding":
+                encoded = value.lower() not in (b"", b"identity")
         if request.method == "HEAD" or status in (204, 304) or 100 <= status < 200:
             content = b""
         elif chunked:
@@ -191,8 +194,11 @@ class Transport(httpx.AsyncBaseTransport):
         else:
             content = await reader.read()
             close = True
-        response = httpx.Response(status, headers=headers, content=content, request=request)
-        # the content is already decoded by length/chunks; httpx must not decode it again except for gzip etc.
+        if encoded:  # gzip and the like: httpx decodes it as it reads
+            response = httpx.Response(status, headers=headers, content=content, request=request)
+        else:  # the body as it came is the content: handed over read, as one stream
+            response = httpx.Response(status, headers=headers, stream=httpx.ByteStream(content), request=request)
+            response._content = content
         if close:
             conn.close()
         else:
@@ -218,6 +224,49 @@ class HTTP(httpx.AsyncClient):
         super().__init__(transport=transport, timeout=None)  # the client sends its own timeouts
         self._direct = transport
         self._urls: dict[str, httpx.URL] = {}
+        #: (method, URL, headers given) -> the headers httpx would send, but for the length
+        self._heads: dict[tuple[str, str, tuple[tuple[str, str], ...]], httpx.Headers] = {}
+
+    def build_request(
+        self,
+        method: str,
+        url: httpx.URL | str,
+        *,
+        content: Any = None,
+        headers: Any = None,
+        timeout: Any = httpx.USE_CLIENT_DEFAULT,
+        **others: Any,
+    ) -> httpx.Request:
+        """A request of bytes with headers given as a dict: its headers made once per shape (httpx merges the
+        client's and adds ``Host``), then only the length is set; anything else goes through httpx."""
+        if (
+            not isinstance(content, bytes)
+            or not isinstance(url, str)
+            or not isinstance(headers, dict)
+            or any(value is not None for value in others.values())
+            or self.cookies
+        ):
+            return super().build_request(method, url, content=content, headers=headers, timeout=timeout, **others)
+        key = (method, url, tuple(headers.items()))
+        head = self._heads.get(key)
+        if head is None:
+            if len(self._heads) >= 64:
+                self._heads.clear()
+            head = httpx.Headers(super().build_request(method, url, content=b"", headers=headers).headers)
+            del head["Content-Length"]
+            self._heads[key] = head
+        sent = httpx.Headers(head)
+        sent["Content-Length"] = str(len(content))
+        chosen = self.timeout if isinstance(timeout, UseClientDefault) else httpx.Timeout(timeout)
+        request = httpx.Request(
+            method,
+            self._merge_url(url),
+            headers=sent,
+            stream=httpx.ByteStream(content),
+            extensions={"timeout": chosen.as_dict()},
+        )
+        request.read()
+        return request
 
     def _merge_url(self, url: httpx.URL | str) -> httpx.URL:
         if not isinstance(url, str):

@@ -78,3 +78,77 @@ def test_batch_http_parses_each_url_once_and_failures_name_their_request(tmp_pat
         await http.aclose()
 
     asyncio.run(go())
+
+
+def test_sent_soon_marks_of_one_turn_share_a_commit_that_precedes_every_send(tmp_path: Path) -> None:
+    journal = _journal(tmp_path, 3)
+
+    async def turn() -> tuple[dict[str, int], dict[str, int], bool]:
+        journal.sent("i0")
+        journal.done_soon("i0", ["images/i0.png"], 0.02)
+        first, second = journal.sent_soon("i1"), journal.sent_soon("i2")
+        before = Journal.peek(tmp_path)  # nothing of this turn is on disk yet, so nothing may be sent
+        await first
+        after = Journal.peek(tmp_path)
+        return before, after, first is second and second.done()
+
+    before, after, shared = asyncio.run(turn())
+    assert before == {"sent": 1, "pending": 2}
+    assert after == {"done": 1, "sent": 2}  # one transaction: the answer of i0 and the sends of i1, i2
+    assert shared
+    assert [row.attempts for row in journal.rows()] == [1, 1, 1]
+    journal.close()
+
+
+def test_a_failed_commit_reaches_every_waiting_sender(tmp_path: Path) -> None:
+    import sqlite3
+
+    import pytest
+
+    journal = _journal(tmp_path, 2)
+
+    async def turn() -> None:
+        waiting = journal.sent_soon("i0")
+        journal.db.close()  # the commit at the end of the turn cannot happen
+        with pytest.raises(sqlite3.ProgrammingError):
+            await waiting
+
+    asyncio.run(turn())
+
+
+def test_batch_http_builds_the_headers_httpx_would_send(tmp_path: Path) -> None:
+    import httpx
+
+    from imagewire.batch.transport import HTTP, Transport
+
+    async def go() -> None:
+        http = HTTP(Transport())
+        plain = httpx.AsyncClient()
+        url = "http://127.0.0.1:9/v1/images/generations"
+        headers = {"Authorization": "Bearer sk-test", "Content-Type": "application/json"}
+        for body in (b'{"prompt": "a"}', b'{"prompt": "a longer one"}'):
+            fast = http.build_request("POST", url, content=body, headers=headers, timeout=5.0)
+            slow = plain.build_request("POST", url, content=body, headers=headers, timeout=5.0)
+            assert sorted(fast.headers.raw) == sorted(slow.headers.raw)
+            assert (fast.url, fast.content, fast.extensions) == (slow.url, slow.content, slow.extensions)
+        assert len(http._heads) == 1  # the headers of one shape are made once
+        await http.aclose()
+        await plain.aclose()
+
+    asyncio.run(go())
+
+
+def test_report_json_lists_one_item_a_line_and_reads_back(tmp_path: Path) -> None:
+    import json
+
+    from imagewire.batch import report
+
+    journal = _journal(tmp_path, 3)
+    journal.sent("i0")
+    journal.done("i0", ["images/i0.png"], 0.02)
+    journal.failed("i1", 'refused: "no"')
+    data = report.write(tmp_path, journal)
+    text = (tmp_path / "report.json").read_text()
+    assert json.loads(text) == data
+    assert sum(1 for line in text.splitlines() if line.lstrip().startswith('{"id"')) == 3
+    journal.close()

@@ -194,7 +194,7 @@ class Images:
         """
         from .batch import RATE_LIMIT_ROUNDS, fan_out_sync, sync_hooks_only
 
-        sync_hooks_only(after_answer)
+        sync_hooks_only(before_send, after_answer)
         yield from fan_out_sync(
             self._client,
             requests,
