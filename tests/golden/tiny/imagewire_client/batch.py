@@ -44,7 +44,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from ._base_client import _contract_error, _fetchable
+from ._base_client import Options, _contract_error, _fetchable
 from ._error_parsing import error_from_payload
 from ._errors import APIConnectionError, ImagewireError, QuotaExceededError, RateLimitError, ResponseContractError
 from ._facts import METHODS
@@ -52,7 +52,7 @@ from ._facts import METHODS
 if TYPE_CHECKING:
     import httpx
 
-    from ._base_client import AsyncBase, Options, SyncBase
+    from ._base_client import AsyncBase, SyncBase
 
 __all__ = [
     "AfterAnswer",
@@ -396,10 +396,7 @@ def _rate_limited(err: Exception) -> bool:
 
 
 #: keywords of a request that are per-call options (the rest are the operation's fields)
-_OPTIONS = frozenset(("timeout", "max_retries", "retry_read_errors", "validate", "extra_headers", "extra_query")) | {
-    "extra_body",
-    "deadline",
-}
+_OPTIONS = frozenset(Options._fields) - {"gate"}
 
 
 def _split(request: BatchRequest, opts: Options, gate: Gate) -> tuple[Mapping[str, Any], Options]:
