@@ -241,13 +241,13 @@ class HTTP(httpx.AsyncClient):
         client's and adds ``Host``), then only the length is set; anything else goes through httpx."""
         if (
             not isinstance(content, bytes)
-            or not isinstance(url, str)
+            or not isinstance(url, (str, httpx.URL))
             or not isinstance(headers, dict)
             or any(value is not None for value in others.values())
             or self.cookies
         ):
             return super().build_request(method, url, content=content, headers=headers, timeout=timeout, **others)
-        key = (method, url, tuple(headers.items()))
+        key = (method, str(url), tuple(headers.items()))
         head = self._heads.get(key)
         if head is None:
             if len(self._heads) >= 64:
