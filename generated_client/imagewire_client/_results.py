@@ -7,7 +7,7 @@ see :mod:`._model`. Stream events are told apart by their ``type``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
 from ._mixins import ImageMixin, ImagesMixin
 from ._model import Field, Model
@@ -61,6 +61,32 @@ class Image(ImageMixin):
         self.revised_prompt = revised_prompt
         super().__init__(extra=extra, warnings=warnings, quirks=quirks, client=client)
 
+    @classmethod
+    def _quick(cls, data: dict[str, Any]) -> Self | None:
+        """``data`` read when it is the contract exactly (known keys of their exact types, required keys present,
+        unknown keys kept in ``extra``); None for anything else, which the tolerant reader then reads. Like
+        the tolerant reader's, the object is the one ``__init__`` builds; ``__init__`` itself is not called."""
+        get = data.get
+        v_b64_json = get("b64_json")
+        if v_b64_json is not None and v_b64_json.__class__ is not str:
+            return None
+        v_url = get("url")
+        if v_url is not None and v_url.__class__ is not str:
+            return None
+        v_revised_prompt = get("revised_prompt")
+        if v_revised_prompt is not None and v_revised_prompt.__class__ is not str:
+            return None
+        obj = cls.__new__(cls)  # what __init__ would set, set straight
+        obj.b64_json = v_b64_json
+        obj.url = v_url
+        obj.revised_prompt = v_revised_prompt
+        keys = _KEYS_Image
+        obj.extra = {} if data.keys() <= keys else {k: v for k, v in data.items() if k not in keys}
+        obj.warnings = []
+        obj.quirks = []
+        obj._client = None
+        return obj
+
 
 class ImagesUsageInputTokensDetails(Model):
     """Input tokens by kind."""
@@ -87,6 +113,28 @@ class ImagesUsageInputTokensDetails(Model):
         self.image_tokens = image_tokens
         super().__init__(extra=extra, warnings=warnings, quirks=quirks, client=client)
 
+    @classmethod
+    def _quick(cls, data: dict[str, Any]) -> Self | None:
+        """``data`` read when it is the contract exactly (known keys of their exact types, required keys present,
+        unknown keys kept in ``extra``); None for anything else, which the tolerant reader then reads. Like
+        the tolerant reader's, the object is the one ``__init__`` builds; ``__init__`` itself is not called."""
+        get = data.get
+        v_text_tokens = get("text_tokens")
+        if v_text_tokens.__class__ is not int and (v_text_tokens is not None or "text_tokens" in data):
+            return None
+        v_image_tokens = get("image_tokens")
+        if v_image_tokens.__class__ is not int and (v_image_tokens is not None or "image_tokens" in data):
+            return None
+        obj = cls.__new__(cls)  # what __init__ would set, set straight
+        obj.text_tokens = v_text_tokens
+        obj.image_tokens = v_image_tokens
+        keys = _KEYS_ImagesUsageInputTokensDetails
+        obj.extra = {} if data.keys() <= keys else {k: v for k, v in data.items() if k not in keys}
+        obj.warnings = []
+        obj.quirks = []
+        obj._client = None
+        return obj
+
 
 class ImagesUsageOutputTokensDetails(Model):
     """Output tokens by kind (newer servers only)."""
@@ -112,6 +160,28 @@ class ImagesUsageOutputTokensDetails(Model):
         self.image_tokens = image_tokens
         self.text_tokens = text_tokens
         super().__init__(extra=extra, warnings=warnings, quirks=quirks, client=client)
+
+    @classmethod
+    def _quick(cls, data: dict[str, Any]) -> Self | None:
+        """``data`` read when it is the contract exactly (known keys of their exact types, required keys present,
+        unknown keys kept in ``extra``); None for anything else, which the tolerant reader then reads. Like
+        the tolerant reader's, the object is the one ``__init__`` builds; ``__init__`` itself is not called."""
+        get = data.get
+        v_image_tokens = get("image_tokens")
+        if v_image_tokens.__class__ is not int and (v_image_tokens is not None or "image_tokens" in data):
+            return None
+        v_text_tokens = get("text_tokens")
+        if v_text_tokens.__class__ is not int and (v_text_tokens is not None or "text_tokens" in data):
+            return None
+        obj = cls.__new__(cls)  # what __init__ would set, set straight
+        obj.image_tokens = v_image_tokens
+        obj.text_tokens = v_text_tokens
+        keys = _KEYS_ImagesUsageOutputTokensDetails
+        obj.extra = {} if data.keys() <= keys else {k: v for k, v in data.items() if k not in keys}
+        obj.warnings = []
+        obj.quirks = []
+        obj._client = None
+        return obj
 
 
 class ImagesUsage(Model):
@@ -153,6 +223,52 @@ class ImagesUsage(Model):
         self.output_tokens_details = output_tokens_details
         super().__init__(extra=extra, warnings=warnings, quirks=quirks, client=client)
 
+    @classmethod
+    def _quick(cls, data: dict[str, Any]) -> Self | None:
+        """``data`` read when it is the contract exactly (known keys of their exact types, required keys present,
+        unknown keys kept in ``extra``); None for anything else, which the tolerant reader then reads. Like
+        the tolerant reader's, the object is the one ``__init__`` builds; ``__init__`` itself is not called."""
+        get = data.get
+        v_input_tokens = get("input_tokens")
+        if v_input_tokens.__class__ is not int and (v_input_tokens is not None or "input_tokens" in data):
+            return None
+        v_output_tokens = get("output_tokens")
+        if v_output_tokens.__class__ is not int and (v_output_tokens is not None or "output_tokens" in data):
+            return None
+        v_total_tokens = get("total_tokens")
+        if v_total_tokens.__class__ is not int and (v_total_tokens is not None or "total_tokens" in data):
+            return None
+        v_input_tokens_details = get("input_tokens_details")
+        if v_input_tokens_details is not None:
+            if v_input_tokens_details.__class__ is not dict:
+                return None
+            v_input_tokens_details = ImagesUsageInputTokensDetails._quick(v_input_tokens_details)
+            if v_input_tokens_details is None:
+                return None
+        elif "input_tokens_details" in data:
+            return None
+        v_output_tokens_details = get("output_tokens_details")
+        if v_output_tokens_details is not None:
+            if v_output_tokens_details.__class__ is not dict:
+                return None
+            v_output_tokens_details = ImagesUsageOutputTokensDetails._quick(v_output_tokens_details)
+            if v_output_tokens_details is None:
+                return None
+        elif "output_tokens_details" in data:
+            return None
+        obj = cls.__new__(cls)  # what __init__ would set, set straight
+        obj.input_tokens = v_input_tokens
+        obj.output_tokens = v_output_tokens
+        obj.total_tokens = v_total_tokens
+        obj.input_tokens_details = v_input_tokens_details
+        obj.output_tokens_details = v_output_tokens_details
+        keys = _KEYS_ImagesUsage
+        obj.extra = {} if data.keys() <= keys else {k: v for k, v in data.items() if k not in keys}
+        obj.warnings = []
+        obj.quirks = []
+        obj._client = None
+        return obj
+
 
 class ImagesSvgUsage(Model):
     """Token usage of SVG authoring (`output_format: svg`), separate from the image rendering usage.
@@ -192,6 +308,40 @@ class ImagesSvgUsage(Model):
         self.reasoning_tokens = reasoning_tokens
         self.total_tokens = total_tokens
         super().__init__(extra=extra, warnings=warnings, quirks=quirks, client=client)
+
+    @classmethod
+    def _quick(cls, data: dict[str, Any]) -> Self | None:
+        """``data`` read when it is the contract exactly (known keys of their exact types, required keys present,
+        unknown keys kept in ``extra``); None for anything else, which the tolerant reader then reads. Like
+        the tolerant reader's, the object is the one ``__init__`` builds; ``__init__`` itself is not called."""
+        get = data.get
+        v_input_tokens = get("input_tokens")
+        if v_input_tokens.__class__ is not int and (v_input_tokens is not None or "input_tokens" in data):
+            return None
+        v_model = get("model")
+        if v_model.__class__ is not str and (v_model is not None or "model" in data):
+            return None
+        v_output_tokens = get("output_tokens")
+        if v_output_tokens.__class__ is not int and (v_output_tokens is not None or "output_tokens" in data):
+            return None
+        v_reasoning_tokens = get("reasoning_tokens")
+        if v_reasoning_tokens.__class__ is not int and (v_reasoning_tokens is not None or "reasoning_tokens" in data):
+            return None
+        v_total_tokens = get("total_tokens")
+        if v_total_tokens.__class__ is not int and (v_total_tokens is not None or "total_tokens" in data):
+            return None
+        obj = cls.__new__(cls)  # what __init__ would set, set straight
+        obj.input_tokens = v_input_tokens
+        obj.model = v_model
+        obj.output_tokens = v_output_tokens
+        obj.reasoning_tokens = v_reasoning_tokens
+        obj.total_tokens = v_total_tokens
+        keys = _KEYS_ImagesSvgUsage
+        obj.extra = {} if data.keys() <= keys else {k: v for k, v in data.items() if k not in keys}
+        obj.warnings = []
+        obj.quirks = []
+        obj._client = None
+        return obj
 
 
 class ImagesResponse(ImagesMixin):
@@ -250,6 +400,82 @@ class ImagesResponse(ImagesMixin):
         self.svg_usage = svg_usage
         super().__init__(extra=extra, warnings=warnings, quirks=quirks, client=client)
 
+    @classmethod
+    def _quick(cls, data: dict[str, Any]) -> Self | None:
+        """``data`` read when it is the contract exactly (known keys of their exact types, required keys present,
+        unknown keys kept in ``extra``); None for anything else, which the tolerant reader then reads. Like
+        the tolerant reader's, the object is the one ``__init__`` builds; ``__init__`` itself is not called."""
+        get = data.get
+        v_created = get("created")
+        if v_created.__class__ is not int and (v_created is not None or "created" in data):
+            return None
+        if "created" not in data:
+            return None
+        v_data = get("data")
+        if v_data is None:
+            if "data" in data:
+                return None
+            v_data = []
+        elif v_data.__class__ is not list:
+            return None
+        else:
+            items_data = []
+            for item in v_data:
+                item = Image._quick(item) if item.__class__ is dict else None
+                if item is None:
+                    return None
+                items_data.append(item)
+            v_data = items_data
+        v_background = get("background")
+        if v_background is not None and v_background.__class__ is not str:
+            return None
+        v_output_format = get("output_format")
+        if v_output_format is not None and v_output_format.__class__ is not str:
+            return None
+        v_quality = get("quality")
+        if v_quality is not None and v_quality.__class__ is not str:
+            return None
+        v_size = get("size")
+        if v_size is not None and v_size.__class__ is not str:
+            return None
+        v_usage = get("usage")
+        if v_usage is not None:
+            if v_usage.__class__ is not dict:
+                return None
+            v_usage = ImagesUsage._quick(v_usage)
+            if v_usage is None:
+                return None
+        elif "usage" in data:
+            return None
+        v_safety_identifier = get("safety_identifier")
+        if v_safety_identifier is not None and v_safety_identifier.__class__ is not str:
+            return None
+        v_svg_usage = get("svg_usage")
+        if v_svg_usage is not None:
+            if v_svg_usage.__class__ is not dict:
+                return None
+            v_svg_usage = ImagesSvgUsage._quick(v_svg_usage)
+            if v_svg_usage is None:
+                return None
+        elif "svg_usage" in data:
+            return None
+        obj = cls.__new__(cls)  # what __init__ would set, set straight
+        obj.created = v_created
+        obj.data = v_data
+        obj.background = v_background
+        obj.output_format = v_output_format
+        obj.quality = v_quality
+        obj.size = v_size
+        obj.usage = v_usage
+        obj.safety_identifier = v_safety_identifier
+        obj.svg_usage = v_svg_usage
+        keys = _KEYS_ImagesResponse
+        obj.extra = {} if data.keys() <= keys else {k: v for k, v in data.items() if k not in keys}
+        obj.warnings = []
+        obj.quirks = []
+        obj._client = None
+        return obj
+
 
 class ImageGenPartialImageEvent(ImageMixin):
     """A partial image of a streamed generation. The official schema requires every field
@@ -302,6 +528,60 @@ class ImageGenPartialImageEvent(ImageMixin):
         self.background = background
         self.output_format = output_format
         super().__init__(extra=extra, warnings=warnings, quirks=quirks, client=client)
+
+    @classmethod
+    def _quick(cls, data: dict[str, Any]) -> Self | None:
+        """``data`` read when it is the contract exactly (known keys of their exact types, required keys present,
+        unknown keys kept in ``extra``); None for anything else, which the tolerant reader then reads. Like
+        the tolerant reader's, the object is the one ``__init__`` builds; ``__init__`` itself is not called."""
+        get = data.get
+        v_type = get("type")
+        if v_type.__class__ is not str and (v_type is not None or "type" in data):
+            return None
+        if "type" not in data:
+            return None
+        v_b64_json = get("b64_json")
+        if v_b64_json.__class__ is not str and (v_b64_json is not None or "b64_json" in data):
+            return None
+        if "b64_json" not in data:
+            return None
+        v_partial_image_index = get("partial_image_index")
+        if v_partial_image_index.__class__ is not int and (
+            v_partial_image_index is not None or "partial_image_index" in data
+        ):
+            return None
+        if "partial_image_index" not in data:
+            return None
+        v_created_at = get("created_at")
+        if v_created_at.__class__ is not int and (v_created_at is not None or "created_at" in data):
+            return None
+        v_size = get("size")
+        if v_size.__class__ is not str and (v_size is not None or "size" in data):
+            return None
+        v_quality = get("quality")
+        if v_quality.__class__ is not str and (v_quality is not None or "quality" in data):
+            return None
+        v_background = get("background")
+        if v_background.__class__ is not str and (v_background is not None or "background" in data):
+            return None
+        v_output_format = get("output_format")
+        if v_output_format.__class__ is not str and (v_output_format is not None or "output_format" in data):
+            return None
+        obj = cls.__new__(cls)  # what __init__ would set, set straight
+        obj.type = v_type
+        obj.b64_json = v_b64_json
+        obj.partial_image_index = v_partial_image_index
+        obj.created_at = v_created_at
+        obj.size = v_size
+        obj.quality = v_quality
+        obj.background = v_background
+        obj.output_format = v_output_format
+        keys = _KEYS_ImageGenPartialImageEvent
+        obj.extra = {} if data.keys() <= keys else {k: v for k, v in data.items() if k not in keys}
+        obj.warnings = []
+        obj.quirks = []
+        obj._client = None
+        return obj
 
 
 class ImageGenCompletedEvent(ImageMixin):
@@ -360,6 +640,66 @@ class ImageGenCompletedEvent(ImageMixin):
         self.safety_identifier = safety_identifier
         super().__init__(extra=extra, warnings=warnings, quirks=quirks, client=client)
 
+    @classmethod
+    def _quick(cls, data: dict[str, Any]) -> Self | None:
+        """``data`` read when it is the contract exactly (known keys of their exact types, required keys present,
+        unknown keys kept in ``extra``); None for anything else, which the tolerant reader then reads. Like
+        the tolerant reader's, the object is the one ``__init__`` builds; ``__init__`` itself is not called."""
+        get = data.get
+        v_type = get("type")
+        if v_type.__class__ is not str and (v_type is not None or "type" in data):
+            return None
+        if "type" not in data:
+            return None
+        v_b64_json = get("b64_json")
+        if v_b64_json.__class__ is not str and (v_b64_json is not None or "b64_json" in data):
+            return None
+        if "b64_json" not in data:
+            return None
+        v_created_at = get("created_at")
+        if v_created_at.__class__ is not int and (v_created_at is not None or "created_at" in data):
+            return None
+        v_size = get("size")
+        if v_size.__class__ is not str and (v_size is not None or "size" in data):
+            return None
+        v_quality = get("quality")
+        if v_quality.__class__ is not str and (v_quality is not None or "quality" in data):
+            return None
+        v_background = get("background")
+        if v_background.__class__ is not str and (v_background is not None or "background" in data):
+            return None
+        v_output_format = get("output_format")
+        if v_output_format.__class__ is not str and (v_output_format is not None or "output_format" in data):
+            return None
+        v_usage = get("usage")
+        if v_usage is not None:
+            if v_usage.__class__ is not dict:
+                return None
+            v_usage = ImagesUsage._quick(v_usage)
+            if v_usage is None:
+                return None
+        elif "usage" in data:
+            return None
+        v_safety_identifier = get("safety_identifier")
+        if v_safety_identifier is not None and v_safety_identifier.__class__ is not str:
+            return None
+        obj = cls.__new__(cls)  # what __init__ would set, set straight
+        obj.type = v_type
+        obj.b64_json = v_b64_json
+        obj.created_at = v_created_at
+        obj.size = v_size
+        obj.quality = v_quality
+        obj.background = v_background
+        obj.output_format = v_output_format
+        obj.usage = v_usage
+        obj.safety_identifier = v_safety_identifier
+        keys = _KEYS_ImageGenCompletedEvent
+        obj.extra = {} if data.keys() <= keys else {k: v for k, v in data.items() if k not in keys}
+        obj.warnings = []
+        obj.quirks = []
+        obj._client = None
+        return obj
+
 
 class ImageEditPartialImageEvent(ImageMixin):
     """A partial image of a streamed edit. The official schema requires every field listed
@@ -412,6 +752,60 @@ class ImageEditPartialImageEvent(ImageMixin):
         self.background = background
         self.output_format = output_format
         super().__init__(extra=extra, warnings=warnings, quirks=quirks, client=client)
+
+    @classmethod
+    def _quick(cls, data: dict[str, Any]) -> Self | None:
+        """``data`` read when it is the contract exactly (known keys of their exact types, required keys present,
+        unknown keys kept in ``extra``); None for anything else, which the tolerant reader then reads. Like
+        the tolerant reader's, the object is the one ``__init__`` builds; ``__init__`` itself is not called."""
+        get = data.get
+        v_type = get("type")
+        if v_type.__class__ is not str and (v_type is not None or "type" in data):
+            return None
+        if "type" not in data:
+            return None
+        v_b64_json = get("b64_json")
+        if v_b64_json.__class__ is not str and (v_b64_json is not None or "b64_json" in data):
+            return None
+        if "b64_json" not in data:
+            return None
+        v_partial_image_index = get("partial_image_index")
+        if v_partial_image_index.__class__ is not int and (
+            v_partial_image_index is not None or "partial_image_index" in data
+        ):
+            return None
+        if "partial_image_index" not in data:
+            return None
+        v_created_at = get("created_at")
+        if v_created_at.__class__ is not int and (v_created_at is not None or "created_at" in data):
+            return None
+        v_size = get("size")
+        if v_size.__class__ is not str and (v_size is not None or "size" in data):
+            return None
+        v_quality = get("quality")
+        if v_quality.__class__ is not str and (v_quality is not None or "quality" in data):
+            return None
+        v_background = get("background")
+        if v_background.__class__ is not str and (v_background is not None or "background" in data):
+            return None
+        v_output_format = get("output_format")
+        if v_output_format.__class__ is not str and (v_output_format is not None or "output_format" in data):
+            return None
+        obj = cls.__new__(cls)  # what __init__ would set, set straight
+        obj.type = v_type
+        obj.b64_json = v_b64_json
+        obj.partial_image_index = v_partial_image_index
+        obj.created_at = v_created_at
+        obj.size = v_size
+        obj.quality = v_quality
+        obj.background = v_background
+        obj.output_format = v_output_format
+        keys = _KEYS_ImageEditPartialImageEvent
+        obj.extra = {} if data.keys() <= keys else {k: v for k, v in data.items() if k not in keys}
+        obj.warnings = []
+        obj.quirks = []
+        obj._client = None
+        return obj
 
 
 class ImageEditCompletedEvent(ImageMixin):
@@ -469,6 +863,167 @@ class ImageEditCompletedEvent(ImageMixin):
         self.safety_identifier = safety_identifier
         super().__init__(extra=extra, warnings=warnings, quirks=quirks, client=client)
 
+    @classmethod
+    def _quick(cls, data: dict[str, Any]) -> Self | None:
+        """``data`` read when it is the contract exactly (known keys of their exact types, required keys present,
+        unknown keys kept in ``extra``); None for anything else, which the tolerant reader then reads. Like
+        the tolerant reader's, the object is the one ``__init__`` builds; ``__init__`` itself is not called."""
+        get = data.get
+        v_type = get("type")
+        if v_type.__class__ is not str and (v_type is not None or "type" in data):
+            return None
+        if "type" not in data:
+            return None
+        v_b64_json = get("b64_json")
+        if v_b64_json.__class__ is not str and (v_b64_json is not None or "b64_json" in data):
+            return None
+        if "b64_json" not in data:
+            return None
+        v_created_at = get("created_at")
+        if v_created_at.__class__ is not int and (v_created_at is not None or "created_at" in data):
+            return None
+        v_size = get("size")
+        if v_size.__class__ is not str and (v_size is not None or "size" in data):
+            return None
+        v_quality = get("quality")
+        if v_quality.__class__ is not str and (v_quality is not None or "quality" in data):
+            return None
+        v_background = get("background")
+        if v_background.__class__ is not str and (v_background is not None or "background" in data):
+            return None
+        v_output_format = get("output_format")
+        if v_output_format.__class__ is not str and (v_output_format is not None or "output_format" in data):
+            return None
+        v_usage = get("usage")
+        if v_usage is not None:
+            if v_usage.__class__ is not dict:
+                return None
+            v_usage = ImagesUsage._quick(v_usage)
+            if v_usage is None:
+                return None
+        elif "usage" in data:
+            return None
+        v_safety_identifier = get("safety_identifier")
+        if v_safety_identifier is not None and v_safety_identifier.__class__ is not str:
+            return None
+        obj = cls.__new__(cls)  # what __init__ would set, set straight
+        obj.type = v_type
+        obj.b64_json = v_b64_json
+        obj.created_at = v_created_at
+        obj.size = v_size
+        obj.quality = v_quality
+        obj.background = v_background
+        obj.output_format = v_output_format
+        obj.usage = v_usage
+        obj.safety_identifier = v_safety_identifier
+        keys = _KEYS_ImageEditCompletedEvent
+        obj.extra = {} if data.keys() <= keys else {k: v for k, v in data.items() if k not in keys}
+        obj.warnings = []
+        obj.quirks = []
+        obj._client = None
+        return obj
+
+
+_KEYS_Image = frozenset(
+    (
+        "b64_json",
+        "url",
+        "revised_prompt",
+    )
+)
+_KEYS_ImagesUsageInputTokensDetails = frozenset(
+    (
+        "text_tokens",
+        "image_tokens",
+    )
+)
+_KEYS_ImagesUsageOutputTokensDetails = frozenset(
+    (
+        "image_tokens",
+        "text_tokens",
+    )
+)
+_KEYS_ImagesUsage = frozenset(
+    (
+        "input_tokens",
+        "output_tokens",
+        "total_tokens",
+        "input_tokens_details",
+        "output_tokens_details",
+    )
+)
+_KEYS_ImagesSvgUsage = frozenset(
+    (
+        "input_tokens",
+        "model",
+        "output_tokens",
+        "reasoning_tokens",
+        "total_tokens",
+    )
+)
+_KEYS_ImagesResponse = frozenset(
+    (
+        "created",
+        "data",
+        "background",
+        "output_format",
+        "quality",
+        "size",
+        "usage",
+        "safety_identifier",
+        "svg_usage",
+    )
+)
+_KEYS_ImageGenPartialImageEvent = frozenset(
+    (
+        "type",
+        "b64_json",
+        "partial_image_index",
+        "created_at",
+        "size",
+        "quality",
+        "background",
+        "output_format",
+    )
+)
+_KEYS_ImageGenCompletedEvent = frozenset(
+    (
+        "type",
+        "b64_json",
+        "created_at",
+        "size",
+        "quality",
+        "background",
+        "output_format",
+        "usage",
+        "safety_identifier",
+    )
+)
+_KEYS_ImageEditPartialImageEvent = frozenset(
+    (
+        "type",
+        "b64_json",
+        "partial_image_index",
+        "created_at",
+        "size",
+        "quality",
+        "background",
+        "output_format",
+    )
+)
+_KEYS_ImageEditCompletedEvent = frozenset(
+    (
+        "type",
+        "b64_json",
+        "created_at",
+        "size",
+        "quality",
+        "background",
+        "output_format",
+        "usage",
+        "safety_identifier",
+    )
+)
 
 Image._FIELDS = (
     Field(

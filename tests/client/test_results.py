@@ -60,3 +60,48 @@ def test_reading_an_answer_imports_no_attrs() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert done.stdout.split() == ["False", "False"]
+
+
+_EXACT = [
+    ANSWER,
+    {"created": 1, "data": []},
+    {"created": 1, "data": [{"b64_json": "aGk="}], "usage": {"input_tokens_details": {"text_tokens": 2}}},
+]
+_DEVIATING = [
+    {"created": "1", "data": [{"url": "https://example.com/a.png"}]},  # integer sent as a string
+    {"created": True, "data": []},
+    {"created": 1.0, "data": []},
+    {"data": [{"url": "https://example.com/a.png"}]},  # created missing
+    {"created": None, "data": []},
+    {"created": 1, "data": None},
+    {"created": 1, "data": {"url": "u"}},
+    {"created": 1, "data": [None]},
+    {"created": 1, "data": [1, {"url": "u"}]},
+    {"created": 1, "data": [{"url": 5, "odd": 1}]},
+    {"created": 1, "data": [{"url": "u"}], "usage": {"input_tokens": "3"}},
+    {"created": 1, "data": [{"url": "u"}], "usage": []},
+    {"created": 1, "data": [{"url": "u"}], "usage": {"input_tokens_details": {"text_tokens": None}}},
+]
+
+
+@pytest.mark.parametrize(("answer", "exact"), [(a, True) for a in _EXACT] + [(a, False) for a in _DEVIATING])
+def test_the_straight_reader_reads_as_the_tolerant_one(
+    answer: dict[str, object], exact: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each class's generated reader takes an answer that is the contract exactly and gives up on any other
+    (which the tolerant reader then reads, notes and all): the same objects either way."""
+    from imagewire_client import _results
+    from imagewire_client._model import Model
+
+    straight = ImagesResponse._quick(answer)
+    assert (straight is not None) is exact
+    read = ImagesResponse.from_dict(answer)
+    assert bool(read.warnings) is not exact
+    for cls in vars(_results).values():
+        if isinstance(cls, type) and issubclass(cls, Model):
+            monkeypatch.setattr(cls, "_quick", classmethod(lambda cls, data: None))
+    tolerant = ImagesResponse.from_dict(answer)
+    assert read == tolerant and read.warnings == tolerant.warnings and read.extra == tolerant.extra
+    assert [getattr(i, "extra", None) for i in read.data] == [getattr(i, "extra", None) for i in tolerant.data]
+    if straight is not None:
+        assert straight == tolerant and straight.warnings == [] and straight.quirks == []

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from support.client import Server, images_body, json_response
 
-from imagewire_client._checks import CheckError, check_schema
+from imagewire_client._checks import CheckError, check_schema, text_bounds
 from imagewire_client._facts import SCHEMA
 
 SEED = {"generations": {"json": {"seed": ({"type": "integer", "minimum": 0, "maximum": 2**32 - 1},)}}}
@@ -30,6 +30,23 @@ def test_the_generated_table_holds_the_specs_constraints() -> None:
     assert {"enum", "pattern"} <= {key for alt in SIZE for key in alt}
     assert SCHEMA["edits"]["json"]["images"] == ({"type": "array", "minItems": 1, "maxItems": 16},)
     assert "model" not in SCHEMA["generations"]["json"]  # an open string states no constraint
+
+
+def test_text_bounds_stand_for_the_check_only_where_length_is_all_the_schema_says() -> None:
+    assert text_bounds("generations", "json", "prompt") == (0, 32000)
+    assert text_bounds("edits", "json", "prompt") == (1, 32000)
+    assert text_bounds("generations", "json", "size") is None  # an enum or a pattern
+    assert text_bounds("generations", "json", "n") is None and text_bounds("generations", "json", "nope") is None
+    low, high = text_bounds("edits", "json", "prompt") or (0, 0)
+    for length in (low - 1, low, high, high + 1):
+        passes = low <= length <= high
+        if length >= 0:
+            try:
+                check_schema("edits", "json", {"prompt": "x" * length})
+            except CheckError:
+                assert not passes
+            else:
+                assert passes
 
 
 def test_a_wide_range_is_compared_by_its_bounds_and_never_built() -> None:
@@ -119,3 +136,19 @@ def test_an_open_provider_model_is_still_held_to_the_schema_and_nothing_is_sent(
     assert server.count == 1 and server.json()["quality"] == "high"
     client.images.generate(model="relay-model", prompt="a fox", quality="ultra", validate=False)  # type: ignore[arg-type]
     assert server.json()["quality"] == "ultra"
+
+
+def test_a_call_shape_that_passed_still_has_its_prompt_held_to_the_schema() -> None:
+    from imagewire_client import ValidationError
+
+    server = Server(json_response(images_body({"url": "https://files.example/a.png"})))
+    client = _client(server)
+    client.images.generate(model="relay-model", prompt="a fox", n=2)
+    client.images.generate(model="relay-model", prompt="x" * 32000, n=2)
+    with pytest.raises(ValidationError) as caught:  # the model has no limit of its own: the spec's holds
+        client.images.generate(model="relay-model", prompt="x" * 32001, n=2)
+    assert caught.value.rule == "schema:maxLength" and caught.value.field == "prompt"
+    with pytest.raises(ValidationError) as caught:
+        client.images.generate(model="relay-model", prompt=7, n=2)  # type: ignore[arg-type]
+    assert caught.value.field == "prompt"
+    assert server.count == 2

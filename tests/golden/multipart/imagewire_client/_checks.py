@@ -22,7 +22,16 @@ from ._facts import SCHEMA
 if TYPE_CHECKING:
     from ._multipart import Upload
 
-__all__ = ["STRUCTURAL", "CheckError", "allowed_values", "check", "check_schema", "size_problem", "suggest"]
+__all__ = [
+    "STRUCTURAL",
+    "CheckError",
+    "allowed_values",
+    "check",
+    "check_schema",
+    "size_problem",
+    "suggest",
+    "text_bounds",
+]
 
 _FORMAT_NAMES = {"png": "PNG", "jpeg": "JPEG", "webp": "WebP", "gif": "GIF"}
 _ENCODING_NAMES = {"json": "JSON", "multipart": "multipart/form-data"}
@@ -651,6 +660,21 @@ def check_schema(
             message = f"{name} {_brief(value)!r} is not accepted by the spec, which takes {forms}"
             allowed = next((p[2] for p in problems if p[2] is not None), None)
         raise CheckError(message, rule=f"schema:{keyword}", field=name, allowed=allowed)
+
+
+@lru_cache(maxsize=64)
+def text_bounds(operation: str, encoding: str, name: str) -> tuple[int, float] | None:
+    """(least, most) characters when the spec constrains the field ``name`` only as text of a length, so that
+    :func:`check_schema` passes a string of that field exactly when its length is within them; None when its
+    schema says more (a pattern, an enum, several alternatives) or nothing."""
+    alternatives = SCHEMA.get(operation, {}).get(encoding, {}).get(name)
+    if not alternatives or len(alternatives) != 1:
+        return None
+    alt = alternatives[0]
+    if alt.get("type") != "string" or not set(alt) <= {"type", "minLength", "maxLength"}:
+        return None
+    most = alt.get("maxLength")
+    return int(alt.get("minLength") or 0), float("inf") if most is None else most
 
 
 def _form(alt: Mapping[str, Any]) -> str:

@@ -7,7 +7,7 @@ see :mod:`._model`. Stream events are told apart by their ``type``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
 from ._mixins import ImageMixin, ImagesMixin
 from ._model import Field, Model
@@ -44,6 +44,28 @@ class Image(ImageMixin):
         self.revised_prompt = revised_prompt
         super().__init__(extra=extra, warnings=warnings, quirks=quirks, client=client)
 
+    @classmethod
+    def _quick(cls, data: dict[str, Any]) -> Self | None:
+        """``data`` read when it is the contract exactly (known keys of their exact types, required keys present,
+        unknown keys kept in ``extra``); None for anything else, which the tolerant reader then reads. Like
+        the tolerant reader's, the object is the one ``__init__`` builds; ``__init__`` itself is not called."""
+        get = data.get
+        v_b64_json = get("b64_json")
+        if v_b64_json is not None and v_b64_json.__class__ is not str:
+            return None
+        v_revised_prompt = get("revised_prompt")
+        if v_revised_prompt is not None and v_revised_prompt.__class__ is not str:
+            return None
+        obj = cls.__new__(cls)  # what __init__ would set, set straight
+        obj.b64_json = v_b64_json
+        obj.revised_prompt = v_revised_prompt
+        keys = _KEYS_Image
+        obj.extra = {} if data.keys() <= keys else {k: v for k, v in data.items() if k not in keys}
+        obj.warnings = []
+        obj.quirks = []
+        obj._client = None
+        return obj
+
 
 class ImagesResponse(ImagesMixin):
     """ImagesResponse"""
@@ -70,6 +92,55 @@ class ImagesResponse(ImagesMixin):
         self.data = [] if data is None else data
         super().__init__(extra=extra, warnings=warnings, quirks=quirks, client=client)
 
+    @classmethod
+    def _quick(cls, data: dict[str, Any]) -> Self | None:
+        """``data`` read when it is the contract exactly (known keys of their exact types, required keys present,
+        unknown keys kept in ``extra``); None for anything else, which the tolerant reader then reads. Like
+        the tolerant reader's, the object is the one ``__init__`` builds; ``__init__`` itself is not called."""
+        get = data.get
+        v_created = get("created")
+        if v_created.__class__ is not int and (v_created is not None or "created" in data):
+            return None
+        if "created" not in data:
+            return None
+        v_data = get("data")
+        if v_data is None:
+            if "data" in data:
+                return None
+            v_data = []
+        elif v_data.__class__ is not list:
+            return None
+        else:
+            items_data = []
+            for item in v_data:
+                item = Image._quick(item) if item.__class__ is dict else None
+                if item is None:
+                    return None
+                items_data.append(item)
+            v_data = items_data
+        obj = cls.__new__(cls)  # what __init__ would set, set straight
+        obj.created = v_created
+        obj.data = v_data
+        keys = _KEYS_ImagesResponse
+        obj.extra = {} if data.keys() <= keys else {k: v for k, v in data.items() if k not in keys}
+        obj.warnings = []
+        obj.quirks = []
+        obj._client = None
+        return obj
+
+
+_KEYS_Image = frozenset(
+    (
+        "b64_json",
+        "revised_prompt",
+    )
+)
+_KEYS_ImagesResponse = frozenset(
+    (
+        "created",
+        "data",
+    )
+)
 
 Image._FIELDS = (
     Field(

@@ -25,7 +25,7 @@ from urllib.parse import urljoin, urlsplit
 from ._catalog import MODELS, OPERATIONS
 from ._catalog_types import Model as CatalogModel
 from ._catalog_types import Provider, Quirk
-from ._checks import CheckError, check, check_schema, suggest
+from ._checks import CheckError, check, check_schema, suggest, text_bounds
 from ._error_parsing import error_from_payload, error_from_response, request_id_from_headers
 from ._errors import (
     APIStatusError,
@@ -303,10 +303,16 @@ def _literal_private(host: str) -> bool:
 _Rules = tuple[Mapping[str, "CatalogModel"] | None, bool, list[str]]
 
 
-def _shape(given: Mapping[str, Any]) -> frozenset[tuple[str, type, Any]]:
-    """A call's fields but its prompt, each with its type (so ``1``, ``1.0`` and ``True`` differ); a TypeError
-    for an unhashable value."""
-    return frozenset((k, type(v), v) for k, v in given.items() if k != "prompt")
+_Shape = frozenset[tuple[str, type, Any]]
+
+
+def _shape(given: Mapping[str, Any]) -> _Shape | None:
+    """A call's fields but its prompt, each with its type (so ``1``, ``1.0`` and ``True`` differ); None when a
+    value is unhashable (no short-cut for such a call)."""
+    try:
+        return frozenset((k, type(v), v) for k, v in given.items() if k != "prompt")
+    except TypeError:
+        return None
 
 
 def _timeouts(request: httpx.Request, deadline: Deadline) -> None:
@@ -315,7 +321,10 @@ def _timeouts(request: httpx.Request, deadline: Deadline) -> None:
     left = deadline.remaining()
     if not isinstance(phases, dict) or left is None:
         return
-    if all(isinstance(value, (int, float)) and value <= left for value in phases.values()):
+    for value in phases.values():  # a loop, not all() over a generator: this runs on every call
+        if not isinstance(value, (int, float)) or value > left:
+            break
+    else:
         return  # every phase ends before the deadline anyway
     request.extensions["timeout"] = {
         phase: deadline.bound(value) if value is None or isinstance(value, (int, float)) else value
@@ -787,10 +796,13 @@ class _Base:
                 model=given.get("model") if isinstance(given.get("model"), str) else None,
             )
         checked = {**given, "model": declared} if deployed else given
-        if validate and table is not None and not self._passed(op_key, encoding, checked, uploads):
-            self._check(op_key, encoding, checked, uploads, table, allow_retired)
-        if validate:  # the spec's own constraints, whatever the catalog says of the model
-            self._check_schema(op_key, encoding, given)
+        if validate:
+            shape = _shape(given)
+            if table is not None and not self._passed(
+                op_key, encoding, checked, uploads, shape if checked is given else _shape(checked)
+            ):
+                self._check(op_key, encoding, checked, uploads, table, allow_retired)
+            self._check_schema(op_key, encoding, given, shape)  # the spec's own, whatever the catalog says
         bad = _non_ascii(opts.extra_headers)
         if bad:
             raise ValidationError(
@@ -818,14 +830,18 @@ class _Base:
         request.extensions["imagewire"] = _Sent(tuple(notes), declared if isinstance(declared, str) else None, given)
         return request
 
-    def _check_schema(self, op_key: str, encoding: str, given: Mapping[str, Any]) -> None:
+    def _check_schema(self, op_key: str, encoding: str, given: Mapping[str, Any], shape: _Shape | None) -> None:
         """The spec's schema constraints of each field; once a call's other fields passed, only its prompt is
-        checked again for a call of the same shape (fields are checked one by one, so the verdict is the same)."""
-        try:
-            key = (op_key, encoding, _shape(given))
-        except TypeError:  # an unhashable value: no short-cut
-            key = None
-        fields = {"prompt": given["prompt"]} if key in self._schema_passed and "prompt" in given else given
+        checked again for a call of the same shape (fields are checked one by one, so the verdict is the same),
+        by its length alone when that is all its schema constrains. ``shape``: :func:`_shape` of ``given``."""
+        key = None if shape is None else (op_key, encoding, shape)
+        fields = given
+        if key in self._schema_passed and "prompt" in given:
+            prompt = given["prompt"]
+            bounds = text_bounds(op_key, encoding, "prompt")
+            if bounds is not None and prompt.__class__ is str and bounds[0] <= len(prompt) <= bounds[1]:
+                return
+            fields = {"prompt": prompt}
         try:
             check_schema(op_key, encoding, fields)
         except CheckError as err:
@@ -835,14 +851,14 @@ class _Base:
                 self._schema_passed.clear()
             self._schema_passed.add(key)
 
-    def _passed(self, op_key: str, encoding: str, given: Mapping[str, Any], uploads: Mapping[str, Any]) -> bool:
-        """Whether an identical call (but for a prompt within the model's limit) already passed the checks."""
-        if uploads:
+    def _passed(
+        self, op_key: str, encoding: str, given: Mapping[str, Any], uploads: Mapping[str, Any], shape: _Shape | None
+    ) -> bool:
+        """Whether an identical call (but for a prompt within the model's limit) already passed the checks.
+        ``shape``: :func:`_shape` of ``given``."""
+        if uploads or shape is None:  # files, or an unhashable value: no short-cut
             return False
-        try:
-            key = (op_key, encoding, _shape(given))
-        except TypeError:  # an unhashable value: no short-cut
-            return False
+        key = (op_key, encoding, shape)
         limit = self._passed_calls.get(key, -1)
         prompt = given.get("prompt")
         return limit != -1 and (limit is None or (isinstance(prompt, str) and len(prompt) <= limit))
@@ -871,12 +887,10 @@ class _Base:
             )
         except CheckError as err:
             raise self._refusal(err) from None
-        if uploads:
+        shape = _shape(given)
+        if uploads or shape is None:
             return
-        try:
-            key = (op_key, encoding, _shape(given))
-        except TypeError:
-            return
+        key = (op_key, encoding, shape)
         model = models.get(given["model"]) if isinstance(given.get("model"), str) else None
         if len(self._passed_calls) >= 256:
             self._passed_calls.clear()
@@ -1071,7 +1085,7 @@ class _Base:
                 q.id for q in self._extra_key_quirks if q.id not in result.quirks and _present(payload, q.pointer)
             ]
         result.warnings = [*sent.notes, *result.warnings]
-        if self.provider is not None:
+        if self.provider is not None and (self.provider.prices or self.provider.token_prices):  # else unknown
             fields = sent.fields
             result.cost = cost(
                 self.provider,
@@ -1428,8 +1442,11 @@ class SyncBase(_Base):
 
     def _send(self, request: httpx.Request, *, stream: bool, opts: Options, deadline: Deadline) -> httpx.Response:
         """Send with retries; the answer's headers in (and its body read, unless ``stream``), or an error."""
-        with deadline.active():
+        token = CALL_END.set(deadline.end)  # deadline.active(), without a generator frame per call
+        try:
             return self._attempts(request, stream=stream, opts=opts, deadline=deadline)
+        finally:
+            CALL_END.reset(token)
 
     def _attempts(self, request: httpx.Request, *, stream: bool, opts: Options, deadline: Deadline) -> httpx.Response:
         import httpx
