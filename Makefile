@@ -66,6 +66,7 @@ test: lint types drift upstream conformance unit
 
 bench: .venv/.synced
 	$(PY) scripts/bench_regen.py
+	$(PY) scripts/bench_checks.py
 	$(PY) scripts/bench_client.py
 	$(PY) scripts/bench_validate.py
 	$(PY) scripts/bench_batch.py
