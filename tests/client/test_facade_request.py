@@ -166,3 +166,37 @@ def test_non_ascii_headers_are_refused_before_sending() -> None:
         c.images.generate(model="gpt-image-1.5", prompt="p", extra_headers={"x-note": "é"})
     assert "é" not in str(caught.value)
     assert server.requests == []
+
+
+def test_a_json_request_is_the_one_httpx_builds_and_follows_the_http_clients_state() -> None:
+    """JSON calls reuse their URL and merged headers once per shape; each is still the request httpx's own
+    build_request makes (headers in order, length, URL with its query, timeouts), and a change to the HTTP
+    client's headers or cookies reaches the next call."""
+    from imagewire_client import Client
+
+    server = Server(ok_b64())
+    http = httpx.Client(transport=httpx.MockTransport(server), headers={"X-Team": "a"})
+    c = Client(api_key=KEY, base_url=BASE, http_client=http, default_query={"api-version": "1"}, max_retries=0)
+    for prompt in ("p", "a longer prompt", "p"):
+        c.images.generate(model="gpt-image-1.5", prompt=prompt)
+        sent = server.requests[-1]
+        made = http.build_request(
+            "POST",
+            f"{BASE}/images/generations",
+            params={"api-version": "1"},
+            content=sent.content,
+            headers=c._headers(False, "json", None),
+        )
+        assert sent.headers.raw == made.headers.raw and sent.url == made.url
+        assert sent.extensions["timeout"] == c.timeout.as_dict()
+    assert len(c._made) == 1  # built once for the three calls
+    http.headers["X-Team"] = "b"
+    http.cookies.set("session", "s1", domain=httpx.URL(BASE).host)
+    c.images.generate(model="gpt-image-1.5", prompt="p", timeout=5.0)
+    sent = server.requests[-1]
+    assert sent.headers["x-team"] == "b" and sent.headers["cookie"] == "session=s1"
+    assert sent.extensions["timeout"]["read"] == 5.0
+    http.cookies.clear()
+    c.images.generate(model="gpt-image-1.5", prompt="p")
+    assert server.requests[-1].headers["x-team"] == "b" and "cookie" not in server.requests[-1].headers
+    assert len(c._made) == 2

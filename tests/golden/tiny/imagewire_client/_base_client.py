@@ -644,6 +644,8 @@ class _Base:
         #: each operation's address parsed (by the HTTP client's type), and the headers of a JSON call without
         #: extra headers (by stream), built once
         self._urls: dict[tuple[type, str], httpx.URL] = {}
+        #: (HTTP client, method, URL, query, headers, the HTTP client's headers) -> the URL and headers httpx makes
+        self._made: dict[tuple[Any, ...], tuple[httpx.URL, httpx.Headers]] = {}
         self._rules_known: dict[tuple[str, str, bool], tuple[Mapping[str, CatalogModel], _Rules]] = {}
         self._fixed_headers: dict[bool, dict[str, str]] = {}
 
@@ -819,15 +821,61 @@ class _Base:
         else:
             content, headers["Content-Type"] = encode(body, files)
         query = {**self._default_query, **opts.extra_query} if opts.extra_query else self._default_query
-        request = http.build_request(
-            op.method,
-            self._url(http, self.base_url + op.path),
-            params=query or None,
-            content=content,
-            headers=headers,
-            timeout=self.timeout if opts.timeout is None else opts.timeout,
-        )
+        address = self.base_url + op.path
+        timeout = self.timeout if opts.timeout is None else opts.timeout
+        request = None
+        if encoding == "json" and not opts.extra_headers:
+            request = self._request(http, op.method, address, query, content, headers, timeout)
+        if request is None:
+            request = http.build_request(
+                op.method,
+                self._url(http, address),
+                params=query or None,
+                content=content,
+                headers=headers,
+                timeout=timeout,
+            )
         request.extensions["imagewire"] = _Sent(tuple(notes), declared if isinstance(declared, str) else None, given)
+        return request
+
+    def _request(
+        self,
+        http: httpx.Client | httpx.AsyncClient,
+        method: str,
+        address: str,
+        query: Mapping[str, str],
+        content: bytes,
+        headers: Mapping[str, str],
+        timeout: Any,
+    ) -> httpx.Request | None:
+        """The request ``http.build_request`` makes of a JSON body, its URL and headers (the call's merged with
+        the HTTP client's own, Host added) made once per shape and only Content-Length set anew; None where
+        httpx builds it itself: an HTTP client with cookies, a build_request of its own or of another library,
+        a timeout that is not an ``httpx.Timeout``, a relative URL."""
+        import httpx
+
+        if type(http).build_request is not httpx.Client.build_request or http.cookies:
+            return None
+        if not isinstance(timeout, httpx.Timeout):
+            return None
+        key = (http, method, address, tuple(query.items()), tuple(headers.items()), tuple(http.headers.raw))
+        made = self._made.get(key)
+        if made is None:
+            probe = http.build_request(  # a body of one byte: Content-Length where a body puts it
+                method, self._url(http, address), params=query or None, content=b"-", headers=headers, timeout=timeout
+            )
+            if not probe.url.is_absolute_url:
+                return None
+            if len(self._made) >= 64:
+                self._made.clear()
+            made = self._made[key] = (probe.url, probe.headers)
+        url, head = made
+        sent = httpx.Headers(head)
+        sent["Content-Length"] = str(len(content))  # in place, where httpx puts it
+        request = httpx.Request(
+            method, url, headers=sent, stream=httpx.ByteStream(content), extensions={"timeout": timeout.as_dict()}
+        )
+        request.read()
         return request
 
     def _check_schema(self, op_key: str, encoding: str, given: Mapping[str, Any], shape: _Shape | None) -> None:
