@@ -646,7 +646,7 @@ class _Base:
         #: (HTTP client, method, URL, query, headers, the HTTP client's headers) -> the URL and headers httpx makes
         self._made: dict[tuple[Any, ...], tuple[httpx.URL, httpx.Headers]] = {}
         self._rules_known: dict[tuple[str, str, bool], tuple[Mapping[str, CatalogModel], _Rules]] = {}
-        self._fixed_headers: dict[bool, dict[str, str]] = {}
+        self._fixed_headers: dict[tuple[bool, str], dict[str, str]] = {}
 
     @property
     def timeout(self) -> httpx.Timeout:
@@ -691,9 +691,10 @@ class _Base:
         """The headers of a call: Accept for a stream, the agent, the credential, the default headers, the
         caller's extra headers, and Content-Type for JSON (multipart adds its own with the boundary). Those
         of a JSON call without extra headers are built once, unless a token provider gives the credential
-        anew for every call."""
+        anew for every call; keyed by ``auth_header`` too, which a caller may set after the first call."""
         cached = encoding == "json" and not extra and self._token_provider is None
-        headers = self._fixed_headers.get(stream) if cached else None
+        key = (stream, self.auth_header)
+        headers = self._fixed_headers.get(key) if cached else None
         if headers is None:
             headers = {
                 **(_STREAM_ACCEPT if stream else {}),
@@ -705,7 +706,7 @@ class _Base:
             if encoding == "json":
                 headers["Content-Type"] = "application/json"
             if cached:
-                self._fixed_headers[stream] = headers
+                self._fixed_headers[key] = headers
         return headers
 
     def _url(self, http: httpx.Client | httpx.AsyncClient, address: str) -> httpx.URL:

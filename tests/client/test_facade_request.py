@@ -200,3 +200,15 @@ def test_a_json_request_is_the_one_httpx_builds_and_follows_the_http_clients_sta
     c.images.generate(model="gpt-image-1.5", prompt="p")
     assert server.requests[-1].headers["x-team"] == "b" and "cookie" not in server.requests[-1].headers
     assert len(c._made) == 2
+
+
+def test_an_auth_header_set_after_a_call_reaches_the_next_call() -> None:
+    server = Server(ok_b64(), ok_b64())
+    c = client(server)
+    c.images.generate(model="gpt-image-1.5", prompt="p")
+    c.auth_header = "api-key"
+    c.images.generate(model="gpt-image-1.5", prompt="p")
+    first, second = server.requests
+    assert first.headers["authorization"] == f"Bearer {KEY}"
+    assert second.headers["api-key"] == KEY
+    assert "authorization" not in second.headers
